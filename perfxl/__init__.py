@@ -1,0 +1,33 @@
+"""perfxl: budget performance-target workbooks (预算绩效目标表) for the people who fill, merge and
+review them in Excel.
+
+The pipeline: data → ``populate`` → workbook → ``read_book`` → model (+ cell map).
+"""
+
+from .dataset import embedded, load
+from .errors import PerfxlError, ReadError, WriteError
+from .layout import TEMPLATE_VERSION
+from .model import Department, Indicator, Project, Unit
+from .populate import populate
+from .read import Grid, parse_book, read_book
+from .template import write_book
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "TEMPLATE_VERSION",
+    "Department",
+    "Grid",
+    "Indicator",
+    "PerfxlError",
+    "Project",
+    "ReadError",
+    "Unit",
+    "WriteError",
+    "embedded",
+    "load",
+    "parse_book",
+    "populate",
+    "read_book",
+    "write_book",
+]

@@ -1,0 +1,135 @@
+"""The ``perfxl`` command line: each command is one call into the library.
+
+Library errors (PerfxlError) become a message, Chinese first, and their exit code; a traceback only
+with ``--debug``. Heavy modules are imported inside the commands so ``perfxl --help`` is instant.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .errors import PerfxlError
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except PerfxlError as e:
+            if ctx.meta.get("perfxl.debug"):
+                raise
+            click.echo(f"错误: {e}", err=True)
+            ctx.exit(e.exit_code)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as e:  # an internal error still gets a sentence, not a traceback
+            if ctx.meta.get("perfxl.debug"):
+                raise
+            click.echo(f"内部错误 (internal error): {type(e).__name__}: {e}\n"
+                       "请用 --debug 重新运行并报告 (rerun with --debug and report it)", err=True)
+            ctx.exit(3)
+
+
+@click.group(cls=_Group)
+@click.version_option(package_name="perfxl")
+@click.option("--debug", is_flag=True, help="出错时显示完整的 traceback (show tracebacks).")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
+    """perfxl: 预算绩效目标表 — build, fill, read and check performance-target workbooks."""
+    ctx.meta["perfxl.debug"] = debug
+
+
+@main.command()
+@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("."), show_default=True, help="Folder for the department book.")
+def demo(out_dir: Path) -> None:
+    """Build the department book of the embedded 2021 dataset (山海关区行政审批部门)."""
+    from . import dataset
+    from .populate import demo_book_name, populate
+    from .values import fmt_amount
+
+    dept = dataset.embedded()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / demo_book_name(dept)
+    populate(dept, path)
+    click.echo(f"已生成 (written): {path}")
+    click.echo(f"  {dept.year} {dept.name}: {len(dept.units)} 个单位 (units), "
+               f"{len(dept.projects)} 个项目 (projects)")
+    for code, total in dept.unit_totals().items():
+        click.echo(f"  {code} {dept.unit_name(code)}: {fmt_amount(total)} 元")
+    click.echo(f"  合计 (total): {fmt_amount(dept.total())} 元")
+
+
+@main.command()
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The book to write (.xlsx).")
+@click.option("--data", type=click.Path(dir_okay=False, path_type=Path),
+              help="Fill it from this department data file (YAML or JSON).")
+def template(out: Path, data: Path | None) -> None:
+    """Write a blank template book, or one filled from a data file."""
+    from .populate import populate
+    from .template import write_book
+
+    if data is None:
+        write_book(out)
+        click.echo(f"已生成空白模板 (blank template written): {out}")
+    else:
+        _refuse_same(data, out)
+        dept = populate(data, out)
+        click.echo(f"已生成 (written): {out} — {len(dept.projects)} 个项目 (projects)")
+
+
+@main.command()
+@click.argument("data", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The book to write (.xlsx).")
+def populate(data: Path, out: Path) -> None:
+    """Fill the template from DATA, a department data file (YAML or JSON)."""
+    from .populate import populate as _populate
+
+    _refuse_same(data, out)
+    dept = _populate(data, out)
+    click.echo(f"已生成 (written): {out} — {len(dept.projects)} 个项目 (projects)")
+
+
+@main.command()
+@click.argument("book", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "data"]), default="text",
+              show_default=True,
+              help="text for people, json (documented shape) for scripts, data = the data-file form.")
+def read(book: Path, fmt: str) -> None:
+    """Read BOOK back into the model and print it."""
+    from .read import read_book
+
+    dept = read_book(book)
+    if fmt == "json":
+        _echo_json(dept.to_json())
+    elif fmt == "data":
+        from .dataset import to_data
+
+        _echo_json(to_data(dept))
+    else:
+        from .report import print_department
+
+        print_department(dept)
+
+
+def _echo_json(obj: Any) -> None:
+    click.echo(json.dumps(obj, ensure_ascii=False, indent=2))
+
+
+def _refuse_same(source: Path, out: Path) -> None:
+    from .files import same_file
+
+    if same_file(source, out):
+        raise PerfxlError(f"输出文件与输入文件相同,拒绝覆盖: {out}",
+                          f"refusing to overwrite the input {out}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,46 @@
+"""Writing outputs without losing data: temp file in the target folder, fsync, then rename."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from .errors import WriteError
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; on success it replaces ``target`` atomically.
+
+    A crash, an exception or a full disk leaves any existing ``target`` untouched.
+    """
+    target = Path(target)
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise WriteError(f"输出目录不存在: {folder}", f"output folder does not exist: {folder}")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except PermissionError:
+        raise WriteError(f"无法写入 {target}:文件可能正在 Excel 中打开,请关闭后重试",
+                         f"cannot write {target}: it may be open in Excel") from None
+    except OSError as e:
+        raise WriteError(f"无法写入 {target}: {e.strerror}", f"cannot write {target}") from None
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def same_file(a: str | Path, b: str | Path) -> bool:
+    try:
+        return Path(a).resolve() == Path(b).resolve()
+    except OSError:
+        return False

@@ -1,0 +1,91 @@
+"""The form: sheet names, labels, and where our template puts each field.
+
+The reader does not use the positions here (it finds fields by their labels); the writer does,
+and tests compare the two.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .model import LEVELS, QUARTERS
+
+TEMPLATE_VERSION = "perfxl-2021.1"
+VERSION_PROPERTY = "perfxl_template_version"
+
+SHEET_GUIDE = "说明"
+SHEET_DEPARTMENT = "部门整体"
+SHEET_SUMMARY = "汇总"
+SHEET_LISTS = "选项"
+AUX_SHEETS = (SHEET_GUIDE, SHEET_SUMMARY, SHEET_LISTS)
+
+BASIS_OPTIONS = ("年度工作计划", "计划标准", "行业标准", "历史标准", "预算支出标准", "其他标准")
+LEVEL1_OPTIONS = tuple(LEVELS)
+
+# Project sheet, columns A..G (0-based indexes for the writer).
+COLUMNS = 7
+COLUMN_WIDTHS = (13, 15, 24, 18, 18, 16, 17)
+ROW_TITLE, ROW_UNIT, ROW_CODE, ROW_BUDGET, ROW_PURPOSE, ROW_PLAN_HEAD, ROW_PLAN, ROW_GOALS, \
+    ROW_HEADER = range(9)
+FIRST_INDICATOR_ROW = ROW_HEADER + 1
+SPARE_INDICATOR_ROWS = 5
+BLANK_INDICATOR_ROWS = 15
+
+# Plan quarters: (first column, last column) of each merged label/value cell.
+PLAN_SPANS = ((1, 2), (3, 3), (4, 4), (5, 6))
+
+LABEL_UNIT_CODE = "单位编码"
+LABEL_UNIT_NAME = "单位名称"
+LABEL_MONEY_UNIT = "单位:元"
+LABEL_CODE = "项目编码"
+LABEL_NAME = "项目名称"
+LABEL_FUNDS = "预算规模及资金用途"
+LABEL_BUDGET = "预算数"
+LABEL_FISCAL = "其中:财政资金"
+LABEL_OTHER = "其他资金"
+LABEL_PLAN = "资金支出计划(%)"
+LABEL_GOALS = "绩效目标"
+INDICATOR_HEADERS = ("一级指标", "二级指标", "三级指标", "绩效指标描述", "指标值", "指标值确定依据")
+
+# Department sheet labels.
+LABEL_DEPT_NAME = "部门名称"
+LABEL_DEPT_REGION = "地区"
+LABEL_DEPT_YEAR = "年度"
+LABEL_DEPT_TITLE = "文本标题"
+LABEL_DECLARED = "部门预算总额(元)"
+LABEL_OVERALL = "一、总体绩效目标"
+LABEL_SCORING = "二、分项绩效目标"
+LABEL_MEASURES = "三、工作保障措施"
+LABEL_UNITS = "预算单位"
+SCORING_HEADERS = ("序号", "考核内容", "市直部门分值", "县区分值", "主要内容")
+LABEL_BONUS = "加分"
+LABEL_BONUS_CAP = "加分上限"
+LABEL_DEDUCTION = "扣分"
+
+_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+
+
+def project_sheet_name(seq: int, name: str, taken: set[str]) -> str:
+    """``1.行政审批等专家评审费``: Excel-legal (≤31 chars, no []:*?/\\, unique ignoring case)."""
+    base = _FORBIDDEN.sub("_", f"{seq}.{name}".strip()).strip("'") or f"{seq}."
+    candidate = base[:31]
+    n = 2
+    while candidate.casefold() in {t.casefold() for t in taken}:
+        suffix = f"({n})"
+        candidate = base[: 31 - len(suffix)] + suffix
+        n += 1
+    taken.add(candidate)
+    return candidate
+
+
+def a1(row: int, col: int) -> str:
+    """0-based (row, col) → ``A1``."""
+    letters = ""
+    c = col + 1
+    while c:
+        c, rem = divmod(c - 1, 26)
+        letters = chr(65 + rem) + letters
+    return f"{letters}{row + 1}"
+
+
+__all__ = ["LEVELS", "QUARTERS", "a1", "project_sheet_name"]

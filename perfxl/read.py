@@ -1,0 +1,568 @@
+"""Read a book into the model: grids of values from any source, then one label-anchored parser.
+
+A grid is a sheet's values plus its merged ranges (DESIGN.md decision 1). The parser finds each
+field by its label (项目编码, 预算数, 一级指标 …), not by position, so it reads our template and
+books typed by hand in the seed's layout alike: shifted, with blank rows, in 万元, with split codes
+or full-width characters. It records where every value came from (the cell map).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import unicodedata
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from . import layout as L
+from .errors import ReadError
+from .layout import a1
+from .model import (
+    LEVELS,
+    Deduction,
+    Department,
+    Indicator,
+    Measure,
+    Plan,
+    Project,
+    Scoring,
+    ScoringItem,
+    Skipped,
+    Unit,
+)
+from .values import WAN, amount, decimal, key, percent, text
+
+Pos = tuple[int, int]
+
+
+@dataclass
+class Grid:
+    """One sheet: values by 0-based (row, col), and merged ranges (r0, c0, r1, c1) inclusive."""
+
+    name: str
+    rows: list[list[Any]]
+    merges: list[tuple[int, int, int, int]] = field(default_factory=list)
+    hidden: bool = False
+
+    def __post_init__(self) -> None:
+        self._anchor: dict[Pos, Pos] = {}
+        self._extent: dict[Pos, Pos] = {}
+        for r0, c0, r1, c1 in self.merges:
+            self._extent[(r0, c0)] = (r1, c1)
+            for r in range(r0, r1 + 1):
+                for c in range(c0, c1 + 1):
+                    self._anchor[(r, c)] = (r0, c0)
+        self.height = len(self.rows)
+        self.width = max((len(r) for r in self.rows), default=0)
+        self._keys: dict[Pos, str] = {}
+        for r, row in enumerate(self.rows):
+            for c, v in enumerate(row):
+                if isinstance(v, str) and v.strip():
+                    self._keys[(r, c)] = key(v)
+
+    def raw(self, r: int, c: int) -> Any:
+        if 0 <= r < self.height and 0 <= c < len(self.rows[r]):
+            return self.rows[r][c]
+        return None
+
+    def anchor(self, r: int, c: int) -> Pos:
+        return self._anchor.get((r, c), (r, c))
+
+    def value(self, r: int, c: int) -> Any:
+        """The value shown at (r, c): a merged range shows its top-left cell everywhere."""
+        return self.raw(*self.anchor(r, c))
+
+    def end_col(self, r: int, c: int) -> int:
+        ar, ac = self.anchor(r, c)
+        return self._extent.get((ar, ac), (ar, ac))[1]
+
+    def end_row(self, r: int, c: int) -> int:
+        ar, ac = self.anchor(r, c)
+        return self._extent.get((ar, ac), (ar, ac))[0]
+
+    def key(self, r: int, c: int) -> str:
+        return self._keys.get(self.anchor(r, c), "")
+
+    def labels(self) -> Iterable[tuple[Pos, str]]:
+        return self._keys.items()
+
+
+# --- grid sources ------------------------------------------------------------------------------
+
+def read_grids(path: str | Path) -> tuple[list[Grid], dict[str, str]]:
+    """Grids of every sheet via python-calamine, and the custom document properties."""
+    import python_calamine as pc
+
+    p = Path(path)
+    if not p.exists():
+        raise ReadError(f"找不到文件: {p}", f"file not found: {p}")
+    if p.is_dir():
+        raise ReadError(f"这是一个文件夹,不是工作簿: {p}", f"is a folder, not a workbook: {p}")
+    try:
+        wb = pc.CalamineWorkbook.from_path(str(p))
+        grids = []
+        for meta in wb.sheets_metadata:
+            if "WorkSheet" not in str(meta.typ):
+                continue
+            sheet = wb.get_sheet_by_name(meta.name)
+            rows = sheet.to_python(skip_empty_area=False)
+            merges = [(a[0], a[1], b[0], b[1]) for a, b in (sheet.merged_cell_ranges or [])]
+            grids.append(Grid(meta.name, rows, merges, hidden="Visible" not in str(meta.visible)))
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as e:  # python-calamine raises its own errors and pyo3 panics
+        raise ReadError(f"无法读取工作簿 {p.name}: {e}", f"cannot read workbook {p.name}") from None
+    return grids, custom_properties(p)
+
+
+def custom_properties(path: Path) -> dict[str, str]:
+    """``docProps/custom.xml`` name → value (where the template version lives); {} when absent."""
+    from defusedxml import ElementTree
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            info = z.getinfo("docProps/custom.xml")
+            if info.file_size > 1_000_000:
+                return {}
+            root = ElementTree.fromstring(z.read(info))
+    except (KeyError, zipfile.BadZipFile, OSError, ElementTree.ParseError):
+        return {}
+    out = {}
+    for prop in root:
+        name = prop.get("name")
+        if name and len(prop):
+            out[name] = (prop[0].text or "").strip()
+    return out
+
+
+def read_book(path: str | Path) -> Department:
+    """Read a workbook (ours or hand-made in the seed's layout) into the model with its cell map."""
+    grids, props = read_grids(path)
+    return parse_book(grids, props.get(L.VERSION_PROPERTY))
+
+
+# --- the parser --------------------------------------------------------------------------------
+
+def parse_book(grids: list[Grid], template_version: str | None = None) -> Department:
+    dept = Department(template_version=template_version)
+    ours = template_version is not None
+    for g in grids:
+        if g.name == L.SHEET_DEPARTMENT or (not ours and _is_department_sheet(g)):
+            parse_department(g, dept)
+            continue
+        anchors = _anchors(g, _is_code_label)
+        if anchors:
+            for block in _blocks(g, anchors):
+                p = parse_project(g, block, fractions=ours)
+                if p is None:
+                    dept.skipped.append(Skipped(g.name, "空白项目表", "blank project table"))
+                else:
+                    dept.projects.append(p)
+        elif not (ours and g.name in L.AUX_SHEETS):
+            dept.skipped.append(Skipped(
+                g.name, "不是项目支出绩效目标表(未找到「项目编码」)",
+                "not a project table: no 项目编码 label found"))
+    for i, p in enumerate(dept.projects, start=1):
+        if not p.seq:
+            p.seq = i
+    known = {u.code for u in dept.units}
+    for p in dept.projects:
+        if p.unit_code and p.unit_code not in known:
+            dept.units.append(Unit(p.unit_code, p.unit_name))
+            known.add(p.unit_code)
+        if not p.unit_name:
+            p.unit_name = dept.unit_name(p.unit_code)
+    return dept
+
+
+# label patterns, matched against key() without a trailing colon
+_MONEY = r"(?:\((?P<unit>万?元)\))?"
+_LABELS: dict[str, re.Pattern[str]] = {
+    "project.code": re.compile(r"^项目(编码|代码)$"),
+    "project.name": re.compile(r"^项目名称$"),
+    "project.budget": re.compile(rf"^(项目|年度)?预算(数|金额){_MONEY}$"),
+    "project.fiscal": re.compile(rf"^(其中[:,]?)?财政(资金|拨款){_MONEY}$"),
+    "project.other": re.compile(rf"^其他资金{_MONEY}$"),
+    "project.purpose": re.compile(r"^(及)?资金用途$"),
+    "project.goals": re.compile(r"^(项目|年度)?绩效目标$"),
+    "funds": re.compile(r"^预算规模(及资金用途)?$"),
+    "plan": re.compile(r"^(资金支出)?(计划)?\(%\)$|^资金支出(计划)?(\(%\))?$"),
+    "unit.code": re.compile(r"^单位编码$"),
+    "unit.name": re.compile(r"^单位名称$"),
+}
+_HEADERS = {
+    "level1": re.compile(r"^一级指标$"),
+    "level2": re.compile(r"^二级指标$"),
+    "level3": re.compile(r"^三级指标$"),
+    "description": re.compile(r"^(绩效)?指标(描述|内容|解释)$"),
+    "value": re.compile(r"^指标值$"),
+    "basis": re.compile(r"^指标值(确定|设定)?依据$|^确定依据$"),
+}
+_QUARTER = re.compile(r"^(3|6|10|12)月(底|末)$")
+_TITLE = re.compile(r"^(?P<seq>\d+)[.、]?(?P<name>.*?)(项目支出)?绩效目标表$", re.S)
+_MONEY_UNIT = re.compile(r"(?:金额)?单位:(?P<unit>万?元)")
+_UNIT_LINE = re.compile(
+    r"^\s*(?P<code>[0-9０-９]{6})\s*(?P<name>.*?)\s*((金额)?单位\s*[:：]\s*万?元)?\s*$", re.S)
+
+
+def _label(k: str) -> str:
+    return k.rstrip(":")
+
+
+def _is_code_label(k: str) -> bool:
+    return bool(_LABELS["project.code"].match(_label(k)))
+
+
+def _is_any_label(k: str) -> bool:
+    k = _label(k)
+    return (any(p.match(k) for p in _LABELS.values()) or any(p.match(k) for p in _HEADERS.values())
+            or bool(_QUARTER.match(k)))
+
+
+def _anchors(g: Grid, test: Any) -> list[Pos]:
+    return sorted(pos for pos, k in g.labels() if test(k))
+
+
+@dataclass
+class _Block:
+    anchor: Pos
+    top: int      # first row that may hold the title / unit line
+    bottom: int   # first row after the block
+
+
+def _blocks(g: Grid, anchors: list[Pos]) -> list[_Block]:
+    """One block per 项目编码 label; a block's title area starts after the previous table."""
+    blocks = []
+    for i, (r, c) in enumerate(anchors):
+        bottom = anchors[i + 1][0] if i + 1 < len(anchors) else g.height
+        blocks.append(_Block((r, c), 0, bottom))
+    for prev, nxt in itertools.pairwise(blocks):
+        end = _table_end(g, prev)
+        nxt.top = end
+        prev.bottom = end
+    return blocks
+
+
+def _find(g: Grid, pattern: re.Pattern[str], rows: range) -> Pos | None:
+    """The first cell (by row, then column) in ``rows`` whose label matches."""
+    hits = [pos for pos, k in g.labels()
+            if pos[0] in rows and g.anchor(*pos) == pos and pattern.match(_label(k))]
+    return min(hits) if hits else None
+
+
+def _right(g: Grid, pos: Pos, limit: int = 6) -> tuple[Any, str]:
+    """The value to the right of a label: first non-empty cell before the next label.
+
+    Returns the value and its address; for an empty field, the address of the first cell after the
+    label (where the value belongs), so a finding can point at it.
+    """
+    r, c = pos
+    start = g.end_col(r, c) + 1
+    col, seen = start, 0
+    while col < g.width and seen < limit:
+        ar, ac = g.anchor(r, col)
+        if ar == r:
+            v = g.raw(ar, ac)
+            if v is not None and v != "" and not (isinstance(v, str) and not v.strip()):
+                k = g.key(ar, ac)
+                if k and _is_any_label(k):
+                    break
+                return v, a1(ar, ac)
+        col = g.end_col(r, col) + 1
+        seen += 1
+    return "", a1(r, start)
+
+
+def _money_factor(g: Grid, rows: range, budget_label: str) -> tuple[Decimal, str]:
+    m = _LABELS["project.budget"].match(_label(budget_label))
+    if m and m.group("unit"):
+        return (WAN if m.group("unit") == "万元" else Decimal(1)), m.group("unit")
+    for pos, k in g.labels():
+        if pos[0] in rows:
+            mu = _MONEY_UNIT.search(k)
+            if mu:
+                return (WAN if mu.group("unit") == "万元" else Decimal(1)), mu.group("unit")
+    return Decimal(1), ""
+
+
+def parse_project(g: Grid, b: _Block, *, fractions: bool) -> Project | None:
+    """One project table; None when it is blank (no code, name, amounts or indicators)."""
+    ar, _ = b.anchor
+    body = range(ar, b.bottom)
+    head = range(b.top, ar)
+    cells: dict[str, Any] = {}
+    raw: dict[str, str] = {}
+
+    def field_at(name: str, rows: range = body) -> Any:
+        pos = _find(g, _LABELS[name], rows)
+        if pos is None:
+            return ""
+        v, addr = _right(g, pos)
+        cells[name] = addr
+        return v
+
+    code_v, code_addr = _right(g, b.anchor)
+    cells["project.code"] = code_addr
+    code_raw = text(code_v)
+    code = re.sub(r"\s+", "", unicodedata.normalize("NFKC", code_raw))
+    name = text(field_at("project.name"))
+
+    seq = 0
+    for pos, k in sorted(g.labels()):
+        if pos[0] in head and (m := _TITLE.match(k)):
+            seq = int(m.group("seq"))
+            cells["title"] = a1(*pos)
+    unit_code, unit_name = _unit(g, head, cells)
+
+    budget_pos = _find(g, _LABELS["project.budget"], body)
+    factor, money_unit = _money_factor(g, range(b.top, ar + 3),
+                                       g.key(*budget_pos) if budget_pos else "")
+    amounts: dict[str, Decimal | None] = {}
+    for f in ("project.budget", "project.fiscal", "project.other"):
+        v = field_at(f)
+        try:
+            amounts[f] = amount(v, factor)
+        except ValueError:
+            amounts[f] = None
+            raw[f] = text(v)
+
+    purpose = _purpose(g, body, budget_pos, cells)
+    goals = text(field_at("project.goals"))
+    plan = _plan(g, body, cells, raw, fractions)
+    indicators = _indicators(g, body)
+
+    if not (code or name or any(amounts.values()) or indicators or raw):
+        return None
+    return Project(
+        seq=seq, unit_code=unit_code, unit_name=unit_name, code=code, name=name,
+        budget=amounts["project.budget"], fiscal=amounts["project.fiscal"],
+        other=amounts["project.other"], purpose=purpose, goals=goals, plan=plan,
+        indicators=indicators, sheet=g.name, code_raw=code_raw, raw=raw, cells=cells,
+        amount_unit=money_unit,
+    )
+
+
+def _unit(g: Grid, head: range, cells: dict[str, Any]) -> tuple[str, str]:
+    code_pos = _find(g, _LABELS["unit.code"], head)
+    if code_pos:
+        code, cells["unit.code"] = _right(g, code_pos)
+        name = ""
+        name_pos = _find(g, _LABELS["unit.name"], head)
+        if name_pos:
+            name, cells["unit.name"] = _right(g, name_pos)
+        return unicodedata.normalize("NFKC", text(code)).strip(), text(name)
+    for pos, _k in sorted(g.labels()):
+        if pos[0] in head:
+            m = _UNIT_LINE.match(str(g.raw(*pos)))
+            if m:
+                cells["unit.code"] = cells["unit.name"] = a1(*pos)
+                return unicodedata.normalize("NFKC", m.group("code")), m.group("name").strip()
+    return "", ""
+
+
+def _purpose(g: Grid, body: range, budget_pos: Pos | None, cells: dict[str, Any]) -> str:
+    pos = _find(g, _LABELS["project.purpose"], body)
+    if pos:
+        v, cells["project.purpose"] = _right(g, pos)
+        return text(v)
+    funds = _find(g, _LABELS["funds"], body)
+    if funds is None or budget_pos is None:
+        return ""
+    r = budget_pos[0] + 1
+    label_end = g.end_col(*funds)
+    for c in range(label_end + 1, g.width):
+        ar, ac = g.anchor(r, c)
+        v = g.raw(ar, ac)
+        if ar == r and v not in (None, "") and not (g.key(ar, ac) and _is_any_label(g.key(ar, ac))):
+            cells["project.purpose"] = a1(ar, ac)
+            return text(v)
+    cells["project.purpose"] = a1(r, label_end + 1)
+    return ""
+
+
+def _plan(g: Grid, body: range, cells: dict[str, Any], raw: dict[str, str],
+          fractions: bool) -> Plan | None:
+    quarters: dict[int, Pos] = {}
+    for pos, k in g.labels():
+        if pos[0] in body and g.anchor(*pos) == pos and (m := _QUARTER.match(_label(k))):
+            month = int(m.group(1))
+            quarters.setdefault(month, pos)
+    if len(quarters) < 4:
+        return None
+    addrs, values = [], []
+    for month in (3, 6, 10, 12):
+        r, c = quarters[month]
+        vr = g.end_row(r, c) + 1
+        addrs.append(a1(vr, c))
+        values.append(g.value(vr, c))
+    cells["project.plan"] = addrs
+    numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    as_fractions = fractions or (bool(numbers) and all(v <= 1 for v in numbers))
+    out: list[Decimal | None] = []
+    for v in values:
+        try:
+            out.append(percent(v, as_fractions))
+        except ValueError:
+            out.append(None)
+            raw["project.plan"] = text(v)
+    if all(v is None for v in out) and "project.plan" not in raw:
+        return None
+    return (out[0], out[1], out[2], out[3])
+
+
+def _indicators(g: Grid, body: range) -> list[Indicator]:
+    header = _find(g, _HEADERS["level1"], body)
+    if header is None:
+        return []
+    hr = header[0]
+    cols: dict[str, int] = {}
+    for pos, k in g.labels():
+        if pos[0] == hr:
+            for f, pat in _HEADERS.items():
+                if pat.match(_label(k)) and f not in cols:
+                    cols[f] = pos[1]
+    out = []
+    for r in range(g.end_row(*header) + 1, body.stop):
+        row: dict[str, str] = {}
+        addr: dict[str, str] = {}
+        for f, c in cols.items():
+            ar, ac = g.anchor(r, c)
+            row[f] = text(g.raw(ar, ac))
+            addr[f] = a1(ar, ac)
+        first = key(row.get("level1", ""))
+        if _ends_table(g, r, first):
+            break
+        filled = [f for f, v in row.items() if v]
+        if not filled:
+            continue
+        if set(filled) <= {"level1", "level2"}:
+            if first and first not in LEVELS and "level2" not in filled:
+                break  # a note below the table, not an indicator
+            continue  # a placeholder row (categories only)
+        out.append(Indicator(**{f: row.get(f, "") for f in _HEADERS}, cells=addr))
+    return out
+
+
+def _ends_table(g: Grid, r: int, first: str) -> bool:
+    if first.startswith(("注", "备注", "填表", "说明")):
+        return True
+    for c in range(g.width):
+        k = g.key(r, c)
+        if k and g.anchor(r, c)[0] == r and (_TITLE.match(k) or _is_code_label(k)):
+            return True
+    return False
+
+
+def _table_end(g: Grid, b: _Block) -> int:
+    """The row after a block's last indicator row (where the next block's title area starts)."""
+    inds = _indicators(g, range(b.anchor[0], b.bottom))
+    last = b.anchor[0]
+    for ind in inds:
+        for addr in ind.cells.values():
+            last = max(last, int(re.sub(r"[A-Z]+", "", addr)) - 1)
+    return last + 1
+
+
+# --- 部门整体 ----------------------------------------------------------------------------------
+
+def _is_department_sheet(g: Grid) -> bool:
+    return "部门整体" in g.name or any(k == key(L.LABEL_OVERALL) for _, k in g.labels())
+
+
+def parse_department(g: Grid, dept: Department) -> None:
+    """The 部门整体 sheet of our layout: fields by label, then its sections in order."""
+    everything = range(0, g.height)
+
+    def at(label: str) -> tuple[Any, str] | None:
+        pos = _find(g, re.compile("^" + re.escape(_label(key(label))) + "$"), everything)
+        return _right(g, pos) if pos else None
+
+    def txt(label: str) -> str:
+        got = at(label)
+        return text(got[0]) if got else ""
+
+    dept.name = txt(L.LABEL_DEPT_NAME)
+    dept.region = txt(L.LABEL_DEPT_REGION)
+    dept.title = txt(L.LABEL_DEPT_TITLE)
+    year = at(L.LABEL_DEPT_YEAR)
+    if year and year[0] not in ("", None):
+        try:
+            dept.year = int(decimal(year[0]) or 0) or None
+        except ValueError:
+            dept.year = None
+    declared = at(L.LABEL_DECLARED)
+    if declared:
+        dept.cells["department.total"] = declared[1]
+        try:
+            dept.declared_total = amount(declared[0])
+        except ValueError:
+            dept.declared_total = None
+
+    sections = {name: _find(g, re.compile("^" + re.escape(key(name)) + "$"), everything)
+                for name in (L.LABEL_UNITS, L.LABEL_OVERALL, L.LABEL_SCORING, L.LABEL_MEASURES)}
+    rows = sorted(p[0] for p in sections.values() if p)
+
+    def section_rows(name: str) -> range:
+        pos = sections[name]
+        if pos is None:
+            return range(0)
+        nxt = [r for r in rows if r > pos[0]]
+        return range(pos[0] + 1, nxt[0] if nxt else g.height)
+
+    for r in section_rows(L.LABEL_UNITS):
+        code, name = text(g.value(r, 0)), text(g.value(r, 2))
+        if code and key(code) != key(L.LABEL_UNIT_CODE):
+            dept.units.append(Unit(unicodedata.normalize("NFKC", code), name))
+
+    overall = section_rows(L.LABEL_OVERALL)
+    if overall:
+        dept.overall_goal = text(g.value(overall.start, 0))
+
+    scoring = section_rows(L.LABEL_SCORING)
+    s = Scoring()
+    if scoring:
+        dept.scoring_intro = text(g.value(scoring.start, 0))
+    in_table = False
+    for r in scoring:
+        a, b = key(g.value(r, 0)), key(g.value(r, 1))
+        if a == "序号":
+            in_table = True
+            continue
+        if in_table:
+            if b == "合计":
+                in_table = False
+                dept.cells["department.scoring"] = a1(r, 2)
+            elif b:
+                s.items.append(ScoringItem(text(g.value(r, 1)), _int(g.value(r, 2)),
+                                           _int(g.value(r, 3)), text(g.value(r, 4))))
+            continue
+        label = _label(a)
+        if label == L.LABEL_BONUS:
+            s.bonus_text = text(g.value(r, 2))
+        elif label == "每次加分(下限)":
+            s.bonus_min = _int(g.value(r, 2))
+        elif label == "每次加分(上限)":
+            s.bonus_max = _int(g.value(r, 2))
+        elif label == L.LABEL_BONUS_CAP:
+            s.bonus_cap = _int(g.value(r, 2))
+            dept.cells["department.bonus_cap"] = a1(r, 2)
+        elif label.startswith(L.LABEL_DEDUCTION) and g.value(r, 2) not in ("", None):
+            s.deductions.append(Deduction(_int(g.value(r, 2)), text(g.value(r, 3))))
+    dept.scoring = s
+
+    for r in section_rows(L.LABEL_MEASURES):
+        title, body = text(g.value(r, 1)), text(g.value(r, 2))
+        if title or body:
+            dept.measures.append(Measure(title, body))
+
+
+def _int(v: Any) -> int:
+    try:
+        d = decimal(v)
+    except ValueError:
+        return 0
+    return int(d) if d is not None else 0

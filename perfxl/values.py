@@ -1,0 +1,152 @@
+"""Cell values → domain values: text, exact amounts, percentages and indicator values.
+
+Cells arrive from any grid source (calamine, openpyxl) as str, float, int, bool, date or None.
+Labels and numbers are compared after NFKC (full-width → ASCII) with whitespace removed; text
+fields are kept as written, only stripped.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+import unicodedata
+from dataclasses import dataclass
+from decimal import Decimal
+
+FEN = Decimal("0.01")
+WAN = Decimal(10000)
+
+_SPACE = re.compile(r"\s+")
+_PLAIN_NUMBER = re.compile(r"^[-+]?(\d+(\.\d*)?|\.\d+)$")
+
+
+def key(value: object) -> str:
+    """Normalised form used to match labels: NFKC, no whitespace (``其中：财政资金`` → ``其中:财政资金``)."""
+    if value is None or value == "":
+        return ""
+    return _SPACE.sub("", unicodedata.normalize("NFKC", str(value)))
+
+
+def text(value: object) -> str:
+    """A text field as written: numbers without a spurious ``.0``, dates as ISO, stripped."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        return _float_text(value)
+    if isinstance(value, _dt.datetime):
+        return value.date().isoformat() if value.time() == _dt.time() else value.isoformat(sep=" ")
+    if isinstance(value, (_dt.date, _dt.time)):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _float_text(value: float) -> str:
+    if value.is_integer():
+        return str(int(value))
+    return repr(value)
+
+
+def decimal(value: object) -> Decimal | None:
+    """An exact Decimal from a cell, or None when empty; raises ValueError when it is not a number.
+
+    Floats go through ``repr`` (the shortest string that round-trips), so 80000.1 stays 80000.1
+    and no binary noise enters the sums. Text may use full-width digits, thousands separators
+    and a trailing 元.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ValueError(value)
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError(value)
+        return Decimal(repr(value))
+    k = key(value).replace(",", "")
+    if k.endswith("元") and not k.endswith("万元"):
+        k = k[:-1]
+    if not k:
+        return None
+    if not _PLAIN_NUMBER.match(k):
+        raise ValueError(value)
+    return Decimal(k)
+
+
+def amount(value: object, factor: Decimal = Decimal(1)) -> Decimal | None:
+    """An amount in 元 from a cell in 元 (factor 1) or 万元 (factor 10000), exact."""
+    d = decimal(value)
+    return None if d is None else d * factor
+
+
+def fmt_amount(d: Decimal) -> str:
+    """``80000`` → ``"80000.00"``; amounts finer than a fen keep their digits (never rounded away)."""
+    q = d.quantize(FEN) if d == d.quantize(FEN) else d.normalize()
+    return f"{q:f}"
+
+
+def percent(value: object, fractions: bool) -> Decimal | None:
+    """A percentage (25 for 25 %) from a cell.
+
+    Text with ``%`` is read as written (``25.00%`` → 25.00). A number is a fraction (0.25) when the
+    book stores the plan as Excel percentages (``fractions``), else a plain percent number (25).
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        k = key(value)
+        return decimal(k[:-1] if k.endswith("%") else k)
+    d = decimal(value)
+    if d is None:
+        return None
+    return d * 100 if fractions else d
+
+
+def fmt_percent(d: Decimal) -> str:
+    return fmt_amount(d)
+
+
+# --- indicator values -------------------------------------------------------------------------
+
+OPERATORS = {"≥": "≥", ">=": "≥", "≧": "≥", "≤": "≤", "<=": "≤", "≦": "≤", "=": "=", ">": ">",
+             "<": "<", "≈": "≈"}
+GRADES = ("优", "良", "中", "差", "达到", "基本达到", "未达到", "部分达到", "是", "否", "好", "较好",
+          "一般", "合格", "不合格", "提高", "降低", "有效提升", "合理", "显著", "明显")
+_NUMBER = re.compile(r"^(?P<num>[-+]?\d+(?:\.\d+)?)(?P<unit>\D.*)?$")
+_DATE = re.compile(r"^(\d{4})[-/.年](\d{1,2})(?:[-/.月](\d{1,2})日?)?月?(底|末|前)?$")
+
+
+@dataclass(frozen=True)
+class ParsedValue:
+    """An indicator value taken apart: ``≥95 百分比`` → op ``≥``, number 95, unit ``百分比``.
+
+    ``kind`` is ``number`` (op/number/unit), ``date`` (a date or month, ``number`` None) or
+    ``grade`` (qualitative: 优/良/达到 …; ``unit`` holds the grade).
+    """
+
+    kind: str
+    op: str
+    number: Decimal | None
+    unit: str
+
+
+def parse_value(raw: str) -> ParsedValue | None:
+    """Parse an indicator value as written; None when it does not parse (or is empty)."""
+    k = key(raw)
+    if not k:
+        return None
+    op = ""
+    for o in sorted(OPERATORS, key=len, reverse=True):
+        if k.startswith(o):
+            op, k = OPERATORS[o], k[len(o):]
+            break
+    if _DATE.match(k):
+        return ParsedValue("date", op or "=", None, k)
+    m = _NUMBER.match(k)
+    if m:
+        return ParsedValue("number", op or "=", Decimal(m["num"]), m["unit"] or "")
+    if k in GRADES:
+        return ParsedValue("grade", op or "=", None, k)
+    return None
