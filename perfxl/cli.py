@@ -50,19 +50,135 @@ def main(ctx: click.Context, debug: bool) -> None:
 def demo(out_dir: Path) -> None:
     """Build the department book of the embedded 2021 dataset (山海关区行政审批部门)."""
     from . import dataset
-    from .populate import demo_book_name, populate
+    from .consolidate import describe
+    from .populate import demo_book_name, department_book
     from .values import fmt_amount
 
     dept = dataset.embedded()
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / demo_book_name(dept)
-    populate(dept, path)
+    report, t = department_book(dept, path)
     click.echo(f"已生成 (written): {path}")
     click.echo(f"  {dept.year} {dept.name}: {len(dept.units)} 个单位 (units), "
                f"{len(dept.projects)} 个项目 (projects)")
     for code, total in dept.unit_totals().items():
         click.echo(f"  {code} {dept.unit_name(code)}: {fmt_amount(total)} 元")
     click.echo(f"  合计 (total): {fmt_amount(dept.total())} 元")
+    if t.department:
+        click.echo(f"  申报总额 (declared): {fmt_amount(t.department.declared)} 元 — "
+                   f"{describe(t.department, dept)[0]}")
+    _echo_counts(report)
+
+
+@main.command()
+@click.argument("book", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the book with the rebuilt 汇总 (default: BOOK_汇总.xlsx).")
+@click.option("--in-place", is_flag=True, help="Rebuild BOOK itself (a backup is kept beside it).")
+@click.option("--declared-total", type=str, help="The declared department total in 元.")
+@click.option("--declared-unit", "declared_units", multiple=True, metavar="CODE=AMOUNT",
+              help="A declared unit total in 元 (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.option("--rules", "rules_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Rules file for the validation counts in the summary.")
+def summarize(book: Path, out: Path | None, in_place: bool, declared_total: str | None,
+              declared_units: tuple[str, ...], fmt: str, rules_file: Path | None) -> None:
+    """Rebuild the 汇总 sheet of BOOK and report the totals and the reconciliation."""
+    from .consolidate import describe
+    from .populate import summarize_book
+    from .rules import load_config
+
+    if out is not None and in_place:
+        raise click.UsageError("-o 与 --in-place 只能选一个 (use either -o or --in-place)")
+    units = {}
+    for item in declared_units:
+        code, _, amount = item.partition("=")
+        units[code.strip()] = _amount_option(amount, "--declared-unit")
+    dept, t, written = summarize_book(
+        book, out=out, in_place=in_place, config=load_config(rules_file),
+        declared_total=_amount_option(declared_total, "--declared-total")
+        if declared_total else None, declared_units=units)
+    if fmt == "json":
+        _echo_json(t.to_json(dept))
+        return
+    from .report import print_totals
+
+    print_totals(dept, t)
+    for rec in ([t.department] if t.department else []) + t.units:
+        click.echo(f"  {describe(rec, dept)[0]}")
+    click.echo(f"已写入 (written): {written}")
+
+
+def _amount_option(text: str, option: str) -> Any:
+    from .values import decimal
+
+    try:
+        value = decimal(text)
+    except ValueError:
+        value = None
+    if value is None:
+        raise click.BadParameter(f"不是金额 (not an amount): {text!r}", param_hint=option)
+    return value
+
+
+@main.command()
+@click.argument("book", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write an annotated copy (校验结果 sheet, marked cells, notes).")
+@click.option("--in-place", is_flag=True,
+              help="Annotate BOOK itself (a backup is kept beside it).")
+@click.option("--rules", "rules_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Rules file with thresholds and severities (YAML).")
+def validate(book: Path, fmt: str, out: Path | None, in_place: bool,
+             rules_file: Path | None) -> None:
+    """Check BOOK against the rule catalogue. Exit 0: no errors; 1: errors; 2: unreadable."""
+    from .rules import load_config
+    from .validate import annotate_book, validate_book
+
+    if out is not None and in_place:
+        raise click.UsageError("-o 与 --in-place 只能选一个 (use either -o or --in-place)")
+    config = load_config(rules_file)
+    dept, report = validate_book(book, config)
+    written = annotate_book(book, report, out=out, in_place=in_place)
+    if fmt == "json":
+        _echo_json(report.to_json())
+    else:
+        from .report import print_report
+
+        print_report(dept, report)
+        if written:
+            click.echo(f"已写入校验结果 (annotated): {written}")
+    sys.exit(0 if report.valid else 1)
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
+              show_default=True)
+@click.option("--rules", "rules_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Show the thresholds and severities in effect with this rules file.")
+def rules(fmt: str, rules_file: Path | None) -> None:
+    """List the rule catalogue: code, slug, severity, field, message, thresholds."""
+    from .rules import catalogue, catalogue_markdown, load_config
+
+    if fmt == "markdown":
+        click.echo(catalogue_markdown(), nl=False)
+        return
+    entries = catalogue(load_config(rules_file))
+    if fmt == "json":
+        _echo_json(entries)
+        return
+    from .report import print_rules
+
+    print_rules(entries)
+
+
+def _echo_counts(report: Any) -> None:
+    c = report.counts
+    click.echo(f"  校验 (validation): 错误 {c['error']} 项 (errors), 警告 {c['warning']} 项 (warnings)"
+               " — 见工作簿中的「校验结果」工作表")
 
 
 @main.command()

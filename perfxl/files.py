@@ -44,3 +44,24 @@ def same_file(a: str | Path, b: str | Path) -> bool:
         return Path(a).resolve() == Path(b).resolve()
     except OSError:
         return False
+
+
+def backup(path: str | Path) -> Path:
+    """Copy a book before changing it in place: ``<name>.perfxl-backup<suffix>`` beside it.
+
+    Refuses while Excel has the book open (its ``~$`` owner file is beside it).
+    """
+    import shutil
+
+    from .errors import PerfxlError
+
+    p = Path(path)
+    if p.with_name("~$" + p.name).exists():
+        raise PerfxlError(f"{p.name} 正在 Excel 中打开,请关闭后重试",
+                          f"{p.name} is open in Excel; close it first")
+    target = p.with_name(f"{p.stem}.perfxl-backup{p.suffix}")
+    try:
+        shutil.copy2(p, target)
+    except OSError as e:
+        raise WriteError(f"无法备份 {p.name}: {e.strerror}", f"cannot back up {p.name}") from None
+    return target

@@ -7,17 +7,23 @@ and tests compare the two.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from .model import LEVELS, QUARTERS
 
 TEMPLATE_VERSION = "perfxl-2021.1"
 VERSION_PROPERTY = "perfxl_template_version"
+UNIT_PROPERTY = "perfxl_unit_code"
 
 SHEET_GUIDE = "说明"
 SHEET_DEPARTMENT = "部门整体"
 SHEET_SUMMARY = "汇总"
 SHEET_LISTS = "选项"
+SHEET_RESULTS = "校验结果"
+SHEET_SOURCES = "来源"
 AUX_SHEETS = (SHEET_GUIDE, SHEET_SUMMARY, SHEET_LISTS)
+PERFXL_SHEETS = (SHEET_RESULTS, SHEET_SOURCES)
+"""Sheets perfxl adds to any book it annotates or merges; the reader never parses them."""
 
 BASIS_OPTIONS = ("年度工作计划", "计划标准", "行业标准", "历史标准", "预算支出标准", "其他标准")
 LEVEL1_OPTIONS = tuple(LEVELS)
@@ -89,3 +95,55 @@ def a1(row: int, col: int) -> str:
 
 
 __all__ = ["LEVELS", "QUARTERS", "a1", "project_sheet_name"]
+
+
+# --- where our template puts each field: the writer's cell map ---------------------------------
+
+PROJECT_CELLS: dict[str, str | list[str]] = {
+    "title": a1(ROW_TITLE, 0), "unit.code": a1(ROW_UNIT, 1), "unit.name": a1(ROW_UNIT, 3),
+    "project.code": a1(ROW_CODE, 1), "project.name": a1(ROW_CODE, 4),
+    "project.budget": a1(ROW_BUDGET, 2), "project.fiscal": a1(ROW_BUDGET, 4),
+    "project.other": a1(ROW_BUDGET, 6), "project.purpose": a1(ROW_PURPOSE, 1),
+    "project.plan": [a1(ROW_PLAN, c0) for c0, _ in PLAN_SPANS],
+    "project.goals": a1(ROW_GOALS, 1),
+}
+INDICATOR_COLUMNS = {"level1": 0, "level2": 1, "level3": 2, "description": 3, "value": 5,
+                     "basis": 6}
+
+
+def department_rows(n_units: int, n_items: int, n_deductions: int) -> dict[str, int]:
+    """0-based rows of the 部门整体 cells that findings and formulas point at."""
+    declared = 5
+    units_header = declared + 3
+    overall = units_header + 1 + n_units + 2 + 1  # blank row, then the section label
+    scoring_header = overall + 2 + 2 + 1          # paragraph, blank, label, intro paragraph
+    total = scoring_header + 1 + (n_items or 7)
+    bonus_cap = total + 2 + 3
+    return {"declared": declared, "units_header": units_header, "scoring_header": scoring_header,
+            "scoring_total": total, "bonus_cap": bonus_cap,
+            "deductions": bonus_cap + 1, "measures": bonus_cap + 1 + n_deductions + 1 + 2}
+
+
+def place(dept: Any) -> None:
+    """Give every project its sheet name and every field its cell, as our template writes them.
+
+    The writer uses these names; the reader finds the same addresses by label (a test checks
+    both agree), so a book we write can be annotated without being read back.
+    """
+    taken = set(AUX_SHEETS) | {SHEET_DEPARTMENT}
+    for p in dept.projects:
+        p.sheet = project_sheet_name(p.seq, p.name, taken)
+        p.cells = {k: (list(v) if isinstance(v, list) else v) for k, v in PROJECT_CELLS.items()}
+        p.amount_unit = "元"  # our sheets state 单位:元
+        run_start = 0
+        for j, ind in enumerate(p.indicators):
+            if j == 0 or not ind.level1 or ind.level1 != p.indicators[j - 1].level1:
+                run_start = j
+            row = FIRST_INDICATOR_ROW + j
+            ind.cells = {f: a1(row, c) for f, c in INDICATOR_COLUMNS.items()}
+            ind.cells["level1"] = a1(FIRST_INDICATOR_ROW + run_start, 0)
+    rows = department_rows(len(dept.units), len(dept.scoring.items), len(dept.scoring.deductions))
+    dept.cells = {"department.total": a1(rows["declared"], 2)}
+    if dept.scoring.items:
+        dept.cells["department.scoring"] = a1(rows["scoring_total"], 2)
+        dept.cells["department.bonus_cap"] = a1(rows["bonus_cap"], 2)

@@ -131,6 +131,8 @@ class Department:
     units: list[Unit] = field(default_factory=list)
     projects: list[Project] = field(default_factory=list)
     template_version: str | None = field(default=None, compare=False)
+    book_unit: str = field(default="", compare=False)
+    """The unit a book handed out by ``perfxl split`` belongs to (its custom property)."""
     skipped: list[Skipped] = field(default_factory=list, compare=False)
     cells: dict[str, str] = field(default_factory=dict, compare=False)
 

@@ -142,7 +142,9 @@ def custom_properties(path: Path) -> dict[str, str]:
 def read_book(path: str | Path) -> Department:
     """Read a workbook (ours or hand-made in the seed's layout) into the model with its cell map."""
     grids, props = read_grids(path)
-    return parse_book(grids, props.get(L.VERSION_PROPERTY))
+    dept = parse_book(grids, props.get(L.VERSION_PROPERTY))
+    dept.book_unit = props.get(L.UNIT_PROPERTY, "")
+    return dept
 
 
 # --- the parser --------------------------------------------------------------------------------
@@ -151,6 +153,8 @@ def parse_book(grids: list[Grid], template_version: str | None = None) -> Depart
     dept = Department(template_version=template_version)
     ours = template_version is not None
     for g in grids:
+        if g.name in L.PERFXL_SHEETS or (ours and g.name in L.AUX_SHEETS):
+            continue
         if g.name == L.SHEET_DEPARTMENT or (not ours and _is_department_sheet(g)):
             parse_department(g, dept)
             continue
@@ -162,7 +166,7 @@ def parse_book(grids: list[Grid], template_version: str | None = None) -> Depart
                     dept.skipped.append(Skipped(g.name, "空白项目表", "blank project table"))
                 else:
                     dept.projects.append(p)
-        elif not (ours and g.name in L.AUX_SHEETS):
+        else:
             dept.skipped.append(Skipped(
                 g.name, "不是项目支出绩效目标表(未找到「项目编码」)",
                 "not a project table: no 项目编码 label found"))
@@ -335,8 +339,8 @@ def parse_project(g: Grid, b: _Block, *, fractions: bool) -> Project | None:
     plan = _plan(g, body, cells, raw, fractions)
     indicators = _indicators(g, body)
 
-    if not (code or name or any(amounts.values()) or indicators or raw):
-        return None
+    if not (code or name or any(v is not None for v in amounts.values()) or indicators):
+        return None  # blank, or only headers (e.g. a summary table with a 项目编码 column)
     return Project(
         seq=seq, unit_code=unit_code, unit_name=unit_name, code=code, name=name,
         budget=amounts["project.budget"], fiscal=amounts["project.fiscal"],

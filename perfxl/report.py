@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from .consolidate import Totals
+from .findings import ERROR, SEVERITY_ZH, WARNING, Report
 from .model import Department
 
 
@@ -30,3 +34,68 @@ def print_department(dept: Department) -> None:
     console.print(f"  [bold]合计 (total): {dept.total():,.2f} 元[/bold]")
     for s in dept.skipped:
         console.print(f"  [yellow]跳过 (skipped)[/yellow] {s.sheet}: {s.reason}")
+
+
+def print_report(dept: Department, report: Report) -> None:
+    """Findings grouped by project, errors first, with counts; coloured on a terminal."""
+    import sys
+    from itertools import groupby
+
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=None if sys.stdout.isatty() else 160, highlight=False)
+    names = {p.sheet: f"{p.seq}. {p.name} ({p.code})" for p in dept.projects}
+    ordered = sorted(report.findings, key=lambda f: (f.sheet not in names, f.sheet != "部门整体",
+                                                    list(names).index(f.sheet)
+                                                    if f.sheet in names else 0))
+    for sheet, group in groupby(ordered, key=lambda f: f.sheet):
+        items = list(group)
+        table = Table(title=names.get(sheet, sheet or "(全书)"), title_justify="left",
+                      show_header=True, expand=False)
+        for col in ("严重程度", "代码", "规则", "单元格", "说明"):
+            table.add_column(col)
+        for f in sorted(items, key=lambda f: f.severity != ERROR):
+            style = "red" if f.severity == ERROR else "yellow"
+            table.add_row(f"[{style}]{SEVERITY_ZH[f.severity]}[/{style}]", f.code, f.rule,
+                          f.cell, f.message)
+        console.print(table)
+    c = report.counts
+    verdict = "[green]校验通过 (valid)[/green]" if report.valid else "[red]未通过 (errors)[/red]"
+    console.print(f"{report.book}: 错误 {c[ERROR]} 项, 警告 {c[WARNING]} 项 — {verdict}")
+
+
+def print_rules(entries: list[dict[str, Any]]) -> None:
+    import sys
+
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=None if sys.stdout.isatty() else 200, highlight=False)
+    table = Table(show_lines=False)
+    for col in ("代码", "规则", "严重程度", "字段", "说明", "阈值"):
+        table.add_column(col)
+    for r in entries:
+        th = ", ".join(f"{k}={v['value']}" for k, v in r["thresholds"].items())
+        table.add_row(r["code"], r["rule"], r["severity"], r["field"], r["message"], th)
+    console.print(table)
+
+
+def print_totals(dept: Department, t: Totals) -> None:
+    import sys
+
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=None if sys.stdout.isatty() else 160, highlight=False)
+    table = Table(title=f"{dept.year or ''} {dept.name} 汇总", title_justify="left")
+    for col in ("单位", "项目数", "预算数(元)"):
+        table.add_column(col, justify="right" if col != "单位" else "left")
+    for code, amount in t.by_unit.items():
+        n = sum(p.unit_code == code for p in dept.projects)
+        table.add_row(f"{code} {dept.unit_name(code)}", str(n), f"{amount:,.2f}")
+    table.add_row("[bold]合计[/bold]", str(t.projects), f"[bold]{t.total:,.2f}[/bold]")
+    console.print(table)
+    plan = " / ".join(f"{a:,.2f}" for a in t.plan_amounts)
+    console.print(f"  财政资金 {t.fiscal:,.2f} 元, 其他资金 {t.other:,.2f} 元; "
+                  f"计划累计支出 (3/6/10/12月底): {plan}")

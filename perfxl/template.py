@@ -16,12 +16,16 @@ from typing import TYPE_CHECKING, Any
 
 from . import layout as L
 from .files import atomic_path
-from .model import LEVELS, QUARTERS, Department, Indicator, Project
+from .model import LEVELS, QUARTERS, Department, Indicator, Project, Unit
 
 if TYPE_CHECKING:
     from xlsxwriter.format import Format
     from xlsxwriter.workbook import Workbook
     from xlsxwriter.worksheet import Worksheet
+
+    from .consolidate import Totals
+    from .findings import Report
+    from .merge import Source
 
 BUILD_DATE = dt.datetime(2021, 1, 1, 0, 0, 0)
 FONT = "宋体"
@@ -31,16 +35,29 @@ PERCENT = "0.00%"
 LABEL_FILL = "#F2F2F2"
 
 
-def write_book(path: str | Path, dept: Department | None = None) -> Path:
-    """Write the template book to ``path`` (atomically): blank when ``dept`` is None."""
+def write_book(path: str | Path, dept: Department | None = None, *, report: Report | None = None,
+               totals: Totals | None = None, unit: Unit | None = None,
+               sources: list[Source] | None = None) -> Path:
+    """Write the book to ``path`` (atomically): the blank template when ``dept`` is None.
+
+    Gives every project its sheet name and cells (``layout.place``); the 汇总 sheet shows
+    ``totals`` (computed when not given) and, with a ``report``, the findings per project.
+    ``unit`` marks a book handed out to one unit (``perfxl split``); ``sources`` adds the 来源
+    sheet of a merge.
+    """
     path = Path(path)
     with atomic_path(path) as tmp:
-        build(tmp, dept)
+        build(tmp, dept, report, totals, unit, sources)
     return path
 
 
-def build(path: Path, dept: Department | None) -> None:
+def build(path: Path, dept: Department | None, report: Report | None = None,
+          totals: Totals | None = None, unit: Unit | None = None,
+          sources: list[Source] | None = None) -> None:
     import xlsxwriter
+
+    from .consolidate import totals as compute_totals
+    from .summary import summary_sheet
 
     wb = xlsxwriter.Workbook(str(path), {
         "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
@@ -50,17 +67,23 @@ def build(path: Path, dept: Department | None) -> None:
     wb.set_properties({"title": title, "author": "perfxl", "created": BUILD_DATE,
                        "comments": f"perfxl template {L.TEMPLATE_VERSION}"})
     wb.set_custom_property(L.VERSION_PROPERTY, L.TEMPLATE_VERSION)
+    if unit is not None:
+        wb.set_custom_property(L.UNIT_PROPERTY, unit.code)
     st = Styles(wb)
     guide_sheet(wb, st)
     department_sheet(wb, st, dept)
-    projects = dept.projects if dept else []
-    taken = set(L.AUX_SHEETS) | {L.SHEET_DEPARTMENT}
-    if projects:
-        for p in projects:
-            project_sheet(wb, st, L.project_sheet_name(p.seq, p.name, taken), p)
+    if dept and dept.projects:
+        L.place(dept)
+        for p in dept.projects:
+            project_sheet(wb, st, p.sheet, p)
+        summary_sheet(wb, st, dept, totals or compute_totals(dept), report)
+        if sources is not None:
+            from .merge import sources_sheet
+
+            sources_sheet(wb, st, sources)
     else:
         project_sheet(wb, st, "1.项目名称", None)
-    summary_sheet(wb, st)
+        summary_placeholder(wb, st)
     lists_sheet(wb, st)
     wb.worksheets()[0].activate()
     wb.close()
@@ -91,6 +114,13 @@ class Styles:
         self.number = fmt(boxed, locked=False, align="center")
         self.total = fmt(boxed, bold=True, align="center", bg_color=LABEL_FILL)
         self.money_unit = fmt(base, align="right")
+        # 汇总: generated cells, boxed, no input colours
+        self.cell = fmt(boxed)
+        self.cell_center = fmt(boxed, align="center")
+        self.cell_money = fmt(boxed, num_format=MONEY)
+        self.link = fmt(boxed, font_color="#0563C1", underline=1)
+        self.total_left = fmt(boxed, bold=True, bg_color=LABEL_FILL)
+        self.total_money = fmt(boxed, bold=True, bg_color=LABEL_FILL, num_format=MONEY)
 
 
 # --- text metrics (for row heights; Excel does not grow merged rows by itself) ---------------
@@ -184,7 +214,9 @@ def department_sheet(wb: Workbook, st: Styles, dept: Department | None) -> None:
         ws.set_row(r, row_height((value, full), minimum=40))
         r += 1
 
+    rows = L.department_rows(len(d.units), len(d.scoring.items), len(d.scoring.deductions))
     section(L.LABEL_UNITS)
+    assert r == rows["units_header"], "layout.department_rows is out of step with the writer"
     ws.merge_range(r, 0, r, 1, L.LABEL_UNIT_CODE, st.header)
     ws.merge_range(r, 2, r, 4, L.LABEL_UNIT_NAME, st.header)
     r += 1
@@ -217,6 +249,7 @@ def department_sheet(wb: Workbook, st: Styles, dept: Department | None) -> None:
         for c in range(5):
             ws.write_blank(r, c, None, st.number if c in (2, 3) else st.text)
         r += 1
+    assert r == rows["scoring_total"], "layout.department_rows is out of step with the writer"
     ws.write_string(r, 0, "", st.total)
     ws.write_string(r, 1, "合计", st.total)
     city, county = d.scoring.totals()
@@ -234,6 +267,7 @@ def department_sheet(wb: Workbook, st: Styles, dept: Department | None) -> None:
         ws.merge_range(r, 0, r, 1, label, st.label_left)
         ws.write_number(r, 2, value, st.number)
         r += 1
+    assert r - 1 == rows["bonus_cap"], "layout.department_rows is out of step with the writer"
     for x in [*s.deductions, None]:
         ws.merge_range(r, 0, r, 1, f"{L.LABEL_DEDUCTION}(每次)", st.label_left)
         ws.merge_range(r, 3, r, 4, "", st.text)
@@ -331,7 +365,7 @@ def project_sheet(wb: Workbook, st: Styles, name: str, p: Project | None) -> Non
     ws.set_row(r, 24)
 
     indicators: list[Indicator | None]
-    if p:
+    if p and p.indicators:
         indicators = [*p.indicators, *[None] * L.SPARE_INDICATOR_ROWS]
     else:
         indicators = [Indicator(level1=l1, level2=l2) for l1, l2s in LEVELS.items() for l2 in l2s]
@@ -389,7 +423,7 @@ def _indicator_rows(ws: Worksheet, st: Styles, first: int, rows: list[Indicator 
         i += run
 
 
-def summary_sheet(wb: Workbook, st: Styles) -> None:
+def summary_placeholder(wb: Workbook, st: Styles) -> None:
     ws = wb.add_worksheet(L.SHEET_SUMMARY)
     ws.set_column(0, 0, 90)
     ws.write_string(0, 0, "汇总", st.title)

@@ -36,3 +36,35 @@ def test_demo_book_prints_one_page_per_sheet(demo_book: Path, soffice: str,
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
                           check=True).stdout
     assert "行政审批等专家评审费绩效目标表" in text and "130303216DIAX82DQONDM" in text
+
+
+def test_summary_recalculated_by_libreoffice_equals_cached(tmp_path: Path, soffice: str) -> None:
+    """The 汇总 formulas, recalculated by a real spreadsheet, give our cached values; an edit of
+    a project's 预算数 (saved without cached values, as openpyxl does) moves the totals."""
+    import openpyxl
+    from libreoffice import recalculated_values
+
+    from perfxl import embedded
+    from perfxl.populate import department_book
+
+    book = tmp_path / "book.xlsx"
+    department_book(embedded(), book)
+    cached = openpyxl.load_workbook(book, data_only=True)["汇总"]
+    recalculated = recalculated_values(book, "汇总")
+    compared = 0
+    for row in cached.iter_rows(min_row=5, max_col=15):
+        for c in row:
+            if isinstance(c.value, (int, float)) and not isinstance(c.value, bool):
+                assert recalculated[c.row - 1][c.column - 1] == pytest.approx(c.value), c.coordinate
+                compared += 1
+    assert compared > 100
+
+    wb = openpyxl.load_workbook(book)
+    wb["1.行政审批等专家评审费"]["C4"] = 90000
+    edited = tmp_path / "edited.xlsx"
+    wb.save(edited)
+    values = recalculated_values(edited, "汇总")
+    total = next(r for r in values if r and r[0] == "合计")
+    assert total[5] == 1110000
+    diff = next(r for r in values if r and r[0] == "差额 (计算合计 − 申报总额)")
+    assert diff[5] == 60000  # live: 计算合计 − 申报总额

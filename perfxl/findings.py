@@ -1,0 +1,55 @@
+"""What validation produces: findings (code, severity, field, sheet!cell, message) and the report."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+ERROR = "error"
+WARNING = "warning"
+SEVERITY_ZH = {ERROR: "错误", WARNING: "警告"}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem at one place. ``cell`` is an A1 address on ``sheet`` (from the cell map)."""
+
+    code: str          # stable identifier, e.g. PX201
+    rule: str          # stable slug, e.g. funds-mismatch
+    severity: str      # "error" blocks submission; "warning" needs an explanation
+    field: str         # canonical field name (DESIGN.md), e.g. project.budget
+    message: str       # Chinese
+    message_en: str
+    unit_code: str = ""
+    project_code: str = ""
+    project_name: str = ""
+    sheet: str = ""
+    cell: str = ""
+    value: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Report:
+    """All findings for one book, errors first, in book order."""
+
+    book: str
+    findings: list[Finding] = field(default_factory=list)
+    checked_at: dt.datetime = field(default_factory=lambda: dt.datetime.now().replace(microsecond=0))
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {ERROR: sum(f.severity == ERROR for f in self.findings),
+                WARNING: sum(f.severity == WARNING for f in self.findings)}
+
+    @property
+    def valid(self) -> bool:
+        return self.counts[ERROR] == 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"book": self.book, "valid": self.valid, "counts": self.counts,
+                "checked_at": self.checked_at.isoformat(),
+                "findings": [f.to_json() for f in self.findings]}

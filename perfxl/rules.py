@@ -1,0 +1,567 @@
+"""The rule catalogue: every check perfxl makes, with its stable code, slug, severity, field,
+messages (Chinese and English) and thresholds.
+
+Thresholds and severities come from a rules file (YAML) so a finance bureau can tune them without
+code; ``RulesConfig`` holds the documented defaults. Structure and type checks run as pandera
+schemas over the tidy tables (``schemas.py``); the cross-field and quality rules are the small
+functions below. Both end as the same ``Finding``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, fields, replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from .errors import ReadError
+from .findings import ERROR, WARNING, Finding
+from .model import LEVELS, Department, Indicator, Project
+from .values import WAN, fmt_amount, key
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    slug: str
+    severity: str
+    field: str
+    message: str          # Chinese template, str.format(**params)
+    message_en: str
+    thresholds: tuple[str, ...] = ()
+    engine: str = "rule"  # "pandera" (schemas.py) or "rule" (a function here)
+
+
+CATALOGUE: tuple[Rule, ...] = (
+    Rule("PX101", "required-missing", ERROR, "project.*",
+         "必填项「{label}」未填写", "required field {label} is empty", engine="pandera"),
+    Rule("PX102", "amount-not-number", ERROR, "project.budget",
+         "「{label}」不是数字: {value}", "{label} is not a number: {value}"),
+    Rule("PX103", "money-unit-unstated", WARNING, "project.budget",
+         "表中未注明金额单位(单位:元 或 单位:万元),已按元读取",
+         "the table does not state its money unit; read as 元"),
+    Rule("PX201", "funds-mismatch", ERROR, "project.budget",
+         "预算数 {budget} 元 ≠ 财政资金 {fiscal} 元 + 其他资金 {other} 元(相差 {diff} 元)",
+         "budget {budget} ≠ fiscal {fiscal} + other {other} (difference {diff})",
+         engine="pandera"),
+    Rule("PX202", "amount-negative", ERROR, "project.budget",
+         "「{label}」不能为负数: {value} 元", "{label} is negative: {value}", engine="pandera"),
+    Rule("PX301", "plan-missing", ERROR, "project.plan",
+         "资金支出计划未填写{which}", "the spending plan is missing{which_en}"),
+    Rule("PX302", "plan-out-of-range", ERROR, "project.plan",
+         "{quarter}累计支出比例 {value}% 不在 0–100% 之间",
+         "cumulative spending at {quarter} is {value}%, outside 0–100%", engine="pandera"),
+    Rule("PX303", "plan-not-monotonic", ERROR, "project.plan",
+         "{quarter}累计支出比例 {value}% 小于上一期的 {previous}%(累计比例不应减少)",
+         "cumulative spending at {quarter} ({value}%) is below the previous {previous}%"),
+    Rule("PX304", "plan-not-100", ERROR, "project.plan",
+         "12月底累计支出比例应为 100%,实际为 {value}%",
+         "cumulative spending at 12月底 must be 100%, is {value}%"),
+    Rule("PX401", "code-pattern", ERROR, "project.code",
+         "项目编码「{value}」不符合规则: 应为 {length} 位,以 {prefix} 开头的数字和大写字母(实际 {actual} 位)",
+         "project code {value} does not match: {length} characters starting {prefix} "
+         "(has {actual})", thresholds=("code_region", "code_length"), engine="pandera"),
+    Rule("PX402", "code-whitespace", WARNING, "project.code",
+         "项目编码中有空格或换行,已去除后读取: 「{raw}」",
+         "the project code contains whitespace, removed when reading: {raw!r}"),
+    Rule("PX403", "project-code-duplicate", ERROR, "project.code",
+         "项目编码 {value} 重复,另见: {others}", "project code {value} is also used by: {others}"),
+    Rule("PX501", "indicator-level-missing", ERROR, "indicator.level3",
+         "指标行缺少{label}", "the indicator row has no {label}", engine="pandera"),
+    Rule("PX502", "indicator-level-mismatch", ERROR, "indicator.level2",
+         "二级指标「{level2}」不属于一级指标「{level1}」(应为: {allowed})",
+         "level-2 indicator {level2} does not belong to {level1} (allowed: {allowed})",
+         engine="pandera"),
+    Rule("PX503", "indicator-category-missing", ERROR, "indicator.level1",
+         "缺少{category}(每个项目应至少有一条)", "no {category} indicator in this project"),
+    Rule("PX504", "indicator-duplicate", ERROR, "indicator.level3",
+         "三级指标「{value}」在本项目中重复出现", "level-3 indicator {value} appears twice"),
+    Rule("PX505", "indicator-value-missing", ERROR, "indicator.value",
+         "指标「{name}」未填写指标值", "indicator {name} has no value", engine="pandera"),
+    Rule("PX506", "indicator-value-unparseable", ERROR, "indicator.value",
+         "指标值「{value}」无法识别: 应为「运算符 数值 单位」(如 ≥95%)、日期或 优/良/中/差、达到/基本达到",
+         "indicator value {value} cannot be read: operator number unit (≥95%), a date or a grade"),
+    Rule("PX507", "indicator-unit-mismatch", WARNING, "indicator.value",
+         "{problem}: 「{name}」的指标值为「{value}」", "{problem_en}: {name} = {value}",
+         thresholds=("money_units", "duration_units", "count_units", "percent_max")),
+    Rule("PX508", "satisfaction-below-floor", WARNING, "indicator.value",
+         "满意度指标值 {value} 低于 {floor}%", "satisfaction target {value} is below {floor}%",
+         thresholds=("satisfaction_floor",)),
+    Rule("PX509", "description-repeats-name", WARNING, "indicator.description",
+         "绩效指标描述只是重复了指标名称「{name}」,请说明指标的含义和计算方法",
+         "the description only repeats the indicator name {name}"),
+    Rule("PX510", "indicator-value-vague", WARNING, "indicator.value",
+         "指标值「{value}」含模糊表述「{word}」,应量化", "indicator value {value} is vague ({word})",
+         thresholds=("vague_words",)),
+    Rule("PX511", "description-missing", WARNING, "indicator.description",
+         "指标「{name}」没有绩效指标描述", "indicator {name} has no description"),
+    Rule("PX512", "basis-missing", WARNING, "indicator.basis",
+         "指标「{name}」未填写指标值确定依据", "indicator {name} has no basis for its value"),
+    Rule("PX601", "indicator-set-copied", WARNING, "indicator.level3",
+         "本项目的 {count} 条指标与其他项目完全相同({others}),指标应针对本项目设置",
+         "the {count} indicators are identical to those of: {others}",
+         thresholds=("copied_min_indicators",)),
+    Rule("PX602", "goals-copied", WARNING, "project.goals",
+         "绩效目标与其他项目完全相同({others})", "the performance goals are identical to: {others}"),
+    Rule("PX701", "scoring-not-100", ERROR, "department.scoring",
+         "{problem}", "{problem_en}", thresholds=("scoring_total", "bonus_cap")),
+    # merging unit submissions (perfxl merge): findings point at the input's row on 来源
+    Rule("PX801", "input-unreadable", ERROR, "source",
+         "文件 {file} 未合并: {reason}", "{file} was not merged: {reason}", engine="merge"),
+    Rule("PX802", "duplicate-file", WARNING, "source",
+         "文件 {file} 与 {first} 内容相同,只合并一次", "{file} is identical to {first}; merged once",
+         engine="merge"),
+    Rule("PX803", "duplicate-project", WARNING, "source",
+         "项目 {code} 在 {file} 与 {first} 中各有一份相同的副本,只取一次",
+         "project {code} is in {file} and {first} alike; taken once", engine="merge"),
+    Rule("PX804", "unit-in-two-files", WARNING, "source",
+         "单位 {unit} 的项目分别来自 {first} 和 {file},请确认",
+         "unit {unit} has projects in {first} and {file}", engine="merge"),
+    Rule("PX805", "plan-project-missing", ERROR, "source",
+         "计划中的项目 {code} {name}(单位 {unit})没有提交",
+         "planned project {code} {name} (unit {unit}) was not submitted", engine="merge"),
+    Rule("PX806", "project-not-in-plan", WARNING, "source",
+         "项目 {code} {name} 不在部门计划中", "project {code} {name} is not in the department plan",
+         engine="merge"),
+    Rule("PX807", "merge-conflict", WARNING, "source",
+         "项目 {code}: {file} 与 {other} 内容不同 (字段: {fields}),按 --on-conflict {choice} 处理",
+         "project {code} differs between {file} and {other} ({fields}); resolved by "
+         "--on-conflict {choice}", engine="merge"),
+    Rule("PX808", "unit-mismatch", ERROR, "unit.code",
+         "文件 {file} 是单位 {book_unit} 的工作簿,但项目 {code} 填写的单位是 {unit}",
+         "{file} belongs to unit {book_unit} but project {code} names unit {unit}",
+         engine="merge"),
+)
+RULES: dict[str, Rule] = {r.slug: r for r in CATALOGUE}
+
+
+# --- thresholds ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RulesConfig:
+    """Thresholds with their documented defaults (override them in a rules file)."""
+
+    satisfaction_floor: Decimal = Decimal(90)
+    """满意度 targets below this percentage are warned about."""
+    code_region: str = "130303"
+    """项目编码 starts with this region code, then the two-digit year."""
+    code_length: int = 21
+    """Characters in a 项目编码 (after removing whitespace)."""
+    percent_max: Decimal = Decimal(100)
+    """Percent-valued indicators above this are warned about."""
+    money_units: tuple[str, ...] = ("元", "万元", "千元")
+    """Units a 成本指标 may be valued in."""
+    duration_units: tuple[str, ...] = ("天", "日", "个工作日", "工作日", "小时", "周", "月", "个月", "年")
+    """Units of a duration (a 时效指标 is a date or a duration)."""
+    count_units: tuple[str, ...] = ("个", "人", "人次", "次", "件", "家", "项", "户", "村", "台", "套",
+                                    "场", "期", "份", "名", "座", "处", "条", "批", "篇")
+    """Units of a count: an indicator named …(个)/(人) must be valued in one of them."""
+    vague_words: tuple[str, ...] = ("合理", "提高", "有效提升", "进一步", "明显", "显著", "较好",
+                                    "逐步", "大幅", "有所", "加强", "提升")
+    """Words that make an indicator value vague instead of measurable."""
+    copied_min_indicators: int = 3
+    """An indicator set shared by several projects is reported when it has at least this many rows."""
+    scoring_total: int = 100
+    """Points each variant (市直部门, 县区) of the 考核 scheme must add up to."""
+    bonus_cap: int = 5
+    """The most bonus points (加分) the scheme may grant."""
+    severities: dict[str, str] = field(default_factory=dict)
+    """slug → "error" | "warning" | "off"."""
+
+    def severity(self, rule: Rule) -> str:
+        return self.severities.get(rule.slug, rule.severity)
+
+
+def threshold_docs() -> dict[str, tuple[Any, str]]:
+    """name → (default, doc) for `perfxl rules` and docs/rules.md."""
+    import ast
+    import inspect
+
+    src = inspect.getsource(RulesConfig)
+    docs: dict[str, str] = {}
+    tree = ast.parse(src).body[0]
+    assert isinstance(tree, ast.ClassDef)
+    body = tree.body
+    for a, b in itertools.pairwise(body):
+        if (isinstance(a, ast.AnnAssign) and isinstance(a.target, ast.Name)
+                and isinstance(b, ast.Expr) and isinstance(b.value, ast.Constant)):
+            docs[a.target.id] = str(b.value.value)
+    defaults = RulesConfig()
+    return {f.name: (getattr(defaults, f.name), docs.get(f.name, ""))
+            for f in fields(RulesConfig) if f.name != "severities"}
+
+
+def load_config(path: str | Path | None) -> RulesConfig:
+    """Read a rules file: ``thresholds: {name: value}`` and ``rules: {slug: {severity: …}}``."""
+    if path is None:
+        return RulesConfig()
+    import yaml
+
+    p = Path(path)
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise ReadError(f"找不到规则文件: {p}", f"rules file not found: {p}") from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+        raise ReadError(f"规则文件格式错误 {p}: {e}", f"rules file is not valid YAML: {p}") from None
+    if not isinstance(data, dict):
+        raise ReadError(f"规则文件格式错误: {p}", f"rules file must be a mapping: {p}")
+    defaults = RulesConfig()
+    changes: dict[str, Any] = {}
+    for name, value in (data.get("thresholds") or {}).items():
+        if not hasattr(defaults, name) or name == "severities":
+            raise ReadError(f"规则文件中有未知的阈值「{name}」", f"unknown threshold {name!r} in {p}")
+        current = getattr(defaults, name)
+        try:
+            if isinstance(current, Decimal):
+                changes[name] = Decimal(str(value))
+            elif isinstance(current, tuple):
+                changes[name] = tuple(str(v) for v in value)
+            else:
+                changes[name] = type(current)(value)
+        except (TypeError, ValueError, ArithmeticError):
+            raise ReadError(f"阈值「{name}」的取值无效: {value!r}",
+                            f"invalid value for threshold {name}: {value!r}") from None
+    severities = {}
+    for slug, opts in (data.get("rules") or {}).items():
+        if slug not in RULES:
+            raise ReadError(f"规则文件中有未知的规则「{slug}」", f"unknown rule {slug!r} in {p}")
+        sev = (opts or {}).get("severity", RULES[slug].severity)
+        if (opts or {}).get("enabled") is False:
+            sev = "off"
+        if sev not in (ERROR, WARNING, "off"):
+            raise ReadError(f"规则「{slug}」的严重程度无效: {sev}", f"invalid severity for {slug}")
+        severities[slug] = sev
+    return replace(defaults, **changes, severities=severities)
+
+
+# --- making findings -----------------------------------------------------------------------------
+
+FIELD_LABELS = {
+    "unit.code": "单位编码", "unit.name": "单位名称", "project.code": "项目编码",
+    "project.name": "项目名称", "project.budget": "预算数", "project.fiscal": "财政资金",
+    "project.other": "其他资金", "project.purpose": "资金用途", "project.goals": "绩效目标",
+    "project.plan": "资金支出计划", "indicator.level1": "一级指标", "indicator.level2": "二级指标",
+    "indicator.level3": "三级指标", "indicator.description": "绩效指标描述",
+    "indicator.value": "指标值", "indicator.basis": "指标值确定依据",
+}
+QUARTER_NAMES = ("3月底", "6月底", "10月底", "12月底")
+
+
+def make(rule: Rule, config: RulesConfig, *, project: Project | None = None, field: str = "",
+         cell: str = "", value: Any = "", sheet: str = "", severity: str | None = None,
+         **params: Any) -> Finding | None:
+    """A finding of ``rule``; None when the rules file turned the rule off."""
+    sev = config.severity(rule)
+    if sev == "off":
+        return None
+    if severity is not None and rule.slug not in config.severities:
+        sev = severity
+    fld = field or rule.field
+    text_value = fmt_amount(value) if isinstance(value, Decimal) else str(value or "")
+    params = {"value": text_value, "label": FIELD_LABELS.get(fld, fld), **params}
+    return Finding(
+        code=rule.code, rule=rule.slug, severity=sev, field=fld,
+        message=rule.message.format(**params), message_en=rule.message_en.format(**params),
+        unit_code=project.unit_code if project else "",
+        project_code=project.code if project else "",
+        project_name=project.name if project else "",
+        sheet=sheet or (project.sheet if project else ""), cell=cell, value=text_value,
+    )
+
+
+def indicator_cell(ind: Indicator, fld: str) -> str:
+    return str(ind.cells.get(fld.split(".", 1)[1], ""))
+
+
+def project_cell(p: Project, fld: str, index: int | None = None) -> str:
+    c = p.cells.get(fld, "")
+    if isinstance(c, list):
+        return str(c[index or 0]) if c else ""
+    return str(c)
+
+
+# --- the rules -------------------------------------------------------------------------------------
+
+Check = Callable[[Department, RulesConfig], Iterator[Finding | None]]
+CHECKS: list[Check] = []
+
+
+def check(fn: Check) -> Check:
+    CHECKS.append(fn)
+    return fn
+
+
+def _name(ind: Indicator) -> str:
+    return ind.level3 or ind.description or ind.level2
+
+
+@check
+def amounts_as_written(dept: Department, cfg: RulesConfig) -> Iterator[Finding | None]:
+    for p in dept.projects:
+        for fld, raw in p.raw.items():
+            yield make(RULES["amount-not-number"], cfg, project=p, field=fld,
+                       cell=project_cell(p, fld), value=raw)
+        if dept.template_version is None and not p.amount_unit:
+            yield make(RULES["money-unit-unstated"], cfg, project=p,
+                       cell=project_cell(p, "project.budget"))
+
+
+@check
+def spending_plan(dept: Department, cfg: RulesConfig) -> Iterator[Finding | None]:
+    for p in dept.projects:
+        if p.plan is None:
+            yield make(RULES["plan-missing"], cfg, project=p, cell=project_cell(p, "project.plan", 0),
+                       which="", which_en="")
+            continue
+        previous: Decimal | None = None
+        for q, pct in enumerate(p.plan):
+            cell = project_cell(p, "project.plan", q)
+            if pct is None:
+                yield make(RULES["plan-missing"], cfg, project=p, cell=cell,
+                           which=f"({QUARTER_NAMES[q]})", which_en=f" at {QUARTER_NAMES[q]}")
+                continue
+            if previous is not None and pct < previous:
+                yield make(RULES["plan-not-monotonic"], cfg, project=p, cell=cell, value=pct,
+                           quarter=QUARTER_NAMES[q], previous=fmt_amount(previous))
+            previous = pct
+        last = p.plan[3]
+        if last is not None and last != 100:
+            yield make(RULES["plan-not-100"], cfg, project=p, cell=project_cell(p, "project.plan", 3),
+                       value=last)
+
+
+@check
+def codes(dept: Department, cfg: RulesConfig) -> Iterator[Finding | None]:
+    by_code: dict[str, list[Project]] = defaultdict(list)
+    for p in dept.projects:
+        if p.code_raw and re.search(r"\s", p.code_raw):
+            yield make(RULES["code-whitespace"], cfg, project=p,
+                       cell=project_cell(p, "project.code"), value=p.code, raw=p.code_raw)
+        if p.code:
+            by_code[p.code].append(p)
+    for code, ps in by_code.items():
+        if len(ps) > 1:
+            for p in ps:
+                others = "、".join(f"{o.seq}.{o.name}({o.sheet})" for o in ps if o is not p)
+                yield make(RULES["project-code-duplicate"], cfg, project=p,
+                           cell=project_cell(p, "project.code"), value=code, others=others)
+
+
+@check
+def indicator_rows(dept: Department, cfg: RulesConfig) -> Iterator[Finding | None]:
+    from .values import parse_value
+
+    for p in dept.projects:
+        seen: dict[str, Indicator] = {}
+        for ind in p.indicators:
+            name = _name(ind)
+            k3 = key(ind.level3)
+            if k3:
+                if k3 in seen:
+                    yield make(RULES["indicator-duplicate"], cfg, project=p,
+                               cell=indicator_cell(ind, "indicator.level3"), value=ind.level3)
+                seen.setdefault(k3, ind)
+            if not ind.description:
+                yield make(RULES["description-missing"], cfg, project=p,
+                           cell=indicator_cell(ind, "indicator.description"), name=name)
+            elif k3 and key(ind.description) == k3:
+                yield make(RULES["description-repeats-name"], cfg, project=p,
+                           cell=indicator_cell(ind, "indicator.description"),
+                           value=ind.description, name=ind.level3)
+            if not ind.basis:
+                yield make(RULES["basis-missing"], cfg, project=p,
+                           cell=indicator_cell(ind, "indicator.basis"), name=name)
+            if not ind.value:
+                continue  # indicator-value-missing comes from the schema
+            pv = parse_value(ind.value)
+            cell = indicator_cell(ind, "indicator.value")
+            vague = next((w for w in cfg.vague_words if w in ind.value), None)
+            if vague:
+                yield make(RULES["indicator-value-vague"], cfg, project=p, cell=cell,
+                           value=ind.value, word=vague)
+            if pv is None:
+                if not vague:
+                    yield make(RULES["indicator-value-unparseable"], cfg, project=p, cell=cell,
+                               value=ind.value)
+                continue
+            problem = unit_problem(ind, pv, p, cfg)
+            if problem:
+                yield make(RULES["indicator-unit-mismatch"], cfg, project=p, cell=cell,
+                           value=ind.value, name=name, problem=problem[0], problem_en=problem[1])
+            if (ind.level1 == "满意度指标" and pv.kind == "number" and pv.number is not None
+                    and pv.unit in ("%", "百分比") and pv.op in ("≥", ">", "=")
+                    and pv.number < cfg.satisfaction_floor):
+                yield make(RULES["satisfaction-below-floor"], cfg, project=p, cell=cell,
+                           value=ind.value, floor=_plain(cfg.satisfaction_floor))
+
+
+_COUNT_NAME = re.compile(r"\((?P<unit>[^()%]{1,3})\)$")
+PERCENT_UNITS = ("%", "百分比", "百分点")
+
+
+def unit_problem(ind: Indicator, pv: Any, p: Project, cfg: RulesConfig) -> tuple[str, str] | None:
+    """Whether the value's unit fits the kind of indicator (None when it does)."""
+    if ind.level2 == "成本指标":
+        if pv.kind != "number" or pv.unit not in cfg.money_units:
+            return ("成本指标应以金额(元/万元)计量", "a cost indicator must be valued in money")
+        amount = pv.number * (WAN if pv.unit == "万元" else Decimal(1000) if pv.unit == "千元"
+                              else Decimal(1))
+        if p.budget is not None and amount > p.budget:
+            return (f"成本指标 {fmt_amount(amount)} 元超过预算数 {fmt_amount(p.budget)} 元",
+                    "the cost exceeds the budget")
+        return None
+    if ind.level2 == "时效指标":
+        if pv.kind == "date" or (pv.kind == "number" and pv.unit in cfg.duration_units):
+            return None
+        return ("时效指标应为日期或时长(如 2021年12月底、≤30天)",
+                "a timeliness indicator must be a date or a duration")
+    m = _COUNT_NAME.search(key(ind.level3))
+    if m and m.group("unit") in cfg.count_units:
+        if pv.kind == "number" and pv.unit in (*cfg.count_units, ""):
+            return None
+        return (f"数量指标「{ind.level3}」应以{m.group('unit')}计数",
+                "a count indicator must be valued as a count")
+    if (pv.kind == "number" and pv.unit in PERCENT_UNITS and pv.number is not None
+            and pv.number > cfg.percent_max):
+        return (f"百分比不应超过 {cfg.percent_max}%", "a percentage above 100")
+    return None
+
+
+@check
+def categories(dept: Department, cfg: RulesConfig) -> Iterator[Finding | None]:
+    for p in dept.projects:
+        levels1 = {i.level1 for i in p.indicators}
+        levels2 = {i.level2 for i in p.indicators}
+        header = p.indicators[0].cells.get("level1", "") if p.indicators else ""
+        for category in LEVELS:
+            if category not in levels1:
+                yield make(RULES["indicator-category-missing"], cfg, project=p, cell=header,
+                           category=category)
+        if "产出指标" in levels1 and "成本指标" not in levels2:
+            yield make(RULES["indicator-category-missing"], cfg, project=p, cell=header,
+                       category="成本指标", severity=WARNING)
+
+
+def _signature(p: Project) -> tuple[tuple[str, ...], ...]:
+    return tuple(sorted((key(i.level1), key(i.level2), key(i.level3), key(i.description),
+                         key(i.value), key(i.basis)) for i in p.indicators))
+
+
+@check
+def copied(dept: Department, cfg: RulesConfig) -> Iterator[Finding | None]:
+    sets: dict[Any, list[Project]] = defaultdict(list)
+    goals: dict[str, list[Project]] = defaultdict(list)
+    for p in dept.projects:
+        if len(p.indicators) >= cfg.copied_min_indicators:
+            sets[_signature(p)].append(p)
+        if key(p.goals):
+            goals[key(p.goals)].append(p)
+    for ps in sets.values():
+        if len(ps) > 1:
+            for p in ps:
+                others = "、".join(f"{o.seq}.{o.name}" for o in ps if o is not p)
+                yield make(RULES["indicator-set-copied"], cfg, project=p,
+                           cell=indicator_cell(p.indicators[0], "indicator.level3"),
+                           count=len(p.indicators), others=others)
+    for ps in goals.values():
+        if len(ps) > 1:
+            for p in ps:
+                others = "、".join(f"{o.seq}.{o.name}" for o in ps if o is not p)
+                yield make(RULES["goals-copied"], cfg, project=p,
+                           cell=project_cell(p, "project.goals"), others=others)
+
+
+@check
+def scoring(dept: Department, cfg: RulesConfig) -> Iterator[Finding | None]:
+    from .layout import SHEET_DEPARTMENT
+
+    s = dept.scoring
+    if not s.items:
+        return
+    cell = dept.cells.get("department.scoring", "")
+    city, county = s.totals()
+    rule = RULES["scoring-not-100"]
+    for variant, variant_en, total, col in (("市直部门", "city", city, "C"),
+                                            ("县区", "county", county, "D")):
+        if total != cfg.scoring_total:
+            yield make(rule, cfg, sheet=SHEET_DEPARTMENT,
+                       cell=f"{col}{cell[1:]}" if cell else "", value=total,
+                       problem=f"考核分值({variant})合计 {total} 分,应为 {cfg.scoring_total} 分",
+                       problem_en=f"{variant_en} scoring items add up to {total}, "
+                                  f"not {cfg.scoring_total}")
+    if s.bonus_cap > cfg.bonus_cap or s.bonus_max > s.bonus_cap:
+        yield make(rule, cfg, sheet=SHEET_DEPARTMENT,
+                   cell=dept.cells.get("department.bonus_cap", ""), value=s.bonus_cap,
+                   field="department.scoring",
+                   problem=f"加分上限为 {s.bonus_cap} 分,不应超过 {cfg.bonus_cap} 分"
+                           f"(每次加分 {s.bonus_min}–{s.bonus_max} 分)",
+                   problem_en=f"the bonus cap {s.bonus_cap} exceeds {cfg.bonus_cap}")
+
+
+# --- the catalogue as data (perfxl rules, docs/rules.md) -----------------------------------------
+
+def catalogue(config: RulesConfig | None = None) -> list[dict[str, Any]]:
+    cfg = config or RulesConfig()
+    docs = threshold_docs()
+    out = []
+    for r in CATALOGUE:
+        out.append({
+            "code": r.code, "rule": r.slug, "severity": cfg.severity(r),
+            "default_severity": r.severity, "field": r.field, "engine": r.engine,
+            "message": r.message, "message_en": r.message_en,
+            "thresholds": {t: {"value": _plain(getattr(cfg, t)), "default": _plain(docs[t][0]),
+                               "doc": docs[t][1]} for t in r.thresholds},
+        })
+    return out
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, Decimal):
+        return format(v.normalize(), "f")
+    if isinstance(v, tuple):
+        return list(v)
+    return v
+
+
+def catalogue_markdown() -> str:
+    """docs/rules.md (generated: `perfxl rules --format markdown > docs/rules.md`)."""
+    lines = [
+        "# perfxl rule catalogue",
+        "",
+        "Generated by `perfxl rules --format markdown > docs/rules.md`; a test fails when this file",
+        "is out of date. Severity: **error** blocks submission, **warning** needs an explanation.",
+        "Engine: `pandera` checks run as schemas over the tidy tables, `rule` checks are functions in",
+        "`perfxl/rules.py`, `merge` checks are made by `perfxl merge` (their field `source` is an",
+        "input file; the finding points at its row on the 来源 sheet). Change thresholds and",
+        "severities in a rules file (`--rules RULES.yaml`):",
+        "",
+        "```yaml",
+        "thresholds:",
+        "  satisfaction_floor: 85",
+        "  code_length: 22",
+        "rules:",
+        "  indicator-value-vague: {severity: error}",
+        "  basis-missing: {enabled: false}",
+        "```",
+        "",
+        "| code | rule | severity | field | engine | message | thresholds |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in catalogue():
+        th = ", ".join(f"`{t}`" for t in r["thresholds"]) or ""
+        msg = f"{r['message']}<br>*{r['message_en']}*".replace("|", "\\|")
+        lines.append(f"| {r['code']} | `{r['rule']}` | {r['severity']} | `{r['field']}` | "
+                     f"{r['engine']} | {msg} | {th} |")
+    lines += ["", "## Thresholds", "", "| name | default | meaning |", "| --- | --- | --- |"]
+    for name, (default, doc) in threshold_docs().items():
+        value = _plain(default)
+        shown = "、".join(value) if isinstance(value, list) else value
+        lines.append(f"| `{name}` | {shown} | {doc} |")
+    lines += ["", "`indicator-category-missing` is an error for a missing 产出/效益/满意度 indicator",
+              "and a warning for a missing 成本指标.", ""]
+    return "\n".join(lines)
