@@ -6,8 +6,10 @@ with ``--debug``. Heavy modules are imported inside the commands so ``perfxl --h
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -173,6 +175,68 @@ def rules(fmt: str, rules_file: Path | None) -> None:
     from .report import print_rules
 
     print_rules(entries)
+
+
+@main.command()
+@click.argument("book", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              required=True, help="Folder for the unit books.")
+@click.option("--blank", is_flag=True,
+              help="Project sheets keep only their identity (unit, 序号, 编码, 名称).")
+def split(book: Path, out_dir: Path, blank: bool) -> None:
+    """Write one book per unit (<unit code>_<unit name>.xlsx) to hand out for filling in."""
+    from .merge import split as _split
+
+    for path in _split(book, out_dir, blank=blank):
+        click.echo(f"已生成 (written): {path}")
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The department book to write.")
+@click.option("--plan", type=click.Path(dir_okay=False, path_type=Path),
+              help="The department's book: its 部门整体, and the projects expected.")
+@click.option("--on-conflict", type=click.Choice(["refuse", "first", "newest"]),
+              default="refuse", show_default=True,
+              help="Two inputs with different content for one project code.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Read the inputs in this many processes.")
+@click.option("--strict", is_flag=True, help="Write nothing unless every input can be merged.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+def merge(inputs: tuple[Path, ...], out: Path, plan: Path | None, on_conflict: str, jobs: int,
+          strict: bool, fmt: str) -> None:
+    """Merge unit submissions (files or folders) into one department book.
+
+    Exit 0: every input merged; 1: a conflict stopped the merge; 2: some inputs could not be
+    merged (they are listed; the rest were).
+    """
+    from .merge import merge as _merge
+
+    with _progress("读取 (reading)") as (advance, total):
+        result = _merge(inputs, out, plan=plan, on_conflict=on_conflict, jobs=jobs,
+                        strict=strict, progress=advance, on_total=total)
+    if fmt == "json":
+        _echo_json(result.to_json(out))
+    else:
+        from .report import print_merge
+
+        print_merge(result, out)
+    sys.exit(0 if result.complete else 2)
+
+
+@contextlib.contextmanager
+def _progress(label: str) -> Iterator[tuple[Any, Any]]:
+    """A rich progress bar on a terminal (stderr); silent otherwise."""
+    if not sys.stderr.isatty():
+        yield (None, None)
+        return
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task(label, total=None)
+        yield (lambda n: bar.advance(task, n), lambda total: bar.update(task, total=total))
 
 
 def _echo_counts(report: Any) -> None:

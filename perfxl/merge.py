@@ -78,6 +78,22 @@ class MergeResult:
     findings: list[Finding]
     conflicts: list[Conflict]
 
+    def to_json(self, out: Path) -> dict[str, Any]:
+        from .values import fmt_amount
+
+        return {
+            "book": str(out),
+            "inputs": [{"file": s.name, "path": str(s.path), "sha256": s.sha256, "size": s.size,
+                        "modified": s.modified.isoformat() if s.modified else None,
+                        "units": s.units, "taken": s.taken, "skipped": s.skipped,
+                        "error": s.error} for s in self.sources],
+            "units": [{"code": u.code, "name": u.name} for u in self.dept.units],
+            "projects": len(self.dept.projects),
+            "total": fmt_amount(self.dept.total()),
+            "complete": self.complete,
+            "findings": [f.to_json() for f in self.findings],
+        }
+
     @property
     def complete(self) -> bool:
         """Every input was read and held project tables."""

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .consolidate import Totals
 from .findings import ERROR, SEVERITY_ZH, WARNING, Report
 from .model import Department
+
+if TYPE_CHECKING:
+    from .merge import MergeResult
 
 
 def print_department(dept: Department) -> None:
@@ -99,3 +102,25 @@ def print_totals(dept: Department, t: Totals) -> None:
     plan = " / ".join(f"{a:,.2f}" for a in t.plan_amounts)
     console.print(f"  财政资金 {t.fiscal:,.2f} 元, 其他资金 {t.other:,.2f} 元; "
                   f"计划累计支出 (3/6/10/12月底): {plan}")
+
+
+def print_merge(result: MergeResult, out: Any) -> None:
+    import sys
+
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=None if sys.stdout.isatty() else 160, highlight=False)
+    table = Table(title="来源 (inputs)", title_justify="left")
+    for col in ("文件", "单位", "取用的项目", "跳过及原因"):
+        table.add_column(col)
+    for s in result.sources:
+        reasons = "\n".join([*([f"[red]{s.error}[/red]"] if s.error else []), *s.skipped])
+        table.add_row(s.name, "、".join(s.units), str(len(s.taken)), reasons)
+    console.print(table)
+    d = result.dept
+    console.print(f"已合并 (merged): {len(d.projects)} 个项目, {len(d.units)} 个单位, "
+                  f"合计 {d.total():,.2f} 元 → {out}")
+    for f in result.findings:
+        style = "red" if f.severity == ERROR else "yellow"
+        console.print(f"  [{style}]{SEVERITY_ZH[f.severity]}[/{style}] {f.code} {f.message}")
