@@ -125,35 +125,77 @@ def _amount_option(text: str, option: str) -> Any:
 
 
 @main.command()
-@click.argument("book", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write an annotated copy (校验结果 sheet, marked cells, notes).")
+              help="One book: an annotated copy. Several: a review book of all of them.")
 @click.option("--in-place", is_flag=True,
-              help="Annotate BOOK itself (a backup is kept beside it).")
+              help="Annotate each book itself (a backup is kept beside it).")
 @click.option("--rules", "rules_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Rules file with thresholds and severities (YAML).")
-def validate(book: Path, fmt: str, out: Path | None, in_place: bool,
-             rules_file: Path | None) -> None:
-    """Check BOOK against the rule catalogue. Exit 0: no errors; 1: errors; 2: unreadable."""
+@click.option("--jobs", type=click.IntRange(0, 64), default=0, show_default=True,
+              help="Processes reading the books (0: one per core).")
+def validate(inputs: tuple[Path, ...], fmt: str, out: Path | None, in_place: bool,
+             rules_file: Path | None, jobs: int) -> None:
+    """Check books (files or folders) against the rule catalogue.
+
+    Exit 0: no errors; 1: errors; 2: a book cannot be read.
+    """
     from .rules import load_config
     from .validate import annotate_book, validate_book
 
     if out is not None and in_place:
         raise click.UsageError("-o 与 --in-place 只能选一个 (use either -o or --in-place)")
     config = load_config(rules_file)
-    dept, report = validate_book(book, config)
-    written = annotate_book(book, report, out=out, in_place=in_place)
-    if fmt == "json":
-        _echo_json(report.to_json())
-    else:
-        from .report import print_report
+    if len(inputs) == 1 and not inputs[0].is_dir():
+        book = inputs[0]
+        dept, report = validate_book(book, config)
+        written = annotate_book(book, report, out=out, in_place=in_place)
+        if fmt == "json":
+            _echo_json(report.to_json())
+        else:
+            from .report import print_report
 
-        print_report(dept, report)
-        if written:
-            click.echo(f"已写入校验结果 (annotated): {written}")
-    sys.exit(0 if report.valid else 1)
+            print_report(dept, report)
+            if written:
+                click.echo(f"已写入校验结果 (annotated): {written}")
+        sys.exit(0 if report.valid else 1)
+    _validate_many(inputs, fmt, out, in_place, config, jobs)
+
+
+def _validate_many(inputs: tuple[Path, ...], fmt: str, out: Path | None, in_place: bool,
+                   config: Any, jobs: int) -> None:
+    from .merge import collect
+    from .validate import annotate_book, validate_paths
+
+    paths = collect(inputs)
+    with _progress("校验 (validating)") as (advance, total):
+        if total:
+            total(len(paths))
+        results = validate_paths(paths, config, jobs=jobs, progress=advance)
+    if out is not None:
+        from .review import write_review
+
+        write_review(out, results)
+    if in_place:
+        for r in results:
+            if r.report is not None:
+                annotate_book(r.path, r.report, in_place=True)
+    unreadable = sum(1 for r in results if r.report is None)
+    errors = sum(r.report.counts["error"] for r in results if r.report)
+    warnings = sum(r.report.counts["warning"] for r in results if r.report)
+    if fmt == "json":
+        _echo_json({"books": [r.to_json() for r in results], "valid": not errors and not unreadable,
+                    "counts": {"books": len(results), "unreadable": unreadable, "error": errors,
+                               "warning": warnings}})
+    else:
+        from .report import print_books
+
+        print_books(results)
+        if out is not None:
+            click.echo(f"已写入审核工作簿 (review book): {out}")
+    sys.exit(2 if unreadable else 1 if errors else 0)
 
 
 @main.command()

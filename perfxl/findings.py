@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 ERROR = "error"
@@ -29,7 +29,7 @@ class Finding:
     value: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return dict(self.__dict__)  # flat fields: much faster than dataclasses.asdict
 
 
 @dataclass

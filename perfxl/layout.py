@@ -6,6 +6,7 @@ and tests compare the two.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -84,6 +85,7 @@ def project_sheet_name(seq: int, name: str, taken: set[str]) -> str:
     return candidate
 
 
+@functools.lru_cache(maxsize=65536)
 def a1(row: int, col: int) -> str:
     """0-based (row, col) → ``A1``."""
     letters = ""

@@ -175,50 +175,61 @@ class Department:
     # --- tidy tables ---
 
     def frames(self) -> dict[str, pd.DataFrame]:
-        """Tidy tables (units, projects, plan, indicators), one row per record.
+        """Tidy tables of this department (see ``frames_of``)."""
+        return frames_of([self])
 
-        Money is integer fen (exact, and fast for pandas/pandera); rows carry ``sheet`` and
-        ``row`` keys that point back to the cell map.
-        """
-        import pandas as pd
 
-        units = pd.DataFrame([{"unit_code": u.code, "unit_name": u.name} for u in self.units],
-                             columns=["unit_code", "unit_name"])
-        projects, plan, indicators = [], [], []
-        for i, p in enumerate(self.projects):
-            projects.append({
-                "project": i, "seq": p.seq, "sheet": p.sheet, "unit_code": p.unit_code,
-                "unit_name": p.unit_name, "code": p.code, "code_raw": p.code_raw or p.code,
-                "name": p.name, "budget_fen": to_fen(p.budget), "fiscal_fen": to_fen(p.fiscal),
-                "other_fen": to_fen(p.other), "purpose": p.purpose, "goals": p.goals,
-                "has_plan": p.plan is not None, "indicator_count": len(p.indicators),
-            })
+def frames_of(depts: list[Department]) -> dict[str, pd.DataFrame]:
+    """Tidy tables (units, projects, plan, indicators) of many departments, one row per record.
+
+    One frame per table for a whole batch, so pandera runs once per table, not once per book.
+    Money is integer fen (exact, and fast); ``book`` and ``project`` (and ``row`` for indicators)
+    point back to the model and its cell map.
+    """
+    import pandas as pd
+
+    units: dict[str, list[Any]] = {c: [] for c in ("book", "unit_code", "unit_name")}
+    projects: dict[str, list[Any]] = {c: [] for c in _PROJECT_COLUMNS}
+    plan: dict[str, list[Any]] = {c: [] for c in ("book", "project", "quarter", "percent")}
+    ind: dict[str, list[Any]] = {c: [] for c in _INDICATOR_COLUMNS}
+    for b, dept in enumerate(depts):
+        for u in dept.units:
+            units["book"].append(b)
+            units["unit_code"].append(u.code)
+            units["unit_name"].append(u.name)
+        for i, p in enumerate(dept.projects):
+            for column, value in zip(_PROJECT_COLUMNS, (
+                    b, i, dept.year or 0, p.seq, p.sheet, p.unit_code, p.unit_name, p.code,
+                    p.code_raw or p.code, p.name, to_fen(p.budget), to_fen(p.fiscal),
+                    to_fen(p.other), p.purpose, p.goals, p.plan is not None,
+                    len(p.indicators)), strict=True):
+                projects[column].append(value)
             for q, pct in enumerate(p.plan or ()):
-                plan.append({"project": i, "quarter": q + 1,
-                             "percent": None if pct is None else float(pct)})
-            for j, ind in enumerate(p.indicators):
-                pv = ind.parsed
-                indicators.append({
-                    "project": i, "row": j, "level1": ind.level1, "level2": ind.level2,
-                    "level3": ind.level3, "description": ind.description, "value": ind.value,
-                    "basis": ind.basis, "kind": pv.kind if pv else None,
-                    "op": pv.op if pv else None,
-                    "number": float(pv.number) if pv and pv.number is not None else None,
-                    "unit": pv.unit if pv else None,
-                })
-        return {
-            "units": units,
-            "projects": pd.DataFrame(projects, columns=list(_PROJECT_COLUMNS)).astype(
-                {"budget_fen": "Int64", "fiscal_fen": "Int64", "other_fen": "Int64"}),
-            "plan": pd.DataFrame(plan, columns=["project", "quarter", "percent"]),
-            "indicators": pd.DataFrame(indicators, columns=list(_INDICATOR_COLUMNS)),
-        }
+                plan["book"].append(b)
+                plan["project"].append(i)
+                plan["quarter"].append(q + 1)
+                plan["percent"].append(None if pct is None else float(pct))
+            for j, x in enumerate(p.indicators):
+                pv = x.parsed
+                for column, cell in zip(_INDICATOR_COLUMNS, (
+                        b, i, j, x.level1, x.level2, x.level3, x.description, x.value, x.basis,
+                        pv.kind if pv else None, pv.op if pv else None,
+                        float(pv.number) if pv and pv.number is not None else None,
+                        pv.unit if pv else None), strict=True):
+                    ind[column].append(cell)
+    return {
+        "units": pd.DataFrame(units),
+        "projects": pd.DataFrame(projects).astype(
+            {"budget_fen": "Int64", "fiscal_fen": "Int64", "other_fen": "Int64"}),
+        "plan": pd.DataFrame(plan).astype({"percent": "float64"}),
+        "indicators": pd.DataFrame(ind),
+    }
 
 
-_PROJECT_COLUMNS = ("project", "seq", "sheet", "unit_code", "unit_name", "code", "code_raw", "name",
+_PROJECT_COLUMNS = ("book", "project", "year", "seq", "sheet", "unit_code", "unit_name", "code", "code_raw", "name",
                     "budget_fen", "fiscal_fen", "other_fen", "purpose", "goals", "has_plan",
                     "indicator_count")
-_INDICATOR_COLUMNS = ("project", "row", "level1", "level2", "level3", "description", "value",
+_INDICATOR_COLUMNS = ("book", "project", "row", "level1", "level2", "level3", "description", "value",
                       "basis", "kind", "op", "number", "unit")
 
 

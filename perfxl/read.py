@@ -8,6 +8,9 @@ or full-width characters. It records where every value came from (the cell map).
 
 from __future__ import annotations
 
+import bisect
+import functools
+import io
 import itertools
 import re
 import unicodedata
@@ -38,6 +41,11 @@ from .values import WAN, amount, decimal, key, percent, text
 
 Pos = tuple[int, int]
 
+# Every label the parser looks for contains one of these (checked on the raw text, before any
+# normalisation): only such cells are indexed, which skips most indicator and description text.
+_MAYBE_LABEL = re.compile(
+    "项目|预算|资金|财政|绩效|月|指标|单位|计划|依据|部门|地区|年度|标题|序号|合计|加分|扣分|措施|目标|用途|规模")
+
 
 @dataclass
 class Grid:
@@ -59,10 +67,15 @@ class Grid:
         self.height = len(self.rows)
         self.width = max((len(r) for r in self.rows), default=0)
         self._keys: dict[Pos, str] = {}
+        self._by_row: dict[int, list[tuple[int, str]]] = {}
         for r, row in enumerate(self.rows):
-            for c, v in enumerate(row):
-                if isinstance(v, str) and v.strip():
-                    self._keys[(r, c)] = key(v)
+            labels = [(c, key(v)) for c, v in enumerate(row)
+                      if v.__class__ is str and _MAYBE_LABEL.search(v)]
+            if labels:
+                self._by_row[r] = labels
+                for c, k in labels:
+                    self._keys[(r, c)] = k
+        self._found: dict[re.Pattern[str], list[Pos]] = {}
 
     def raw(self, r: int, c: int) -> Any:
         if 0 <= r < self.height and 0 <= c < len(self.rows[r]):
@@ -70,6 +83,8 @@ class Grid:
         return None
 
     def anchor(self, r: int, c: int) -> Pos:
+        if not self._anchor:
+            return (r, c)
         return self._anchor.get((r, c), (r, c))
 
     def value(self, r: int, c: int) -> Any:
@@ -90,24 +105,54 @@ class Grid:
     def labels(self) -> Iterable[tuple[Pos, str]]:
         return self._keys.items()
 
+    def row_labels(self, r: int) -> list[tuple[int, str]]:
+        """(column, key) of the cells in row r that may be labels (``_MAYBE_LABEL``)."""
+        return self._by_row.get(r, [])
+
+    def positions(self, pattern: re.Pattern[str]) -> list[Pos]:
+        """Sorted top-left cells whose label (key without a trailing colon) matches ``pattern``,
+        one of the parser's label patterns. All are found in one pass over the sheet."""
+        if not self._found:
+            self._found[_NOTHING] = []
+            for pos, k in sorted(self._keys.items()):
+                for pat in _classify(k):
+                    if self.anchor(*pos) == pos:
+                        self._found.setdefault(pat, []).append(pos)
+        if pattern not in _PATTERNS and pattern not in self._found:  # an ad-hoc label
+            self._found[pattern] = [pos for pos, k in sorted(self._keys.items())
+                                    if self.anchor(*pos) == pos and pattern.match(k.rstrip(":"))]
+        return self._found.get(pattern, [])
+
 
 # --- grid sources ------------------------------------------------------------------------------
 
 def read_grids(path: str | Path) -> tuple[list[Grid], dict[str, str]]:
     """Grids of every sheet via python-calamine, and the custom document properties."""
-    import python_calamine as pc
-
     p = Path(path)
     if not p.exists():
         raise ReadError(f"找不到文件: {p}", f"file not found: {p}")
     if p.is_dir():
         raise ReadError(f"这是一个文件夹,不是工作簿: {p}", f"is a folder, not a workbook: {p}")
+    return _grids(p, p)
+
+
+def grids_from_bytes(data: bytes, name: str = "") -> tuple[list[Grid], dict[str, str]]:
+    """The same from a book's bytes (no file system: a pure function of its input)."""
+    return _grids(data, Path(name or "book.xlsx"))
+
+
+def _grids(source: Path | bytes, p: Path) -> tuple[list[Grid], dict[str, str]]:
+    import python_calamine as pc
+
+    props = custom_properties(source)
+    skip = set(L.PERFXL_SHEETS) | (set(L.AUX_SHEETS) if L.VERSION_PROPERTY in props else set())
     try:
-        wb = pc.CalamineWorkbook.from_path(str(p))
+        wb = (pc.CalamineWorkbook.from_filelike(io.BytesIO(source)) if isinstance(source, bytes)
+              else pc.CalamineWorkbook.from_path(str(source)))
         grids = []
         for meta in wb.sheets_metadata:
-            if "WorkSheet" not in str(meta.typ):
-                continue
+            if "WorkSheet" not in str(meta.typ) or meta.name in skip:
+                continue  # perfxl's own sheets are never parsed (nor loaded)
             sheet = wb.get_sheet_by_name(meta.name)
             rows = sheet.to_python(skip_empty_area=False)
             merges = [(a[0], a[1], b[0], b[1]) for a, b in (sheet.merged_cell_ranges or [])]
@@ -116,15 +161,15 @@ def read_grids(path: str | Path) -> tuple[list[Grid], dict[str, str]]:
         raise
     except BaseException as e:  # python-calamine raises its own errors and pyo3 panics
         raise ReadError(f"无法读取工作簿 {p.name}: {e}", f"cannot read workbook {p.name}") from None
-    return grids, custom_properties(p)
+    return grids, props
 
 
-def custom_properties(path: Path) -> dict[str, str]:
+def custom_properties(book: Path | bytes) -> dict[str, str]:
     """``docProps/custom.xml`` name → value (where the template version lives); {} when absent."""
     from defusedxml import ElementTree
 
     try:
-        with zipfile.ZipFile(path) as z:
+        with zipfile.ZipFile(io.BytesIO(book) if isinstance(book, bytes) else book) as z:
             info = z.getinfo("docProps/custom.xml")
             if info.file_size > 1_000_000:
                 return {}
@@ -141,7 +186,15 @@ def custom_properties(path: Path) -> dict[str, str]:
 
 def read_book(path: str | Path) -> Department:
     """Read a workbook (ours or hand-made in the seed's layout) into the model with its cell map."""
-    grids, props = read_grids(path)
+    return _department(*read_grids(path))
+
+
+def read_bytes(data: bytes, name: str = "") -> Department:
+    """``read_book`` on a book's bytes: a pure function, for workers and distributed engines."""
+    return _department(*grids_from_bytes(data, name))
+
+
+def _department(grids: list[Grid], props: dict[str, str]) -> Department:
     dept = parse_book(grids, props.get(L.VERSION_PROPERTY))
     dept.book_unit = props.get(L.UNIT_PROPERTY, "")
     return dept
@@ -158,7 +211,7 @@ def parse_book(grids: list[Grid], template_version: str | None = None) -> Depart
         if g.name == L.SHEET_DEPARTMENT or (not ours and _is_department_sheet(g)):
             parse_department(g, dept)
             continue
-        anchors = _anchors(g, _is_code_label)
+        anchors = g.positions(_LABELS["project.code"])
         if anchors:
             for block in _blocks(g, anchors):
                 p = parse_project(g, block, fractions=ours)
@@ -213,6 +266,18 @@ _UNIT_LINE = re.compile(
     r"^\s*(?P<code>[0-9０-９]{6})\s*(?P<name>.*?)\s*((金额)?单位\s*[:：]\s*万?元)?\s*$", re.S)
 
 
+_NOTHING = re.compile("(?!)")
+_PATTERNS = (*_LABELS.values(), *_HEADERS.values(), _QUARTER)
+
+
+@functools.lru_cache(maxsize=16384)
+def _classify(k: str) -> tuple[re.Pattern[str], ...]:
+    """The label patterns a cell's key matches (most cells: none). Keys repeat across sheets and
+    books, so this is cached."""
+    label = k.rstrip(":")
+    return tuple(p for p in _PATTERNS if p.match(label))
+
+
 def _label(k: str) -> str:
     return k.rstrip(":")
 
@@ -222,13 +287,9 @@ def _is_code_label(k: str) -> bool:
 
 
 def _is_any_label(k: str) -> bool:
-    k = _label(k)
-    return (any(p.match(k) for p in _LABELS.values()) or any(p.match(k) for p in _HEADERS.values())
-            or bool(_QUARTER.match(k)))
+    return bool(_classify(k))
 
 
-def _anchors(g: Grid, test: Any) -> list[Pos]:
-    return sorted(pos for pos, k in g.labels() if test(k))
 
 
 @dataclass
@@ -244,7 +305,7 @@ def _blocks(g: Grid, anchors: list[Pos]) -> list[_Block]:
     for i, (r, c) in enumerate(anchors):
         bottom = anchors[i + 1][0] if i + 1 < len(anchors) else g.height
         blocks.append(_Block((r, c), 0, bottom))
-    for prev, nxt in itertools.pairwise(blocks):
+    for prev, nxt in itertools.pairwise(blocks):  # only when a sheet holds several tables
         end = _table_end(g, prev)
         nxt.top = end
         prev.bottom = end
@@ -253,9 +314,9 @@ def _blocks(g: Grid, anchors: list[Pos]) -> list[_Block]:
 
 def _find(g: Grid, pattern: re.Pattern[str], rows: range) -> Pos | None:
     """The first cell (by row, then column) in ``rows`` whose label matches."""
-    hits = [pos for pos, k in g.labels()
-            if pos[0] in rows and g.anchor(*pos) == pos and pattern.match(_label(k))]
-    return min(hits) if hits else None
+    found = g.positions(pattern)
+    i = bisect.bisect_left(found, (rows.start, -1))
+    return found[i] if i < len(found) and found[i][0] < rows.stop else None
 
 
 def _right(g: Grid, pos: Pos, limit: int = 6) -> tuple[Any, str]:
@@ -285,8 +346,8 @@ def _money_factor(g: Grid, rows: range, budget_label: str) -> tuple[Decimal, str
     m = _LABELS["project.budget"].match(_label(budget_label))
     if m and m.group("unit"):
         return (WAN if m.group("unit") == "万元" else Decimal(1)), m.group("unit")
-    for pos, k in g.labels():
-        if pos[0] in rows:
+    for r in rows:
+        for _c, k in g.row_labels(r):
             mu = _MONEY_UNIT.search(k)
             if mu:
                 return (WAN if mu.group("unit") == "万元" else Decimal(1)), mu.group("unit")
@@ -316,10 +377,11 @@ def parse_project(g: Grid, b: _Block, *, fractions: bool) -> Project | None:
     name = text(field_at("project.name"))
 
     seq = 0
-    for pos, k in sorted(g.labels()):
-        if pos[0] in head and (m := _TITLE.match(k)):
-            seq = int(m.group("seq"))
-            cells["title"] = a1(*pos)
+    for r in head:
+        for c, k in g.row_labels(r):
+            if m := _TITLE.match(k):
+                seq = int(m.group("seq"))
+                cells["title"] = a1(r, c)
     unit_code, unit_name = _unit(g, head, cells)
 
     budget_pos = _find(g, _LABELS["project.budget"], body)
@@ -359,11 +421,11 @@ def _unit(g: Grid, head: range, cells: dict[str, Any]) -> tuple[str, str]:
         if name_pos:
             name, cells["unit.name"] = _right(g, name_pos)
         return unicodedata.normalize("NFKC", text(code)).strip(), text(name)
-    for pos, _k in sorted(g.labels()):
-        if pos[0] in head:
-            m = _UNIT_LINE.match(str(g.raw(*pos)))
+    for r in head:
+        for c, v in enumerate(g.rows[r] if r < g.height else ()):
+            m = _UNIT_LINE.match(v) if v.__class__ is str else None
             if m:
-                cells["unit.code"] = cells["unit.name"] = a1(*pos)
+                cells["unit.code"] = cells["unit.name"] = a1(r, c)
                 return unicodedata.normalize("NFKC", m.group("code")), m.group("name").strip()
     return "", ""
 
@@ -391,10 +453,11 @@ def _purpose(g: Grid, body: range, budget_pos: Pos | None, cells: dict[str, Any]
 def _plan(g: Grid, body: range, cells: dict[str, Any], raw: dict[str, str],
           fractions: bool) -> Plan | None:
     quarters: dict[int, Pos] = {}
-    for pos, k in g.labels():
-        if pos[0] in body and g.anchor(*pos) == pos and (m := _QUARTER.match(_label(k))):
-            month = int(m.group(1))
-            quarters.setdefault(month, pos)
+    for pos in g.positions(_QUARTER):
+        if pos[0] in body:
+            m = _QUARTER.match(_label(g.key(*pos)))
+            if m:
+                quarters.setdefault(int(m.group(1)), pos)
     if len(quarters) < 4:
         return None
     addrs, values = [], []
@@ -422,21 +485,17 @@ def _indicators(g: Grid, body: range) -> list[Indicator]:
     header = _find(g, _HEADERS["level1"], body)
     if header is None:
         return []
-    hr = header[0]
     cols: dict[str, int] = {}
-    for pos, k in g.labels():
-        if pos[0] == hr:
-            for f, pat in _HEADERS.items():
-                if pat.match(_label(k)) and f not in cols:
-                    cols[f] = pos[1]
+    for c, k in g.row_labels(header[0]):
+        for f, pat in _HEADERS.items():
+            if f not in cols and pat.match(_label(k)):
+                cols[f] = c
+    fields = list(cols.items())
     out = []
     for r in range(g.end_row(*header) + 1, body.stop):
-        row: dict[str, str] = {}
-        addr: dict[str, str] = {}
-        for f, c in cols.items():
-            ar, ac = g.anchor(r, c)
-            row[f] = text(g.raw(ar, ac))
-            addr[f] = a1(ar, ac)
+        # values first (cheap); addresses only for the rows that are indicators
+        places = [(f, g.anchor(r, c)) for f, c in fields]
+        row = {f: text(g.raw(ar, ac)) for f, (ar, ac) in places}
         first = key(row.get("level1", ""))
         if _ends_table(g, r, first):
             break
@@ -447,18 +506,21 @@ def _indicators(g: Grid, body: range) -> list[Indicator]:
             if first and first not in LEVELS and "level2" not in filled:
                 break  # a note below the table, not an indicator
             continue  # a placeholder row (categories only)
-        out.append(Indicator(**{f: row.get(f, "") for f in _HEADERS}, cells=addr))
+        out.append(Indicator(**{f: row.get(f, "") for f in _HEADERS},
+                             cells={f: a1(ar, ac) for f, (ar, ac) in places}))
     return out
 
 
 def _ends_table(g: Grid, r: int, first: str) -> bool:
     if first.startswith(("注", "备注", "填表", "说明")):
         return True
-    for c in range(g.width):
-        k = g.key(r, c)
-        if k and g.anchor(r, c)[0] == r and (_TITLE.match(k) or _is_code_label(k)):
-            return True
-    return False
+    return any(_starts_block(k) for _c, k in g.row_labels(r))
+
+
+@functools.lru_cache(maxsize=16384)
+def _starts_block(k: str) -> bool:
+    """A title (1.xxx绩效目标表) or a 项目编码 label: the next project table begins."""
+    return bool(_TITLE.match(k)) or _is_code_label(k)
 
 
 def _table_end(g: Grid, b: _Block) -> int:

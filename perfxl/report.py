@@ -10,6 +10,7 @@ from .model import Department
 
 if TYPE_CHECKING:
     from .merge import MergeResult
+    from .validate import BookResult
 
 
 def print_department(dept: Department) -> None:
@@ -124,3 +125,31 @@ def print_merge(result: MergeResult, out: Any) -> None:
     for f in result.findings:
         style = "red" if f.severity == ERROR else "yellow"
         console.print(f"  [{style}]{SEVERITY_ZH[f.severity]}[/{style}] {f.code} {f.message}")
+
+
+def print_books(results: list[BookResult]) -> None:
+    """One line per book of a folder validation, then the totals."""
+    import sys
+
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=None if sys.stdout.isatty() else 160, highlight=False)
+    table = Table(title="校验结果 (books)", title_justify="left")
+    for col, justify in (("工作簿", "left"), ("部门", "left"), ("项目", "right"),
+                         ("预算合计(元)", "right"), ("错误", "right"), ("警告", "right"),
+                         ("状态", "left")):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for r in results:
+        if r.report is None:
+            table.add_row(r.name, "", "", "", "", "", f"[red]无法读取: {r.error}[/red]")
+            continue
+        c = r.report.counts
+        status = "[green]通过[/green]" if r.report.valid else "[red]有错误[/red]"
+        table.add_row(r.name, r.department, str(r.projects), f"{r.total:,.2f}", str(c[ERROR]),
+                      str(c[WARNING]), status)
+    console.print(table)
+    ok = [r for r in results if r.report]
+    console.print(f"{len(results)} 个工作簿, {len(results) - len(ok)} 个无法读取; "
+                  f"错误 {sum(r.report.counts[ERROR] for r in ok if r.report)} 项, "
+                  f"警告 {sum(r.report.counts[WARNING] for r in ok if r.report)} 项")

@@ -30,7 +30,7 @@ def code_pattern(cfg: RulesConfig, year: int | None) -> re.Pattern[str]:
     return re.compile(rf"^{re.escape(cfg.code_region)}{yy}[0-9A-Z]{{{max(rest, 0)}}}$")
 
 
-def schemas(cfg: RulesConfig, year: int | None) -> dict[str, pa.DataFrameSchema]:
+def schemas(cfg: RulesConfig) -> dict[str, pa.DataFrameSchema]:
     import pandas as pd
     import pandera.pandas as pa
 
@@ -40,10 +40,14 @@ def schemas(cfg: RulesConfig, year: int | None) -> dict[str, pa.DataFrameSchema]
     def non_negative(s: pd.Series) -> pd.Series:
         return s.isna() | s.ge(0)
 
-    pattern = code_pattern(cfg, year)
-
-    def code_ok(s: pd.Series) -> pd.Series:
-        return s.eq("") | s.str.fullmatch(pattern.pattern).fillna(False).astype(bool)
+    def code_ok(df: pd.DataFrame) -> pd.Series:
+        """Each code against the pattern of its department's year (a batch mixes years)."""
+        ok = df["code"].eq("")
+        for year in df["year"].unique():
+            rows = df["year"].eq(year)
+            pattern = code_pattern(cfg, int(year) or None).pattern
+            ok[rows] |= df.loc[rows, "code"].str.fullmatch(pattern).fillna(False).astype(bool)
+        return ok
 
     def funds_match(df: pd.DataFrame) -> pd.Series:
         total = df["fiscal_fen"].fillna(0) + df["other_fen"].fillna(0)
@@ -60,8 +64,7 @@ def schemas(cfg: RulesConfig, year: int | None) -> dict[str, pa.DataFrameSchema]
     text = {c: pa.Column(str, pa.Check(filled, name="required-missing")) for c in REQUIRED_TEXT}
     money = {c: pa.Column("Int64", pa.Check(non_negative, name="amount-negative"), nullable=True)
              for c in AMOUNTS}
-    text["code"] = pa.Column(str, [pa.Check(filled, name="required-missing"),
-                                   pa.Check(code_ok, name="code-pattern")])
+
     return {
         "projects": pa.DataFrameSchema(
             {**text, **money,
@@ -69,7 +72,8 @@ def schemas(cfg: RulesConfig, year: int | None) -> dict[str, pa.DataFrameSchema]
                                                         name="required-missing"),
                                                pa.Check(non_negative, name="amount-negative")],
                                      nullable=True)},
-            checks=[pa.Check(funds_match, name="funds-mismatch")]),
+            checks=[pa.Check(funds_match, name="funds-mismatch"),
+                    pa.Check(code_ok, name="code-pattern")]),
         "plan": pa.DataFrameSchema({
             "percent": pa.Column(float, pa.Check(lambda s: s.isna() | s.between(0, 100),
                                                  name="plan-out-of-range"), nullable=True)}),
@@ -81,8 +85,7 @@ def schemas(cfg: RulesConfig, year: int | None) -> dict[str, pa.DataFrameSchema]
     }
 
 
-def failures(frames: dict[str, pd.DataFrame], cfg: RulesConfig,
-             year: int | None) -> list[dict[str, Any]]:
+def failures(frames: dict[str, pd.DataFrame], cfg: RulesConfig) -> list[dict[str, Any]]:
     """Every failed check as {table, column, rule, index}, one per (table, row, rule, column).
 
     DataFrame-wide checks report each column of a failing row; they are kept once, with no column.
@@ -91,7 +94,7 @@ def failures(frames: dict[str, pd.DataFrame], cfg: RulesConfig,
 
     out: list[dict[str, Any]] = []
     seen: set[tuple[str, Any, str, Any]] = set()
-    for table, schema in schemas(cfg, year).items():
+    for table, schema in schemas(cfg).items():
         frame = frames[table]
         if frame.empty:
             continue

@@ -6,35 +6,52 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from .findings import ERROR, Finding, Report
 from .layout import SHEET_DEPARTMENT
-from .model import LEVELS, Department
+from .model import LEVELS, Department, Project, frames_of
 from .rules import CHECKS, QUARTER_NAMES, RULES, RulesConfig, indicator_cell, make, project_cell
 from .schemas import AMOUNTS, LEVEL_COLUMNS, REQUIRED_TEXT, failures
 
 
 def check(dept: Department, config: RulesConfig | None = None, *, book: str = "",
           extra: Sequence[Finding] = ()) -> Report:
-    """Every finding for a department: schema failures mapped to cells, then the rules (and
-    ``extra`` findings made elsewhere, e.g. by a merge), in one sorted report."""
+    """Every finding for one department (``check_all`` of one)."""
+    return check_all([dept], config, books=[book], extra=[list(extra)])[0]
+
+
+def check_all(depts: Sequence[Department], config: RulesConfig | None = None, *,
+              books: Sequence[str] | None = None,
+              extra: Sequence[Sequence[Finding]] | None = None) -> list[Report]:
+    """Validate many departments at once: pandera sees one frame per table for the whole batch,
+    its failures are mapped back to each book's cells, then the rule functions run per book.
+    A pure function of (models, rules) → reports; ``extra`` adds findings made elsewhere (a merge).
+    """
     cfg = config or RulesConfig()
-    frames = dept.frames()
-    found: list[Finding | None] = [
-        _from_failure(f, dept, frames, cfg) for f in failures(frames, cfg, dept.year)]
-    found.extend(extra)
-    for rule_check in CHECKS:
-        found.extend(rule_check(dept, cfg))
-    order = {p.sheet: i for i, p in enumerate(dept.projects)}
-    findings = sorted((f for f in found if f is not None),
-                      key=lambda f: (f.severity != ERROR, f.sheet != SHEET_DEPARTMENT,
-                                     order.get(f.sheet, len(order)), _cell_order(f.cell),
-                                     f.code))
-    return Report(book=book, findings=findings)
+    frames = frames_of(list(depts))
+    found: list[list[Finding | None]] = [list(extra[b]) if extra else [] for b in range(len(depts))]
+    keys = {t: (frames[t]["book"].to_numpy(), frames[t]["project"].to_numpy())
+            for t in ("projects", "plan", "indicators")}
+    for f in failures(frames, cfg):
+        book_of, project_of = keys[f["table"]]
+        b, i = int(book_of[f["index"]]), int(project_of[f["index"]])
+        found[b].append(_from_failure(f, depts[b], depts[b].projects[i], frames, cfg))
+    reports = []
+    for b, dept in enumerate(depts):
+        for rule_check in CHECKS:
+            found[b].extend(rule_check(dept, cfg))
+        order = {p.sheet: i for i, p in enumerate(dept.projects)}
+        findings = sorted((f for f in found[b] if f is not None),
+                          key=lambda f: (f.severity != ERROR, f.sheet != SHEET_DEPARTMENT,
+                                         order.get(f.sheet, len(order)), _cell_order(f.cell),
+                                         f.code))
+        reports.append(Report(book=books[b] if books else "", findings=findings))
+    return reports
 
 
 def validate_book(path: str | Path, config: RulesConfig | None = None) -> tuple[Department, Report]:
@@ -57,12 +74,11 @@ def _cell_order(cell: str) -> tuple[int, int]:
     return (int(m.group(2)), col)
 
 
-def _from_failure(f: dict[str, Any], dept: Department, frames: Any,
+def _from_failure(f: dict[str, Any], dept: Department, p: Project, frames: Any,
                   cfg: RulesConfig) -> Finding | None:
     rule = RULES[f["rule"]]
     table, column, i = f["table"], f["column"], f["index"]
     if table == "projects":
-        p = dept.projects[i]
         fld = {**REQUIRED_TEXT, **AMOUNTS}.get(column or "", rule.field)
         if rule.slug == "funds-mismatch":
             fiscal, other = p.fiscal or Decimal(0), p.other or Decimal(0)
@@ -77,15 +93,11 @@ def _from_failure(f: dict[str, Any], dept: Department, frames: Any,
             p.unit_code if fld == "unit.code" else p.unit_name)
         return make(rule, cfg, project=p, field=fld, cell=project_cell(p, fld), value=value)
     if table == "plan":
-        row = frames["plan"].loc[i]
-        p = dept.projects[int(row["project"])]
-        q = int(row["quarter"]) - 1
+        q = int(frames["plan"]["quarter"].iat[i]) - 1
         pct = p.plan[q] if p.plan else None
         return make(rule, cfg, project=p, cell=project_cell(p, "project.plan", q), value=pct,
                     quarter=QUARTER_NAMES[q])
-    row = frames["indicators"].loc[i]
-    p = dept.projects[int(row["project"])]
-    ind = p.indicators[int(row["row"])]
+    ind = p.indicators[int(frames["indicators"]["row"].iat[i])]
     if rule.slug == "indicator-level-mismatch":
         allowed = "、".join(LEVELS.get(ind.level1, ())) or "产出指标、效益指标、满意度指标"
         fld = "indicator.level2" if ind.level1 in LEVELS else "indicator.level1"
@@ -137,3 +149,132 @@ def write_annotated(src: str | Path, target: str | Path, report: Report) -> Path
         annotate(Path(src), tmp, report.findings, checked_at=report.checked_at,
                  book_label=Path(src).name)
     return target
+
+
+# --- many books: a folder of department books, for a reviewer ----------------------------------
+
+BATCH = 64  # books checked together: pandera runs once per table per batch
+
+
+@dataclass
+class BookResult:
+    """One book of a batch: its report and totals, or why it could not be read."""
+
+    path: Path
+    report: Report | None = None
+    error: str = ""
+    department: str = ""
+    year: int | None = None
+    units: int = 0
+    projects: int = 0
+    total: Decimal = Decimal(0)
+    by_unit: dict[str, Decimal] = field(default_factory=dict)
+    codes: dict[str, tuple[str, str, str, str]] = field(default_factory=dict)
+    """project code → (sheet, cell, name, unit code), for the cross-book check."""
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def to_json(self) -> dict[str, Any]:
+        from .values import fmt_amount
+
+        out: dict[str, Any] = {"book": self.name, "path": str(self.path), "error": self.error,
+                               "valid": bool(self.report and self.report.valid)}
+        if self.report is not None:
+            out.update(counts=self.report.counts, department=self.department, year=self.year,
+                       totals={"total": fmt_amount(self.total), "projects": self.projects,
+                               "units": self.units,
+                               "by_unit": {k: fmt_amount(v) for k, v in self.by_unit.items()}},
+                       findings=[f.to_json() for f in self.report.findings])
+        return out
+
+
+def check_bytes(data: bytes, config: RulesConfig | None = None,
+                name: str = "") -> tuple[Department, Report]:
+    """The per-book step, a pure function of (bytes, rules) → (model, findings): what a
+    distributed engine (Dask, Ray) maps over a province's books."""
+    from .read import read_bytes
+
+    dept = read_bytes(data, name)
+    return dept, check(dept, config, book=name)
+
+
+def validate_paths(paths: Sequence[Path], config: RulesConfig | None = None, *, jobs: int = 0,
+                   progress: Callable[[int], None] | None = None) -> list[BookResult]:
+    """Validate many books: chunks of books are read and checked together in ``jobs``
+    processes (0: one per core), so pandera runs once per table per chunk and only reports and
+    totals come back (memory stays flat however many books); then the cross-book check (the
+    same project code in two books)."""
+    import os
+
+    cfg = config or RulesConfig()
+    jobs = jobs or (os.cpu_count() or 1)
+    size = max(1, min(BATCH, -(-len(paths) // (jobs * 4))))
+    chunks = [list(paths[i:i + size]) for i in range(0, len(paths), size)]
+    results: list[BookResult] = []
+    for done in _map(chunks, cfg, jobs):
+        results += done
+        if progress:
+            progress(len(done))
+    _cross_book(results, cfg)
+    return results
+
+
+def _validate_chunk(paths: list[Path], cfg: RulesConfig) -> list[BookResult]:
+    """Read a chunk of books and check them together; keep only what the report needs."""
+    from .errors import PerfxlError
+    from .read import read_book
+
+    results, depts = [], []
+    for path in paths:
+        result = BookResult(path)
+        results.append(result)
+        try:
+            depts.append((result, read_book(path)))
+        except PerfxlError as e:
+            result.error = e.zh
+    reports = check_all([d for _, d in depts], cfg, books=[r.name for r, _ in depts])
+    for (result, dept), report in zip(depts, reports, strict=True):
+        result.report = report
+        result.department, result.year = dept.name, dept.year
+        result.units, result.projects = len(dept.units), len(dept.projects)
+        result.total, result.by_unit = dept.total(), dept.unit_totals()
+        result.codes = {p.code: (p.sheet, str(p.cells.get("project.code", "")), p.name,
+                                 p.unit_code) for p in dept.projects if p.code}
+    return results
+
+
+def _map(chunks: list[list[Path]], cfg: RulesConfig, jobs: int) -> Iterator[list[BookResult]]:
+    """Chunk results in order; in forked worker processes when there are several chunks."""
+    if jobs <= 1 or len(chunks) < 2:
+        for chunk in chunks:
+            yield _validate_chunk(chunk, cfg)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    import pandera.pandas  # noqa: F401  (imported once, before forking)
+    import python_calamine  # noqa: F401
+
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context(method)) as pool:
+        yield from pool.map(_validate_chunk, chunks, [cfg] * len(chunks))
+
+
+def _cross_book(results: list[BookResult], cfg: RulesConfig) -> None:
+    owners: dict[str, list[BookResult]] = {}
+    for r in results:
+        for code in r.codes:
+            owners.setdefault(code, []).append(r)
+    rule = RULES["project-code-cross-book"]
+    for code, books in owners.items():
+        if len(books) < 2:
+            continue
+        for r in books:
+            sheet, cell, name, unit = r.codes[code]
+            others = "、".join(o.name for o in books if o is not r)
+            found = make(rule, cfg, sheet=sheet, cell=cell, value=code, others=others)
+            if found is not None and r.report is not None:
+                r.report.findings.append(replace(found, project_code=code, project_name=name,
+                                                 unit_code=unit))

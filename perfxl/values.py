@@ -8,6 +8,7 @@ fields are kept as written, only stripped.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -24,11 +25,18 @@ def key(value: object) -> str:
     """Normalised form used to match labels: NFKC, no whitespace (``其中：财政资金`` → ``其中:财政资金``)."""
     if value is None or value == "":
         return ""
-    return _SPACE.sub("", unicodedata.normalize("NFKC", str(value)))
+    return _key(value) if isinstance(value, str) else _key(str(value))
+
+
+@functools.lru_cache(maxsize=65536)
+def _key(s: str) -> str:
+    return _SPACE.sub("", unicodedata.normalize("NFKC", s))
 
 
 def text(value: object) -> str:
     """A text field as written: numbers without a spurious ``.0``, dates as ISO, stripped."""
+    if value.__class__ is str:
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -132,6 +140,7 @@ class ParsedValue:
     unit: str
 
 
+@functools.lru_cache(maxsize=65536)
 def parse_value(raw: str) -> ParsedValue | None:
     """Parse an indicator value as written; None when it does not parse (or is empty)."""
     k = key(raw)

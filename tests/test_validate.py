@@ -264,7 +264,7 @@ def test_the_catalogue_has_the_slugs_reviewers_filter_on() -> None:
     assert required <= set(RULES)
     codes = [r.code for r in CATALOGUE]
     assert len(set(codes)) == len(codes) and all(c.startswith("PX") for c in codes)
-    assert {r.engine for r in CATALOGUE} == {"pandera", "rule", "merge"}
+    assert {r.engine for r in CATALOGUE} == {"pandera", "rule", "merge", "batch"}
     for r in CATALOGUE:
         assert r.field.split(".")[0] in ("project", "unit", "indicator", "department", "source")
 
@@ -289,6 +289,6 @@ def test_pandera_sees_one_frame_per_table(demo_book: Path) -> None:
 
     frames = read_book(demo_book).frames()
     assert len(frames["indicators"]) == 63 and len(frames["projects"]) == 7
-    got = failures(frames, RulesConfig(), 2021)
+    got = failures(frames, RulesConfig())
     assert {(f["table"], f["rule"]) for f in got} == {("projects", "code-pattern"),
                                                       ("indicators", "indicator-value-missing")}

@@ -1,0 +1,93 @@
+"""Validating a folder of department books: one combined report, a review book, cross-book
+checks, and the pure per-book step."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from pathlib import Path
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from benchmarks.generate import department
+from perfxl import write_book
+from perfxl.cli import main
+from perfxl.validate import check_bytes, validate_book, validate_paths
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory, demo_book: Path) -> Path:
+    root = tmp_path_factory.mktemp("books")
+    for i in range(1, 6):
+        write_book(root / f"dept_{i}.xlsx", department(i, 6, random.Random(i)))
+    shutil.copy(demo_book, root / "demo.xlsx")
+    shutil.copy(demo_book, root / "demo_copy.xlsx")  # every code appears in two books
+    (root / "broken.xlsx").write_bytes(b"not a workbook")
+    return root
+
+
+def test_folder_gives_one_combined_report(folder: Path) -> None:
+    r = CliRunner().invoke(main, ["validate", str(folder), "--format", "json", "--jobs", "2"])
+    assert r.exit_code == 2, r.output  # one book cannot be read
+    doc = json.loads(r.stdout)
+    books = {b["book"]: b for b in doc["books"]}
+    assert len(books) == 8 and doc["counts"]["books"] == 8 and doc["counts"]["unreadable"] == 1
+    assert books["broken.xlsx"]["error"] and "findings" not in books["broken.xlsx"]
+    demo = books["demo.xlsx"]
+    assert demo["totals"]["total"] == "1100000.00" and demo["counts"]["error"] >= 4
+    assert demo["totals"]["by_unit"] == {"630001": "500000.00", "630003": "600000.00"}
+    cross = [f for f in demo["findings"] if f["rule"] == "project-code-cross-book"]
+    assert len(cross) == 7 and all("demo_copy.xlsx" in f["message"] for f in cross)
+    assert cross[0]["cell"] == "B3" and cross[0]["sheet"]
+    assert doc["counts"]["error"] == sum(b["counts"]["error"] for b in doc["books"] if "counts" in b)
+
+
+def test_batch_findings_equal_single_book_findings(folder: Path) -> None:
+    results = validate_paths(sorted(folder.glob("dept_*.xlsx")), jobs=1)
+    for r in results:
+        _, alone = validate_book(r.path)
+        assert r.report is not None
+        assert r.report.findings == alone.findings
+
+
+def test_jobs_do_not_change_the_result(folder: Path) -> None:
+    paths = sorted(folder.glob("*.xlsx"))
+    one = [r.to_json() for r in validate_paths(paths, jobs=1)]
+    two = [r.to_json() for r in validate_paths(paths, jobs=2)]
+    assert one == two
+
+
+def test_per_book_step_is_a_pure_function_of_bytes(folder: Path) -> None:
+    data = (folder / "dept_1.xlsx").read_bytes()
+    dept, report = check_bytes(data, name="dept_1.xlsx")
+    _, from_file = validate_book(folder / "dept_1.xlsx")
+    assert report.findings == from_file.findings and len(dept.projects) == 6
+
+
+def test_review_book(folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "review.xlsx"
+    r = CliRunner().invoke(main, ["validate", str(folder), "-o", str(out)])
+    assert r.exit_code == 2 and out.exists()
+    wb = openpyxl.load_workbook(out)
+    books = wb["工作簿"]
+    rows = {row[1].value: row for row in books.iter_rows(min_row=2)}
+    assert set(rows) == {p.name for p in folder.glob("*.xlsx")}
+    assert rows["broken.xlsx"][9].value == "无法读取"
+    assert rows["demo.xlsx"][6].value == 1100000 and rows["demo.xlsx"][9].value == "未通过"
+    assert rows["demo.xlsx"][1].hyperlink.target.endswith("demo.xlsx")
+    findings = wb["问题"]
+    first = next(row for row in findings.iter_rows(min_row=2) if row[0].value == "demo.xlsx")
+    link = first[8].hyperlink
+    assert link.target.endswith("demo.xlsx") and link.location == f"'{first[7].value}'!{first[8].value}"
+    assert findings.max_row > 100 and findings.auto_filter.ref
+
+
+def test_text_output_lists_every_book(folder: Path) -> None:
+    r = CliRunner().invoke(main, ["validate", str(folder)])
+    assert r.exit_code == 2
+    for name in ("demo.xlsx", "broken.xlsx", "dept_3.xlsx"):
+        assert name in r.stdout
+    assert "无法读取" in r.stdout
