@@ -13,21 +13,17 @@ from pathlib import Path
 
 
 def parse_floor(paths: list[Path]) -> int:
-    """Parse every worksheet and sharedStrings part; returns the number of XML elements seen."""
-    count = 0
-
-    def start(name: str, attrs: dict[str, str]) -> None:
-        nonlocal count
-        count += 1
-
+    """Unzip and expat-parse every worksheet and sharedStrings part (no handlers: the least work
+    that touches every byte of every cell); returns the number of bytes parsed."""
+    size = 0
     for path in paths:
         with zipfile.ZipFile(path) as z:
             for name in z.namelist():
                 if name.startswith("xl/worksheets/sheet") or name == "xl/sharedStrings.xml":
-                    parser = xml.parsers.expat.ParserCreate()
-                    parser.StartElementHandler = start
-                    parser.Parse(z.read(name), True)
-    return count
+                    data = z.read(name)
+                    xml.parsers.expat.ParserCreate().Parse(data, True)
+                    size += len(data)
+    return size
 
 
 if __name__ == "__main__":
@@ -36,4 +32,4 @@ if __name__ == "__main__":
     books = sorted(Path(sys.argv[1]).glob("*.xlsx"))
     t = time.perf_counter()
     n = parse_floor(books)
-    print(f"{len(books)} books, {n} elements, {time.perf_counter() - t:.3f} s")
+    print(f"{len(books)} books, {n} bytes of XML, {time.perf_counter() - t:.3f} s")

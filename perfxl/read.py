@@ -66,16 +66,20 @@ class Grid:
                     self._anchor[(r, c)] = (r0, c0)
         self.height = len(self.rows)
         self.width = max((len(r) for r in self.rows), default=0)
-        self._keys: dict[Pos, str] = {}
+        self.index_rows: int | None = None
+        """Index labels only above this row (set by the parser for an intact template head)."""
+        self._keys: dict[Pos, str] | None = None
         self._by_row: dict[int, list[tuple[int, str]]] = {}
-        for r, row in enumerate(self.rows):
-            labels = [(c, key(v)) for c, v in enumerate(row)
-                      if v.__class__ is str and _MAYBE_LABEL.search(v)]
-            if labels:
-                self._by_row[r] = labels
-                for c, k in labels:
-                    self._keys[(r, c)] = k
         self._found: dict[re.Pattern[str], list[Pos]] = {}
+
+    def _index(self) -> dict[Pos, str]:
+        if self._keys is None:
+            self._keys = {}
+            stop = self.height if self.index_rows is None else min(self.index_rows, self.height)
+            for r in range(stop):
+                for c, k in self.row_labels(r):
+                    self._keys[(r, c)] = k
+        return self._keys
 
     def raw(self, r: int, c: int) -> Any:
         if 0 <= r < self.height and 0 <= c < len(self.rows[r]):
@@ -100,26 +104,33 @@ class Grid:
         return self._extent.get((ar, ac), (ar, ac))[0]
 
     def key(self, r: int, c: int) -> str:
-        return self._keys.get(self.anchor(r, c), "")
+        v = self.raw(*self.anchor(r, c))
+        return key(v) if v.__class__ is str and _MAYBE_LABEL.search(v) else ""
 
     def labels(self) -> Iterable[tuple[Pos, str]]:
-        return self._keys.items()
+        return self._index().items()
 
     def row_labels(self, r: int) -> list[tuple[int, str]]:
-        """(column, key) of the cells in row r that may be labels (``_MAYBE_LABEL``)."""
-        return self._by_row.get(r, [])
+        """(column, key) of the cells in row r that may be labels (``_MAYBE_LABEL``); cached."""
+        got = self._by_row.get(r)
+        if got is None:
+            row = self.rows[r] if 0 <= r < self.height else ()
+            got = [(c, key(v)) for c, v in enumerate(row)
+                   if v.__class__ is str and _MAYBE_LABEL.search(v)]
+            self._by_row[r] = got
+        return got
 
     def positions(self, pattern: re.Pattern[str]) -> list[Pos]:
         """Sorted top-left cells whose label (key without a trailing colon) matches ``pattern``,
         one of the parser's label patterns. All are found in one pass over the sheet."""
         if not self._found:
             self._found[_NOTHING] = []
-            for pos, k in sorted(self._keys.items()):
+            for pos, k in sorted(self._index().items()):
                 for pat in _classify(k):
                     if self.anchor(*pos) == pos:
                         self._found.setdefault(pat, []).append(pos)
         if pattern not in _PATTERNS and pattern not in self._found:  # an ad-hoc label
-            self._found[pattern] = [pos for pos, k in sorted(self._keys.items())
+            self._found[pattern] = [pos for pos, k in sorted(self._index().items())
                                     if self.anchor(*pos) == pos and pattern.match(k.rstrip(":"))]
         return self._found.get(pattern, [])
 
@@ -211,6 +222,8 @@ def parse_book(grids: list[Grid], template_version: str | None = None) -> Depart
         if g.name == L.SHEET_DEPARTMENT or (not ours and _is_department_sheet(g)):
             parse_department(g, dept)
             continue
+        if ours and _template_head(g):
+            g.index_rows = L.FIRST_INDICATOR_ROW  # rows below are indicator rows, read by row
         anchors = g.positions(_LABELS["project.code"])
         if anchors:
             for block in _blocks(g, anchors):
@@ -280,6 +293,17 @@ def _classify(k: str) -> tuple[re.Pattern[str], ...]:
 
 def _label(k: str) -> str:
     return k.rstrip(":")
+
+
+def _template_head(g: Grid) -> bool:
+    """The sheet still has our template's head (labels where we wrote them) and one table only,
+    so the labels above the indicator table are all the parser needs to index."""
+    code_row, code_col = L.ROW_CODE, 0
+    if not (_is_code_label(g.key(code_row, code_col))
+            and _HEADERS["level1"].match(_label(g.key(L.ROW_HEADER, 0)))):
+        return False
+    tables = sum(1 for row in g.rows for v in row if v.__class__ is str and "项目编码" in v)
+    return tables == 1
 
 
 def _is_code_label(k: str) -> bool:

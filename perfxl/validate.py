@@ -217,7 +217,7 @@ def validate_paths(paths: Sequence[Path], config: RulesConfig | None = None, *, 
         results += done
         if progress:
             progress(len(done))
-    _cross_book(results, cfg)
+    cross_book(results, cfg)
     return results
 
 
@@ -254,15 +254,19 @@ def _map(chunks: list[list[Path]], cfg: RulesConfig, jobs: int) -> Iterator[list
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    import pandera.pandas  # noqa: F401  (imported once, before forking)
     import python_calamine  # noqa: F401
+
+    from .dataset import embedded
+
+    check(embedded(), cfg)  # warm pandas/pandera up once, before forking: workers inherit it
 
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context(method)) as pool:
         yield from pool.map(_validate_chunk, chunks, [cfg] * len(chunks))
 
 
-def _cross_book(results: list[BookResult], cfg: RulesConfig) -> None:
+def cross_book(results: list[BookResult], cfg: RulesConfig) -> None:
+    """The same project code in two books: an error in each (only the codes are needed)."""
     owners: dict[str, list[BookResult]] = {}
     for r in results:
         for code in r.codes:
