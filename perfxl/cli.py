@@ -353,5 +353,40 @@ def _refuse_same(source: Path, out: Path) -> None:
                           f"refusing to overwrite the input {out}")
 
 
+@main.group()
+def addin() -> None:
+    """The Excel ribbon add-in (绩效目标 tab): build perfxl.xlam, install it."""
+
+
+@addin.command("build")
+@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("."), show_default=True, help="Folder for the built files.")
+@click.option("--interpreter", help="python.exe for Excel to run (written into the add-in's "
+              "perfxl.conf sheet); default: from a perfxl.conf file.")
+def addin_build(out_dir: Path, interpreter: str | None) -> None:
+    """Build perfxl.xlam and perfxl_template.xltm from xlmacros/ and the installed xlwings."""
+    from .addin import build_addin
+
+    for path in build_addin(out_dir, interpreter=interpreter).paths():
+        click.echo(f"已生成 (written): {path}")
+
+
+@addin.command("install")
+@click.option("--dir", "target_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Install into this folder instead of Excel's XLSTART.")
+@click.option("--interpreter", help="python.exe for Excel to run (default: this Python).")
+@click.option("--no-config", is_flag=True, help="Do not write %USERPROFILE%\\.perfxl\\perfxl.conf.")
+def addin_install(target_dir: Path | None, interpreter: str | None, no_config: bool) -> None:
+    """Put perfxl.xlam where Excel loads it (the user's XLSTART) and point it at Python."""
+    from .addin import install_addin
+
+    done = install_addin(target_dir, interpreter=interpreter, config=not no_config)
+    click.echo(f"已安装加载项 (add-in installed): {done.addin}")
+    if done.config is not None:
+        click.echo(f"已设置 Python 解释器 (interpreter set) INTERPRETER_WIN={done.interpreter} "
+                   f"in {done.config}")
+    click.echo("请重新启动 Excel,功能区会出现「绩效目标」选项卡 (restart Excel: the 绩效目标 tab appears).")
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -1,0 +1,881 @@
+"""The Excel ribbon's Python side: ``on_ribbon(id)`` runs what a 绩效目标 button asks for.
+
+The VBA dispatcher (xlmacros/PerfxlRibbon.bas) calls ``on_ribbon`` through xlwings' RunPython
+with the id of the button pressed. The book is the one the user has open in Excel
+(``xw.Book.caller()``), so it is read and written *live*, through xlwings, not as a file: Excel
+holds it open (and may hold unsaved edits), which is why the CLI's zip patching (annotate.py)
+cannot be used here. The user saves the book as usual.
+
+Every button works on a small adapter (``Workbook``) with two real implementations:
+
+- ``XlwingsBook``: the live book behind the ribbon (xlwings is imported lazily, so the rest of
+  perfxl runs where Excel does not);
+- ``OpenpyxlBook``: a closed .xlsx/.xlsm file, saved to another file. openpyxl drops cached
+  formula values on save (DESIGN.md decision 6), so its output shows the 汇总 numbers only after
+  Excel recalculates; for closed files the CLI (``perfxl validate -o``, ``perfxl summarize``)
+  remains the way that keeps everything. It exists so the ribbon's logic can be run and tested
+  on real files.
+
+Both read each sheet as a grid (values and merged ranges) for the same reader, and write the
+same marks as the CLI: conditional formats with perfxl's constant formulas (so a second run
+replaces them and the user's own fills stay), notes in the CLI's wording, the 校验结果 sheet
+with a hyperlink per finding, and the 汇总 sheet with formulas that refer to the project sheets.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import re
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Protocol
+
+from . import layout as L
+from .annotate import _COLUMNS, _HEADER_ROW, ERROR_FORMULA, RESULT_SHEET, WARNING_FORMULA
+from .annotate import _note_text as note_text
+from .annotate import _summary as result_summary
+from .errors import PerfxlError
+
+__all__ = [
+    "ACTIONS", "HELP", "MERGE", "NEW_PROJECT", "SUMMARIZE", "VALIDATE", "Formula", "Link",
+    "OpenpyxlBook", "SheetSpec", "Workbook", "XlwingsBook", "on_ribbon", "run",
+]
+from .findings import ERROR, SEVERITY_ZH, WARNING, Finding, Report
+from .model import Department
+from .read import Grid
+
+VALIDATE = "perfxlValidate"
+SUMMARIZE = "perfxlSummarize"
+MERGE = "perfxlMerge"
+NEW_PROJECT = "perfxlNewProject"
+HELP = "perfxlHelp"
+
+TITLE = "perfxl 绩效目标"
+MONEY = "#,##0.00"
+# Excel's "light red fill with dark red text" / "yellow fill with dark yellow text", as annotate.py
+MARK_COLOURS = {ERROR: ((0x9C, 0x00, 0x06), (0xFF, 0xC7, 0xCE)),
+                WARNING: ((0x9C, 0x57, 0x00), (0xFF, 0xEB, 0x9C))}
+MARK_FORMULAS = {ERROR: ERROR_FORMULA, WARNING: WARNING_FORMULA}
+_NOTE_LINE = re.compile(r"^【(错误|警告) PX\d+】")
+
+
+# --- what the adapters write -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Formula:
+    """A cell formula (``=SUM(A1:A3)``); plain strings are always written as text."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Link:
+    """Text linking to a cell of the book."""
+
+    text: str
+    sheet: str
+    cell: str
+
+
+Value = str | int | float | Decimal | Formula | Link | None
+
+
+@dataclass
+class SheetSpec:
+    """A sheet perfxl writes whole: rows of values from A1, and a little formatting."""
+
+    name: str
+    rows: list[list[Value]]
+    widths: Sequence[float] = ()
+    header_row: int = 0            # 1-based; 0 = none. Bold on a light blue fill.
+    bold_rows: Sequence[int] = ()  # 1-based
+    money_cols: Sequence[int] = ()  # 1-based columns formatted #,##0.00
+    tab_colour: tuple[int, int, int] | None = None
+
+
+def quote_sheet(name: str) -> str:
+    return "'" + name.replace("'", "''") + "'"
+
+
+def is_perfxl_note(text: str, author: str = "") -> bool:
+    """A note perfxl wrote: authored ``perfxl``, or (should Excel have signed it with the
+    user's name) every line a finding in perfxl's wording."""
+    if author == "perfxl":
+        return True
+    lines = [line for line in (text or "").splitlines() if line.strip()]
+    return bool(lines) and all(_NOTE_LINE.match(line) for line in lines)
+
+
+class Workbook(Protocol):
+    """What the ribbon's actions need from a book; see XlwingsBook and OpenpyxlBook."""
+
+    name: str
+
+    def sheet_names(self) -> list[str]: ...
+    def grid(self, sheet: str) -> Grid: ...
+    def template_version(self) -> str | None: ...
+    def clear_marks(self) -> None: ...
+    def mark(self, sheet: str, cells: dict[str, list[str]]) -> None: ...
+    def add_note(self, sheet: str, cell: str, text: str) -> bool: ...
+    def write_sheet(self, spec: SheetSpec, *, index: int) -> None: ...
+    def activate(self, sheet: str) -> None: ...
+    def add_project_sheet(self, template: Path, source: str, name: str, index: int) -> None: ...
+    def pick_folder(self, title: str) -> Path | None: ...
+    def ask(self, question: str) -> bool: ...
+    def open_book(self, path: Path) -> None: ...
+    def tell(self, message: str, *, alert: bool = False) -> None: ...
+    def finish(self) -> None: ...
+
+
+# --- the buttons -----------------------------------------------------------------------------
+
+def on_ribbon(control_id: str) -> None:
+    """Entry point of the ribbon's VBA dispatcher: run button ``control_id`` on the caller book."""
+    import xlwings as xw
+
+    run(control_id, XlwingsBook(xw.Book.caller()))
+
+
+def run(control_id: str, book: Workbook) -> str:
+    """Run one button on ``book``; returns (and tells the user) what happened.
+
+    A PerfxlError becomes a message box; any other error goes to xlwings, which shows it.
+    """
+    action = ACTIONS.get(control_id)
+    if action is None:
+        message = f"未知的按钮: {control_id} (unknown button)"
+        book.tell(message, alert=True)
+        return message
+    try:
+        message = action(book)
+        book.finish()
+    except PerfxlError as e:
+        message = f"错误: {e}"
+        book.tell(message, alert=True)
+        return message
+    book.tell(message, alert=True)
+    return message
+
+
+def read(book: Workbook) -> Department:
+    from .read import parse_book
+
+    grids = [book.grid(name) for name in book.sheet_names()]
+    return parse_book(grids, book.template_version())
+
+
+def validate(book: Workbook, config: Any = None) -> str:
+    """校验: check the book, mark the cells, write 校验结果; the counts as a sentence."""
+    from .validate import check
+
+    book.tell("perfxl: 正在校验…")
+    dept = read(book)
+    report = check(dept, config, book=book.name)
+    write_findings(book, report)
+    c = report.counts
+    if not report.findings:
+        return "校验通过:没有错误或警告。"
+    return (f"校验完成:错误 {c[ERROR]} 项,警告 {c[WARNING]} 项 — "
+            f"见「{RESULT_SHEET}」工作表(点击单元格地址可跳转)。")
+
+
+def write_findings(book: Workbook, report: Report) -> None:
+    """Replace perfxl's marks, notes and 校验结果 sheet with those of ``report``."""
+    names = book.sheet_names()
+    located = locate(book, report.findings, names)
+    book.clear_marks()
+    by_sheet: dict[str, dict[str, list[Finding]]] = {}
+    for finding, sheet, cell in located:
+        if sheet and cell:
+            by_sheet.setdefault(sheet, {}).setdefault(cell, []).append(finding)
+    for sheet, cells in by_sheet.items():
+        errors = [c for c, fs in cells.items() if any(f.severity == ERROR for f in fs)]
+        warnings = [c for c in cells if c not in errors]
+        book.mark(sheet, {ERROR: errors, WARNING: warnings})
+        for cell, found in cells.items():
+            book.add_note(sheet, cell, note_text(found))
+    intro = names.index(L.SHEET_GUIDE) + 1 if L.SHEET_GUIDE in names else 0
+    if RESULT_SHEET in names and names.index(RESULT_SHEET) < intro:
+        intro -= 1
+    book.write_sheet(result_sheet(report, located), index=intro)
+    book.activate(RESULT_SHEET)
+
+
+def locate(book: Workbook, findings: Sequence[Finding],
+           names: Sequence[str]) -> list[tuple[Finding, str, str]]:
+    """(finding, sheet, cell) with the cell moved to its merged range's top-left; sheet and cell
+    are empty when the book has no such sheet."""
+    grids: dict[str, Grid] = {}
+    out = []
+    for f in findings:
+        if not (f.sheet and f.cell and f.sheet in names and f.sheet != RESULT_SHEET):
+            out.append((f, "", ""))
+            continue
+        if f.sheet not in grids:
+            grids[f.sheet] = book.grid(f.sheet)
+        pos = _parse_a1(f.cell)
+        if pos is None:
+            out.append((f, "", ""))
+            continue
+        out.append((f, f.sheet, L.a1(*grids[f.sheet].anchor(*pos))))
+    return out
+
+
+def result_sheet(report: Report, located: Sequence[tuple[Finding, str, str]]) -> SheetSpec:
+    """The 校验结果 sheet: as the CLI writes it (annotate.py), one row per finding."""
+    summary = result_summary(report.findings, report.checked_at, report.book)
+    rows: list[list[Value]] = [[RESULT_SHEET], [summary.text], []]
+    rows.append([name for name, _ in _COLUMNS])
+    for number, (f, sheet, cell) in enumerate(located, start=1):
+        place: Value = Link(f"{sheet}!{cell}", sheet, cell) if sheet else (
+            f"{f.sheet}!{f.cell}" if f.sheet and f.cell else f.sheet or f.cell)
+        rows.append([number, SEVERITY_ZH.get(f.severity, f.severity), f.code, f.rule,
+                     f.unit_code, f.project_code, f.project_name, f.field, place, f.message])
+    colour = {"summary-ok": (0x00, 0x61, 0x00), "summary-error": (0xC0, 0x00, 0x00),
+              "summary-warning": (0xFF, 0xC0, 0x00)}[summary.role]
+    return SheetSpec(RESULT_SHEET, rows, widths=[w for _, w in _COLUMNS],
+                     header_row=_HEADER_ROW, bold_rows=(1, 2), tab_colour=colour)
+
+
+def summarize(book: Workbook, config: Any = None) -> str:
+    """汇总: rebuild the 汇总 sheet (formulas into the project sheets) and report the totals."""
+    from .consolidate import describe, totals
+    from .validate import check
+    from .values import fmt_amount
+
+    book.tell("perfxl: 正在汇总…")
+    dept = read(book)
+    if not dept.projects:
+        raise PerfxlError("工作簿中没有项目支出绩效目标表,无法汇总", "no project tables to summarize")
+    report = check(dept, config, book=book.name)
+    t = totals(dept)
+    names = book.sheet_names()
+    if L.SHEET_SUMMARY in names:
+        index = names.index(L.SHEET_SUMMARY)
+    else:
+        index = max(names.index(p.sheet) for p in dept.projects) + 1
+    book.write_sheet(summary_sheet(dept, t, report, ours=dept.template_version is not None),
+                     index=index)
+    book.activate(L.SHEET_SUMMARY)
+    message = (f"汇总完成:{len(dept.projects)} 个项目,合计 {fmt_amount(t.total)} 元。")
+    if t.department:
+        message += "\n" + describe(t.department, dept)[0]
+    return message
+
+
+def summary_sheet(dept: Department, t: Any, report: Report | None, *, ours: bool) -> SheetSpec:
+    """The 汇总 table (the columns of summary.py) as values and formulas.
+
+    Amounts refer to the project sheets' cells (from the cell map) when the cell holds an amount
+    in 元 as written; otherwise (万元, text) the computed amount is written. Plan amounts are
+    budget × the plan cell in books made from our template (percent cells), values otherwise.
+    """
+    from collections import Counter
+
+    from .consolidate import describe, plan_amounts
+    from .summary import HEADERS
+
+    counts = Counter((f.sheet, f.severity) for f in report.findings) if report else Counter()
+    rows: list[list[Value]] = [[f"{dept.year or ''}年{dept.name}项目支出绩效目标汇总表"],
+                               ["单位:元"], list(HEADERS)]
+    first_row = len(rows) + 1
+    bold: list[int] = [1]
+    units = [u.code for u in dept.units]
+    units += sorted({p.unit_code for p in dept.projects} - set(units))
+    subtotal_rows = []
+    for unit in units:
+        start = len(rows) + 1
+        for p in [p for p in dept.projects if p.unit_code == unit]:
+            r = len(rows) + 1
+            ref = quote_sheet(p.sheet)
+
+            def amount(fld: str, value: Decimal | None, p: Any = p, ref: str = ref) -> Value:
+                cell = p.cells.get(fld)
+                if (isinstance(cell, str) and value is not None and p.amount_unit in ("元", "")
+                        and fld not in p.raw):
+                    return Formula(f"={ref}!{cell}")
+                return value
+
+            plan: list[Value] = []
+            cells = p.cells.get("project.plan")
+            for q, value in enumerate(plan_amounts(p)):
+                if ours and p.plan and p.plan[q] is not None and isinstance(cells, list):
+                    plan.append(Formula(f"=F{r}*{ref}!{cells[q]}"))
+                else:
+                    plan.append(value)
+            rows.append([p.unit_code, p.unit_name, p.seq, Link(p.code or p.name, p.sheet, "A1"),
+                         p.name, amount("project.budget", p.budget),
+                         amount("project.fiscal", p.fiscal), amount("project.other", p.other),
+                         *plan, len(p.indicators), counts[(p.sheet, ERROR)],
+                         counts[(p.sheet, WARNING)]])
+        end = len(rows)
+        rows.append([f"{unit} 小计", dept.unit_name(unit), None, None, None,
+                     *[_subtotal(c, start, end) for c in range(6, 16)]])
+        subtotal_rows.append(len(rows))
+        bold.append(len(rows))
+    last = len(rows)
+    rows.append(["合计", f"{len(dept.projects)} 个项目", None, None, None,
+                 *[_subtotal(c, first_row, last) for c in range(6, 16)]])
+    total_row = len(rows)
+    bold.append(total_row)
+    rec = t.department
+    rows.append([])
+    if rec is not None:
+        rows += [["对账 (申报总额与计算合计)"],
+                 ["申报总额", None, None, None, None, rec.declared],
+                 ["计算合计", None, None, None, None, Formula(f"=F{total_row}")],
+                 ["差额 (计算合计 − 申报总额)", None, None, None, None,
+                  Formula(f"=F{total_row + 4}-F{total_row + 3}")],
+                 [describe(rec, dept)[0]]]
+        bold.append(total_row + 2)
+    else:
+        rows.append(["未提供申报总额:在「部门整体」的「部门预算总额(元)」中填写"])
+    from .summary import WIDTHS
+
+    return SheetSpec(L.SHEET_SUMMARY, rows, widths=WIDTHS, header_row=3, bold_rows=bold,
+                     money_cols=range(6, 13))
+
+
+def _subtotal(col: int, first: int, last: int) -> Formula:
+    letter = L.a1(0, col - 1)[:-1]
+    return Formula(f"=SUBTOTAL(9,{letter}{first}:{letter}{last})")
+
+
+def merge(book: Workbook) -> str:
+    """合并: merge the books of a folder the user picks into a new book beside it, and open it."""
+    from .merge import MergeConflict
+    from .merge import merge as merge_books
+
+    folder = book.pick_folder("选择存放各单位报送工作簿的文件夹")
+    if folder is None:
+        return "已取消合并。"
+    out = _free_path(folder.parent / f"{folder.name}_合并.xlsx")
+    book.tell(f"perfxl: 正在合并 {folder} …")
+    try:
+        result = merge_books([folder], out)
+    except MergeConflict as e:
+        if not book.ask(f"{e.zh}\n\n按修改时间取较新的版本继续合并吗?"):
+            return "合并已停止:同一项目在两个文件中内容不同。"
+        result = merge_books([folder], out, on_conflict="newest")
+    book.open_book(out)
+    read_ok = sum(1 for s in result.sources if s.dept is not None and not s.error)
+    message = (f"合并完成:{len(result.sources)} 个文件中 {read_ok} 个已合并,"
+               f"{len(result.dept.projects)} 个项目 → {out}")
+    if not result.complete:
+        message += "\n有文件未能合并,原因见「来源」工作表。"
+    return message
+
+
+def _free_path(path: Path) -> Path:
+    n = 2
+    candidate = path
+    while candidate.exists():
+        candidate = path.with_name(f"{path.stem}_{n}{path.suffix}")
+        n += 1
+    return candidate
+
+
+def new_project(book: Workbook) -> str:
+    """新建项目: a blank project sheet from the template, after the last project sheet."""
+    from .template import write_book
+
+    dept = read(book)
+    names = book.sheet_names()
+    seq = max([p.seq for p in dept.projects] + [0]) + 1
+    name = L.project_sheet_name(seq, "项目名称", set(names))
+    sheets = [p.sheet for p in dept.projects if p.sheet in names]
+    if sheets:
+        index = max(names.index(s) for s in sheets) + 1
+    elif L.SHEET_SUMMARY in names:
+        index = names.index(L.SHEET_SUMMARY)
+    else:
+        index = len(names)
+    with tempfile.TemporaryDirectory(prefix="perfxl-new-") as tmp:
+        template = Path(tmp) / "template.xlsx"
+        write_book(template)
+        book.add_project_sheet(template, _BLANK_PROJECT_SHEET, name, index)
+    book.activate(name)
+    return f"已新增项目表「{name}」:请填写项目编码、名称、预算和绩效指标。"
+
+
+_BLANK_PROJECT_SHEET = "1.项目名称"  # the project sheet of the blank template (template.build)
+
+
+def show_help(book: Workbook, opener: Callable[[str], Any] | None = None) -> str:
+    """帮助: open the README's section on the ribbon (as a local HTML page) in the browser."""
+    import html
+    import webbrowser
+
+    text = help_text()
+    page = Path(tempfile.gettempdir()) / "perfxl-help.html"
+    page.write_text("<!doctype html><meta charset='utf-8'><title>perfxl 帮助</title>"
+                    "<pre style='white-space:pre-wrap;font-family:sans-serif;max-width:60em'>"
+                    f"{html.escape(text)}</pre>", encoding="utf-8")
+    (opener or webbrowser.open)(page.as_uri())
+    return f"已在浏览器中打开使用说明:{page}"
+
+
+HELP_SECTION = "## Excel ribbon (Windows)"
+
+
+def help_text() -> str:
+    """The README's ribbon section: from the installed package's metadata (the README is its long
+    description), or the README beside the package in a source checkout."""
+    from importlib import metadata
+
+    readme = ""
+    with contextlib.suppress(metadata.PackageNotFoundError):
+        readme = metadata.metadata("perfxl").get_payload() or ""  # type: ignore[attr-defined]
+    if HELP_SECTION not in readme:
+        local = Path(__file__).resolve().parents[1] / "README.md"
+        if local.is_file():
+            readme = local.read_text(encoding="utf-8")
+    if HELP_SECTION not in readme:
+        return "perfxl: 见 README.md「Excel ribbon (Windows)」一节。"
+    section = readme[readme.index(HELP_SECTION):]
+    nxt = section.find("\n## ", len(HELP_SECTION))
+    return section if nxt < 0 else section[:nxt]
+
+
+ACTIONS: dict[str, Callable[[Workbook], str]] = {
+    VALIDATE: validate,
+    SUMMARIZE: summarize,
+    MERGE: merge,
+    NEW_PROJECT: new_project,
+    HELP: show_help,
+}
+
+
+def _parse_a1(ref: str) -> tuple[int, int] | None:
+    m = re.fullmatch(r"\$?([A-Z]{1,3})\$?(\d+)", ref.strip().upper())
+    if not m:
+        return None
+    col = 0
+    for ch in m.group(1):
+        col = col * 26 + ord(ch) - 64
+    return int(m.group(2)) - 1, col - 1
+
+
+# --- xlwings: the live book --------------------------------------------------------------------
+
+_XL_EXPRESSION = 2          # XlFormatConditionType.xlExpression
+_FOLDER_PICKER = 4          # MsoFileDialogType.msoFileDialogFolderPicker
+
+
+def _bgr(rgb: tuple[int, int, int]) -> int:
+    """Excel's COM colour number for an RGB triple."""
+    return rgb[0] + (rgb[1] << 8) + (rgb[2] << 16)
+
+
+class XlwingsBook:
+    """The open book behind the ribbon, through xlwings (``xw.Book.caller()``)."""
+
+    def __init__(self, book: Any) -> None:
+        self.book = book
+        self.app = book.app
+        self.name = str(book.name)
+        self._grids: dict[str, Grid] = {}
+
+    def sheet_names(self) -> list[str]:
+        return [str(s.name) for s in self.book.sheets]
+
+    def grid(self, sheet: str) -> Grid:
+        if sheet not in self._grids:
+            self._grids[sheet] = self._read_grid(self.book.sheets[sheet])
+        return self._grids[sheet]
+
+    def _read_grid(self, sheet: Any) -> Grid:
+        last = sheet.used_range.last_cell
+        rows_n, cols_n = int(last.row), int(last.column)
+        block = sheet.range((1, 1), (rows_n, cols_n)).options(ndim=2).value or [[]]
+        rows = [list(r) for r in block]
+        merges: list[tuple[int, int, int, int]] = []
+        covered: set[tuple[int, int]] = set()
+        for r in range(1, rows_n + 1):
+            if sheet.range((r, 1), (r, cols_n)).merge_cells is False:
+                continue  # one call per row; only rows with merged cells are looked at closely
+            for c in range(1, cols_n + 1):
+                if (r, c) in covered:
+                    continue
+                cell = sheet.range((r, c))
+                if not cell.merge_cells:
+                    continue
+                area = cell.merge_area
+                r0, c0 = int(area.row), int(area.column)
+                h, w = area.shape
+                merges.append((r0 - 1, c0 - 1, r0 + h - 2, c0 + w - 2))
+                covered.update((rr, cc) for rr in range(r0, r0 + h) for cc in range(c0, c0 + w))
+        return Grid(str(sheet.name), rows, merges, hidden=not sheet.visible)
+
+    def template_version(self) -> str | None:
+        try:
+            value = self.book.api.CustomDocumentProperties.Item(L.VERSION_PROPERTY).Value
+        except Exception:  # no such property (COM raises its own error types)
+            return None
+        return str(value) if value else None
+
+    def clear_marks(self) -> None:
+        for sheet in self.book.sheets:
+            conditions = sheet.api.Cells.FormatConditions
+            for i in range(int(conditions.Count), 0, -1):
+                condition = conditions.Item(i)
+                try:
+                    formula = str(condition.Formula1)
+                except Exception:  # data bars, colour scales: no Formula1
+                    continue
+                if formula.lstrip("=") in MARK_FORMULAS.values():
+                    condition.Delete()
+            for note in list(sheet.notes):
+                if is_perfxl_note(note.text, note.author):
+                    note.delete()
+
+    def mark(self, sheet: str, cells: dict[str, list[str]]) -> None:
+        ws = self.book.sheets[sheet]
+        for severity, addresses in cells.items():
+            font, fill = MARK_COLOURS[severity]
+            for chunk in _address_chunks(addresses):
+                condition = ws.range(chunk).api.FormatConditions.Add(
+                    Type=_XL_EXPRESSION, Formula1="=" + MARK_FORMULAS[severity])
+                condition.Interior.Color = _bgr(fill)
+                condition.Font.Color = _bgr(font)
+
+    def add_note(self, sheet: str, cell: str, text: str) -> bool:
+        rng = self.book.sheets[sheet].range(cell)
+        if rng.note is not None:  # the user's own note stays; the cell is still marked
+            return False
+        # Excel signs a new note with Application.UserName: sign it perfxl, as the CLI does.
+        user = self.app.api.UserName
+        self.app.api.UserName = "perfxl"
+        try:
+            rng.add_note(text)
+        finally:
+            self.app.api.UserName = user
+        return True
+
+    def write_sheet(self, spec: SheetSpec, *, index: int) -> None:
+        names = self.sheet_names()
+        with self._alerts_off():
+            if spec.name in names:
+                self.book.sheets[spec.name].delete()
+                names.remove(spec.name)
+            if index < len(names):
+                ws = self.book.sheets.add(spec.name, before=self.book.sheets[names[index]])
+            else:
+                ws = self.book.sheets.add(spec.name, after=self.book.sheets[names[-1]])
+        self._grids.pop(spec.name, None)
+        width = max((len(r) for r in spec.rows), default=0)
+        block = [[self._cell(v) for v in r] + [None] * (width - len(r)) for r in spec.rows]
+        if block and width:
+            ws.range((1, 1)).value = block
+        for i, w in enumerate(spec.widths, start=1):
+            ws.range((1, i)).column_width = w
+        if spec.header_row and width:
+            header = ws.range((spec.header_row, 1), (spec.header_row, width))
+            header.font.bold = True
+            header.color = (0xD9, 0xE1, 0xF2)
+        for r in spec.bold_rows:
+            ws.range((r, 1), (r, max(width, 1))).font.bold = True
+        for c in spec.money_cols:
+            if len(spec.rows) > 1:
+                ws.range((1, c), (len(spec.rows), c)).number_format = MONEY
+        for r, row in enumerate(spec.rows, start=1):
+            for c, v in enumerate(row, start=1):
+                if isinstance(v, Link):
+                    ws.range((r, c)).add_hyperlink(f"#{quote_sheet(v.sheet)}!{v.cell}", v.text,
+                                                   f"转到 {v.sheet}!{v.cell}")
+        if spec.tab_colour is not None:
+            ws.api.Tab.Color = _bgr(spec.tab_colour)
+
+    @staticmethod
+    def _cell(value: Value) -> Any:
+        """What to assign through COM: Excel parses assigned strings as if typed, so text gets
+        the apostrophe prefix (``'630001`` stays text, ``'=x`` is not a formula)."""
+        if isinstance(value, Formula):
+            return value.text
+        if isinstance(value, Link):
+            return "'" + value.text
+        if isinstance(value, str):
+            return "'" + value if value else None
+        if isinstance(value, Decimal):
+            return float(value)
+        return value
+
+    def activate(self, sheet: str) -> None:
+        self.book.sheets[sheet].activate()
+
+    def add_project_sheet(self, template: Path, source: str, name: str, index: int) -> None:
+        names = self.sheet_names()
+        src = self.app.books.open(str(template))
+        try:
+            sheet = src.sheets[source]
+            # The sheet's dropdowns use the template's names (产出指标 …); without alerts Excel
+            # keeps the book's own names of the same name instead of asking once per name.
+            with self._alerts_off():
+                if index < len(names):
+                    sheet.copy(before=self.book.sheets[names[index]], name=name)
+                else:
+                    sheet.copy(after=self.book.sheets[names[-1]], name=name)
+        finally:
+            src.close()
+        self._grids.clear()
+
+    def pick_folder(self, title: str) -> Path | None:
+        dialog = self.app.api.FileDialog(_FOLDER_PICKER)
+        dialog.Title = title
+        if dialog.Show() != -1:
+            return None
+        return Path(str(dialog.SelectedItems(1)))
+
+    def ask(self, question: str) -> bool:
+        return bool(self.app.alert(question, title=TITLE, buttons="yes_no") == "yes")
+
+    def open_book(self, path: Path) -> None:
+        self.app.books.open(str(path))
+
+    def tell(self, message: str, *, alert: bool = False) -> None:
+        self.app.status_bar = message.splitlines()[0] if message else False
+        if alert:
+            self.app.alert(message, title=TITLE)
+            self.app.status_bar = False
+
+    def finish(self) -> None:
+        """Nothing to save: the book stays open in Excel and the user saves it."""
+
+    @contextlib.contextmanager
+    def _alerts_off(self) -> Iterator[None]:
+        before = self.app.display_alerts
+        self.app.display_alerts = False
+        try:
+            yield
+        finally:
+            self.app.display_alerts = before
+
+
+def _address_chunks(addresses: Sequence[str], limit: int = 240) -> list[str]:
+    """``B3,C4,…`` strings under COM's 255-character limit for a range address."""
+    out: list[str] = []
+    current = ""
+    for address in addresses:
+        candidate = f"{current},{address}" if current else address
+        if len(candidate) > limit and current:
+            out.append(current)
+            candidate = address
+        current = candidate
+    if current:
+        out.append(current)
+    return out
+
+
+# --- openpyxl: a closed file --------------------------------------------------------------------
+
+def _openpyxl(module: str) -> Any:
+    """An openpyxl module, untyped (the project does not depend on openpyxl's stubs)."""
+    import importlib
+
+    return importlib.import_module(module)
+
+
+@dataclass
+class OpenpyxlBook:
+    """A workbook file, edited with openpyxl and saved (atomically) to ``out`` by ``finish``.
+
+    Non-interactive: the folder a merge asks for, the answer to a question, and the books it
+    would open are given or recorded (``folder``, ``answer``, ``opened``, ``messages``).
+    """
+
+    path: Path
+    out: Path
+    folder: Path | None = None
+    answer: bool = False
+    opened: list[Path] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        from .files import same_file
+
+        openpyxl = _openpyxl("openpyxl")
+
+        self.path, self.out = Path(self.path), Path(self.out)
+        if same_file(self.path, self.out):
+            raise PerfxlError("输出文件不能是输入文件(openpyxl 保存会丢失公式的缓存值)",
+                              "the output must not be the input")
+        keep_vba = self.path.suffix.lower() in (".xlsm", ".xltm", ".xlam")
+        self.wb = openpyxl.load_workbook(self.path, keep_vba=keep_vba, rich_text=True)
+        self.values = openpyxl.load_workbook(self.path, data_only=True)
+        self.name = self.path.name
+        self._written: set[str] = set()
+
+    def sheet_names(self) -> list[str]:
+        return list(self.wb.sheetnames)
+
+    def grid(self, sheet: str) -> Grid:
+        ws = self.wb[sheet]
+        src = self.values[sheet] if sheet in self.values.sheetnames and \
+            sheet not in self._written else ws
+        rows = [list(r) for r in src.iter_rows(values_only=True)]
+        merges = [(m.min_row - 1, m.min_col - 1, m.max_row - 1, m.max_col - 1)
+                  for m in ws.merged_cells.ranges]
+        return Grid(sheet, rows, merges, hidden=ws.sheet_state != "visible")
+
+    def template_version(self) -> str | None:
+        for prop in self.wb.custom_doc_props.props:
+            if prop.name == L.VERSION_PROPERTY:
+                return str(prop.value)
+        return None
+
+    def clear_marks(self) -> None:
+        ConditionalFormattingList = _openpyxl(
+            "openpyxl.formatting.formatting").ConditionalFormattingList
+
+        for ws in self.wb.worksheets:
+            kept = ConditionalFormattingList()
+            for cf in ws.conditional_formatting:
+                for rule in cf.rules:
+                    if not (rule.type == "expression" and rule.formula
+                            and rule.formula[0] in MARK_FORMULAS.values()):
+                        kept.add(str(cf.sqref), rule)
+            ws.conditional_formatting = kept
+            for row in ws.iter_rows():
+                for cell in row:
+                    if cell.comment is not None and is_perfxl_note(cell.comment.text,
+                                                                   cell.comment.author):
+                        cell.comment = None
+
+    def mark(self, sheet: str, cells: dict[str, list[str]]) -> None:
+        FormulaRule = _openpyxl("openpyxl.formatting.rule").FormulaRule
+        styles = _openpyxl("openpyxl.styles")
+        Font, PatternFill = styles.Font, styles.PatternFill
+
+        ws = self.wb[sheet]
+        for severity, addresses in cells.items():
+            if not addresses:
+                continue
+            font, fill = (f"FF{r:02X}{g:02X}{b:02X}" for r, g, b in MARK_COLOURS[severity])
+            rule = FormulaRule(formula=[MARK_FORMULAS[severity]], font=Font(color=font),
+                               fill=PatternFill(fill_type="solid", start_color=fill,
+                                                end_color=fill, bgColor=fill))
+            ws.conditional_formatting.add(" ".join(addresses), rule)
+
+    def add_note(self, sheet: str, cell: str, text: str) -> bool:
+        Comment = _openpyxl("openpyxl.comments").Comment
+
+        target = self.wb[sheet][cell]
+        if target.comment is not None:
+            return False
+        comment = Comment(text, "perfxl")
+        comment.width, comment.height = 320, 30 + 18 * text.count("\n")
+        target.comment = comment
+        return True
+
+    def write_sheet(self, spec: SheetSpec, *, index: int) -> None:
+        styles = _openpyxl("openpyxl.styles")
+        Font, PatternFill = styles.Font, styles.PatternFill
+        get_column_letter = _openpyxl("openpyxl.utils").get_column_letter
+        Hyperlink = _openpyxl("openpyxl.worksheet.hyperlink").Hyperlink
+
+        if spec.name in self.wb.sheetnames:
+            del self.wb[spec.name]
+        ws = self.wb.create_sheet(spec.name, index)
+        self._written.add(spec.name)
+        for r, row in enumerate(spec.rows, start=1):
+            for c, value in enumerate(row, start=1):
+                if value is None:
+                    continue
+                cell = ws.cell(r, c)
+                if isinstance(value, Formula):
+                    cell.value = value.text
+                elif isinstance(value, Link):
+                    cell.value = value.text
+                    cell.data_type = "s"
+                    cell.hyperlink = Hyperlink(ref=cell.coordinate, display=value.text,
+                                               location=f"{quote_sheet(value.sheet)}!{value.cell}")
+                    cell.font = Font(color="FF0563C1", underline="single")
+                elif isinstance(value, str):
+                    cell.value = value
+                    cell.data_type = "s"  # text stays text (DESIGN.md decision 8)
+                elif isinstance(value, Decimal):
+                    cell.value = float(value)
+                else:
+                    cell.value = value
+                if c in spec.money_cols and r > spec.header_row:
+                    cell.number_format = MONEY
+        for i, w in enumerate(spec.widths, start=1):
+            ws.column_dimensions[get_column_letter(i)].width = w
+        for r in [*spec.bold_rows, *([spec.header_row] if spec.header_row else [])]:
+            for cell in ws[r]:
+                font = copy.copy(cell.font)
+                font.bold = True
+                cell.font = font
+        if spec.header_row:
+            for cell in ws[spec.header_row]:
+                cell.fill = PatternFill("solid", start_color="FFD9E1F2", end_color="FFD9E1F2")
+            ws.freeze_panes = ws.cell(spec.header_row + 1, 1)
+        if spec.tab_colour is not None:
+            ws.sheet_properties.tabColor = "FF{:02X}{:02X}{:02X}".format(*spec.tab_colour)
+
+    def activate(self, sheet: str) -> None:
+        for ws in self.wb.worksheets:
+            ws.sheet_view.tabSelected = False
+        self.wb.active = self.wb.sheetnames.index(sheet)
+        self.wb[sheet].sheet_view.tabSelected = True
+
+    def add_project_sheet(self, template: Path, source: str, name: str, index: int) -> None:
+        src = _openpyxl("openpyxl").load_workbook(template)[source]
+        ws = self.wb.create_sheet(name, index)
+        _copy_sheet(src, ws)
+        self._written.add(name)
+
+    def pick_folder(self, title: str) -> Path | None:
+        return self.folder
+
+    def ask(self, question: str) -> bool:
+        self.messages.append(question)
+        return self.answer
+
+    def open_book(self, path: Path) -> None:
+        self.opened.append(Path(path))
+
+    def tell(self, message: str, *, alert: bool = False) -> None:
+        self.messages.append(message)
+
+    def finish(self) -> None:
+        from .files import atomic_path
+
+        with atomic_path(self.out) as tmp:
+            self.wb.save(tmp)
+
+
+def _copy_sheet(src: Any, dst: Any) -> None:
+    """A worksheet from another workbook: cells with their formats, merges, sizes, data
+    validations, print setup and protection (openpyxl copies sheets only within a book)."""
+    for row in src.iter_rows():
+        for cell in row:
+            target = dst.cell(cell.row, cell.column)
+            if cell.value is not None:
+                target.value = cell.value
+                target.data_type = cell.data_type
+            if cell.has_style:
+                target.font = copy.copy(cell.font)
+                target.fill = copy.copy(cell.fill)
+                target.border = copy.copy(cell.border)
+                target.alignment = copy.copy(cell.alignment)
+                target.protection = copy.copy(cell.protection)
+                target.number_format = cell.number_format
+    for merged in src.merged_cells.ranges:
+        dst.merge_cells(str(merged))
+    for key, dim in src.column_dimensions.items():
+        dst.column_dimensions[key].width = dim.width
+    for key, rdim in src.row_dimensions.items():
+        if rdim.height is not None:
+            dst.row_dimensions[key].height = rdim.height
+    for dv in src.data_validations.dataValidation:
+        dst.add_data_validation(copy.copy(dv))
+    dst.protection = copy.copy(src.protection)
+    dst.page_setup.orientation = src.page_setup.orientation
+    dst.page_setup.paperSize = src.page_setup.paperSize
+    dst.freeze_panes = src.freeze_panes
+

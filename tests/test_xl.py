@@ -1,0 +1,653 @@
+"""The ribbon's Python side (perfxl.xl): the buttons on real files through the openpyxl adapter,
+and the xlwings adapter against a stand-in of the few xlwings calls it makes.
+
+The stand-in (``FakeBook`` and friends) is the only one the project allows: Excel does not run
+here. It models exactly what XlwingsBook uses — sheets, used range, values (assigned strings are
+parsed as Excel parses typed input), merged areas, notes signed with Application.UserName,
+conditional formats, hyperlinks, sheets.add/delete/copy, books.open, the folder dialog, alerts
+and the status bar — and is loaded from real .xlsx files, so both adapters run on the same books
+and must agree.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+
+from perfxl import xl
+from perfxl.annotate import AUTHOR, ERROR_FORMULA, RESULT_SHEET, WARNING_FORMULA
+from perfxl.read import read_book, read_grids
+from perfxl.validate import validate_book
+
+# --- the xlwings stand-in -------------------------------------------------------------------------
+
+Pos = tuple[int, int]
+_A1 = re.compile(r"^\$?([A-Z]{1,3})\$?(\d+)$")
+
+
+def _pos(ref: str) -> Pos:
+    m = _A1.match(ref.strip().upper())
+    assert m, ref
+    col = 0
+    for ch in m.group(1):
+        col = col * 26 + ord(ch) - 64
+    return int(m.group(2)), col
+
+
+def _typed(value: Any) -> tuple[Any, str | None]:
+    """(value, formula) as Excel stores what COM assigns: strings are parsed like typed input."""
+    if not isinstance(value, str):
+        return value, None
+    if value.startswith("'"):
+        return value[1:], None
+    if value.startswith("="):
+        return None, value
+    if re.fullmatch(r"[-+]?\d+(\.\d+)?", value):
+        return float(value), None
+    return value, None
+
+
+class FakeNote:
+    def __init__(self, sheet: FakeSheet, pos: Pos, text: str, author: str) -> None:
+        self.sheet, self.pos, self.text, self.author = sheet, pos, text, author
+
+    def delete(self) -> None:
+        del self.sheet.notes_at[self.pos]
+
+
+class _Obj:
+    """A COM-like object with settable attributes."""
+
+    def __init__(self, **attrs: Any) -> None:
+        self.__dict__.update(attrs)
+
+
+class FakeCondition:
+    def __init__(self, sheet: FakeSheet, cells: set[Pos], formula: str) -> None:
+        self.sheet, self.cells, self.Formula1 = sheet, cells, formula
+        self.Interior, self.Font = _Obj(Color=None), _Obj(Color=None)
+
+    def Delete(self) -> None:
+        self.sheet.conditions.remove(self)
+
+
+class _Conditions:
+    def __init__(self, sheet: FakeSheet, cells: set[Pos] | None = None) -> None:
+        self.sheet, self.cells = sheet, cells
+
+    @property
+    def Count(self) -> int:
+        return len(self.sheet.conditions)
+
+    def Item(self, i: int) -> FakeCondition:
+        return self.sheet.conditions[i - 1]
+
+    def Add(self, Type: int, Formula1: str) -> FakeCondition:
+        assert Type == 2 and self.cells
+        condition = FakeCondition(self.sheet, set(self.cells), Formula1)
+        self.sheet.conditions.append(condition)
+        return condition
+
+
+class FakeRange:
+    def __init__(self, sheet: FakeSheet, areas: list[tuple[int, int, int, int]]) -> None:
+        self.sheet, self.areas = sheet, areas
+        self.row, self.column = areas[0][0], areas[0][1]
+        self.shape = (areas[0][2] - areas[0][0] + 1, areas[0][3] - areas[0][1] + 1)
+        self.api = _Obj(FormatConditions=_Conditions(sheet, self.cells()))
+        self.font = _FontProxy(self)
+
+    def cells(self) -> set[Pos]:
+        return {(r, c) for r0, c0, r1, c1 in self.areas
+                for r in range(r0, r1 + 1) for c in range(c0, c1 + 1)}
+
+    @property
+    def last_cell(self) -> FakeRange:
+        r1, c1 = self.areas[0][2:]
+        return FakeRange(self.sheet, [(r1, c1, r1, c1)])
+
+    def options(self, ndim: int | None = None) -> FakeRange:
+        assert ndim == 2
+        return self
+
+    @property
+    def value(self) -> list[list[Any]]:
+        r0, c0, r1, c1 = self.areas[0]
+        return [[self.sheet.values.get((r, c)) for c in range(c0, c1 + 1)]
+                for r in range(r0, r1 + 1)]
+
+    @value.setter
+    def value(self, block: Any) -> None:
+        rows = block if isinstance(block, list) and block and isinstance(block[0], list) \
+            else [[block]]
+        for i, row in enumerate(rows):
+            for j, v in enumerate(row):
+                pos = (self.row + i, self.column + j)
+                value, formula = _typed(v)
+                self.sheet.values.pop(pos, None)
+                self.sheet.formulas.pop(pos, None)
+                if formula is not None:
+                    self.sheet.formulas[pos] = formula
+                elif value is not None:
+                    self.sheet.values[pos] = value
+
+    @property
+    def merge_cells(self) -> bool | None:
+        merged = [any(m[0] <= r <= m[2] and m[1] <= c <= m[3] for m in self.sheet.merges)
+                  for r, c in self.cells()]
+        return True if all(merged) else (False if not any(merged) else None)
+
+    @property
+    def merge_area(self) -> FakeRange:
+        r, c = self.row, self.column
+        for m in self.sheet.merges:
+            if m[0] <= r <= m[2] and m[1] <= c <= m[3]:
+                return FakeRange(self.sheet, [m])
+        return self
+
+    @property
+    def note(self) -> FakeNote | None:
+        return self.sheet.notes_at.get((self.row, self.column))
+
+    def add_note(self, text: str) -> FakeNote:
+        author = self.sheet.book.app.api.UserName
+        note = FakeNote(self.sheet, (self.row, self.column), text, author)
+        self.sheet.notes_at[(self.row, self.column)] = note
+        return note
+
+    def add_hyperlink(self, address: str, text_to_display: str | None = None,
+                      screen_tip: str | None = None) -> None:
+        self.sheet.links[(self.row, self.column)] = (address, text_to_display)
+
+    def _set_format(self, key: str, value: Any) -> None:
+        for pos in self.cells():
+            self.sheet.formats.setdefault(pos, {})[key] = value
+
+    column_width = property(lambda self: None,
+                            lambda self, w: self.sheet.widths.__setitem__(self.column, w))
+    color = property(lambda self: None, lambda self, v: self._set_format("color", v))
+    number_format = property(lambda self: None,
+                             lambda self, v: self._set_format("number_format", v))
+
+
+class _FontProxy:
+    def __init__(self, rng: FakeRange) -> None:
+        self._rng = rng
+
+    bold = property(lambda self: None, lambda self, v: self._rng._set_format("bold", v))
+
+
+class FakeSheet:
+    def __init__(self, book: FakeBook, name: str) -> None:
+        self.book, self.name, self.visible = book, name, True
+        self.values: dict[Pos, Any] = {}
+        self.formulas: dict[Pos, str] = {}
+        self.merges: list[tuple[int, int, int, int]] = []
+        self.notes_at: dict[Pos, FakeNote] = {}
+        self.conditions: list[FakeCondition] = []
+        self.links: dict[Pos, tuple[str, str | None]] = {}
+        self.formats: dict[Pos, dict[str, Any]] = {}
+        self.widths: dict[int, float] = {}
+        self.api = _Obj(Cells=_Obj(FormatConditions=_Conditions(self)), Tab=_Obj(Color=None))
+
+    def range(self, a: Any, b: Any = None) -> FakeRange:
+        if isinstance(a, tuple):
+            end = b if b is not None else a
+            return FakeRange(self, [(a[0], a[1], end[0], end[1])])
+        areas = []
+        for part in a.split(","):
+            first, _, last = part.partition(":")
+            (r0, c0), (r1, c1) = _pos(first), _pos(last or first)
+            areas.append((r0, c0, r1, c1))
+        return FakeRange(self, areas)
+
+    @property
+    def used_range(self) -> FakeRange:
+        cells = set(self.values) | set(self.formulas)
+        cells |= {(m[2], m[3]) for m in self.merges} | {(m[0], m[1]) for m in self.merges}
+        if not cells:
+            return self.range((1, 1))
+        return FakeRange(self, [(min(r for r, _ in cells), min(c for _, c in cells),
+                                 max(r for r, _ in cells), max(c for _, c in cells))])
+
+    @property
+    def notes(self) -> list[FakeNote]:
+        return list(self.notes_at.values())
+
+    def delete(self) -> None:
+        assert self.book.app.display_alerts is False  # Excel would ask otherwise
+        self.book.sheets.items.remove(self)
+
+    def activate(self) -> None:
+        self.book.active = self.name
+
+    def copy(self, before: FakeSheet | None = None, after: FakeSheet | None = None,
+             name: str | None = None) -> FakeSheet:
+        target = (before or after)
+        assert target is not None
+        assert target.book.app.display_alerts is False  # Excel asks about duplicate names
+        clone = FakeSheet(target.book, name or self.name)
+        clone.values, clone.merges = dict(self.values), list(self.merges)
+        items = target.book.sheets.items
+        items.insert(items.index(target) + (0 if before is not None else 1), clone)
+        return clone
+
+
+class FakeSheets:
+    def __init__(self, book: FakeBook) -> None:
+        self.book = book
+        self.items: list[FakeSheet] = []
+
+    def __iter__(self) -> Any:
+        return iter(list(self.items))
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, key: str | int) -> FakeSheet:
+        if isinstance(key, int):
+            return self.items[key]
+        return next(s for s in self.items if s.name == key)
+
+    def add(self, name: str, before: FakeSheet | None = None,
+            after: FakeSheet | None = None) -> FakeSheet:
+        assert name not in [s.name for s in self.items]
+        sheet = FakeSheet(self.book, name)
+        if before is not None:
+            self.items.insert(self.items.index(before), sheet)
+        elif after is not None:
+            self.items.insert(self.items.index(after) + 1, sheet)
+        else:
+            self.items.insert(0, sheet)
+        return sheet
+
+
+class FakeProperties:
+    def __init__(self, props: dict[str, str]) -> None:
+        self.props = props
+
+    def Item(self, name: str) -> Any:
+        if name not in self.props:
+            raise KeyError(name)  # COM raises com_error
+        return _Obj(Value=self.props[name])
+
+
+class FakeBook:
+    def __init__(self, app: FakeApp, path: Path) -> None:
+        self.app, self.name, self.fullname = app, path.name, str(path)
+        self.sheets = FakeSheets(self)
+        self.active = ""
+        self.closed = False
+        wb = openpyxl.load_workbook(path, data_only=True)
+        self.api = _Obj(CustomDocumentProperties=FakeProperties(
+            {p.name: str(p.value) for p in wb.custom_doc_props.props}))
+        for ws in wb.worksheets:
+            sheet = FakeSheet(self, ws.title)
+            sheet.visible = ws.sheet_state == "visible"
+            self.sheets.items.append(sheet)
+            for row in ws.iter_rows():
+                for cell in row:
+                    if cell.value is not None:
+                        sheet.values[(cell.row, cell.column)] = cell.value
+                    if cell.comment is not None:
+                        sheet.notes_at[(cell.row, cell.column)] = FakeNote(
+                            sheet, (cell.row, cell.column), cell.comment.text,
+                            cell.comment.author or "")
+            sheet.merges = [(m.min_row, m.min_col, m.max_row, m.max_col)
+                            for m in ws.merged_cells.ranges]
+            for cf in ws.conditional_formatting:
+                cells = {(c[0], c[1]) for rng in cf.sqref.ranges for c in rng.cells}
+                for rule in cf.rules:
+                    if rule.formula:
+                        sheet.conditions.append(FakeCondition(sheet, cells,
+                                                              "=" + rule.formula[0]))
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class FakeBooks:
+    def __init__(self, app: FakeApp) -> None:
+        self.app = app
+        self.opened: list[FakeBook] = []
+
+    def open(self, path: str) -> FakeBook:
+        book = FakeBook(self.app, Path(path))
+        self.opened.append(book)
+        return book
+
+
+class FakeApp:
+    def __init__(self, folder: Path | None = None, answer: str = "no") -> None:
+        self.status_bar: Any = False
+        self.display_alerts = True
+        self.alerts: list[tuple[str, str]] = []
+        self.answer = answer
+        self.books = FakeBooks(self)
+        dialog = _Obj(Title="", Show=lambda: -1 if folder else 0,
+                      SelectedItems=lambda i: str(folder))
+        self.api = _Obj(UserName="Ada", FileDialog=lambda kind: dialog if kind == 4 else None)
+
+    def alert(self, prompt: str, title: str | None = None, buttons: str = "ok",
+              mode: str | None = None, callback: str | None = None) -> str:
+        self.alerts.append((prompt, buttons))
+        return self.answer if buttons == "yes_no" else "ok"
+
+
+def fake_book(path: Path, **app: Any) -> FakeBook:
+    return FakeBook(FakeApp(**app), path)
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+def _marks_openpyxl(path: Path) -> dict[str, dict[str, set[str]]]:
+    """sheet → {"error"/"warning": cells} of perfxl's conditional formats in a file."""
+    wb = openpyxl.load_workbook(path)
+    out: dict[str, dict[str, set[str]]] = {}
+    for ws in wb.worksheets:
+        for cf in ws.conditional_formatting:
+            for rule in cf.rules:
+                kind = {ERROR_FORMULA: "error", WARNING_FORMULA: "warning"}.get(
+                    (rule.formula or [""])[0])
+                if kind:
+                    cells = {c for rng in cf.sqref.ranges for c in str(rng).split()}
+                    out.setdefault(ws.title, {}).setdefault(kind, set()).update(
+                        _expand(cells))
+    return out
+
+
+def _expand(refs: set[str]) -> set[str]:
+    from openpyxl.utils import range_boundaries
+    from openpyxl.utils.cell import get_column_letter
+
+    out = set()
+    for ref in refs:
+        c0, r0, c1, r1 = range_boundaries(ref)
+        out |= {f"{get_column_letter(c)}{r}" for r in range(r0, r1 + 1)
+                for c in range(c0, c1 + 1)}
+    return out
+
+
+def _marks_fake(book: FakeBook) -> dict[str, dict[str, set[str]]]:
+    from openpyxl.utils.cell import get_column_letter
+
+    out: dict[str, dict[str, set[str]]] = {}
+    for sheet in book.sheets:
+        for cond in sheet.conditions:
+            kind = {"=" + ERROR_FORMULA: "error", "=" + WARNING_FORMULA: "warning"}.get(
+                cond.Formula1)
+            if kind:
+                out.setdefault(sheet.name, {}).setdefault(kind, set()).update(
+                    f"{get_column_letter(c)}{r}" for r, c in cond.cells)
+    return out
+
+
+# --- the openpyxl adapter on real files -----------------------------------------------------------
+
+def test_validate_marks_a_copy_like_the_cli(demo_book: Path, tmp_path: Path) -> None:
+    out = tmp_path / "checked.xlsx"
+    message = xl.run(xl.VALIDATE, xl.OpenpyxlBook(demo_book, out))
+    _, report = validate_book(demo_book)
+    c = report.counts
+    assert f"错误 {c['error']} 项,警告 {c['warning']} 项" in message
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames[:2] == ["说明", RESULT_SHEET]
+    ws = wb[RESULT_SHEET]
+    assert ws.cell(4, 1).value == "序号"
+    rows = list(ws.iter_rows(min_row=5, values_only=True))
+    assert len(rows) == len(report.findings)
+    for number, (row, finding) in enumerate(zip(rows, report.findings, strict=True), start=1):
+        assert row[0] == number and row[2] == finding.code and row[9] == finding.message
+    link = ws.cell(5, 9).hyperlink
+    first = report.findings[0]
+    assert link.location == f"'{first.sheet}'!{first.cell}"
+    marks = _marks_openpyxl(out)
+    assert first.cell in marks[first.sheet]["error"]
+    note = wb[first.sheet][first.cell].comment
+    assert note.author == AUTHOR and first.code in note.text
+    # the book still reads the same
+    assert read_book(out).to_json()["projects"] == read_book(demo_book).to_json()["projects"]
+
+
+def test_validating_again_replaces_the_marks_and_keeps_the_users(demo_book: Path,
+                                                                 tmp_path: Path) -> None:
+    from openpyxl.comments import Comment
+
+    _, report = validate_book(demo_book)
+    target = next(f for f in report.findings if f.severity == "warning")
+    user = tmp_path / "user.xlsx"
+    wb = openpyxl.load_workbook(demo_book)
+    wb[target.sheet][target.cell].comment = Comment("my own note", "Ada")
+    wb.save(user)
+    once, twice = tmp_path / "once.xlsx", tmp_path / "twice.xlsx"
+    xl.run(xl.VALIDATE, xl.OpenpyxlBook(user, once))
+    xl.run(xl.VALIDATE, xl.OpenpyxlBook(once, twice))
+    assert _marks_openpyxl(once) == _marks_openpyxl(twice)
+    wb = openpyxl.load_workbook(twice)
+    assert wb[target.sheet][target.cell].comment.text == "my own note"
+    assert wb.sheetnames.count(RESULT_SHEET) == 1
+    rules = sum(len(cf.rules) for ws in wb.worksheets for cf in ws.conditional_formatting)
+    assert rules == sum(len(kinds) for kinds in _marks_openpyxl(twice).values())
+
+
+@pytest.mark.libreoffice
+def test_summary_formulas_recalculate_to_the_totals(demo_book: Path, tmp_path: Path,
+                                                   soffice: str) -> None:
+    from libreoffice import recalculated_values
+
+    out = tmp_path / "summary.xlsx"
+    message = xl.run(xl.SUMMARIZE, xl.OpenpyxlBook(demo_book, out))
+    assert "1100000.00" in message and "5.政府采购评审费" in message
+    values = recalculated_values(out, "汇总")
+    total = next(row for row in values if row and row[0] == "合计")
+    assert total[5] == 1_100_000
+    subtotals = {row[0]: row[5] for row in values if row and str(row[0]).endswith("小计")}
+    assert subtotals == {"630001 小计": 500_000, "630003 小计": 600_000}
+    assert any(row and row[0] == "差额 (计算合计 − 申报总额)" and row[5] == 50_000
+               for row in values)
+
+
+def test_new_project_sheet_comes_from_the_template(demo_book: Path, tmp_path: Path) -> None:
+    out = tmp_path / "new.xlsx"
+    message = xl.run(xl.NEW_PROJECT, xl.OpenpyxlBook(demo_book, out))
+    assert "8.项目名称" in message
+    wb = openpyxl.load_workbook(out)
+    names = wb.sheetnames
+    assert names.index("8.项目名称") == names.index("7.青龙帮扶杨树底下村修桥资金") + 1
+    ws = wb["8.项目名称"]
+    assert ws.protection.sheet and len(ws.data_validations.dataValidation) >= 3
+    assert ws["A3"].value == "项目编码"
+    dept = read_book(out)
+    assert len(dept.projects) == 7
+    assert ("8.项目名称", "空白项目表") in [(s.sheet, s.reason) for s in dept.skipped]
+
+
+def test_merge_button_merges_a_folder(demo_book: Path, tmp_path: Path) -> None:
+    from perfxl.merge import split
+
+    units = tmp_path / "units"
+    split(demo_book, units)
+    book = xl.OpenpyxlBook(demo_book, tmp_path / "unused.xlsx", folder=units)
+    message = xl.run(xl.MERGE, book)
+    merged = tmp_path / "units_合并.xlsx"
+    assert book.opened == [merged] and "7 个项目" in message
+    assert len(read_book(merged).projects) == 7
+    assert xl.run(xl.MERGE, xl.OpenpyxlBook(demo_book, tmp_path / "x.xlsx")) == "已取消合并。"
+
+
+def test_help_opens_the_readme_section(demo_book: Path, tmp_path: Path) -> None:
+    opened: list[str] = []
+    book = xl.OpenpyxlBook(demo_book, tmp_path / "x.xlsx")
+    message = xl.show_help(book, opener=opened.append)
+    assert opened and opened[0].startswith("file:")
+    page = Path(opened[0].removeprefix("file://"))
+    text = page.read_text(encoding="utf-8")
+    assert "Excel ribbon (Windows)" in text and "新建项目" in text and "## Commands" not in text
+    assert str(page) in message
+
+
+def test_errors_and_unknown_buttons_are_told(demo_book: Path, tmp_path: Path) -> None:
+    book = xl.OpenpyxlBook(demo_book, tmp_path / "x.xlsx")
+    assert "未知的按钮" in xl.run("perfxlNope", book)
+    blank = tmp_path / "blank.xlsx"
+    openpyxl.Workbook().save(blank)
+    message = xl.run(xl.SUMMARIZE, xl.OpenpyxlBook(blank, tmp_path / "y.xlsx"))
+    assert message.startswith("错误:") and "没有项目" in message
+    assert not (tmp_path / "y.xlsx").exists()
+
+
+# --- the xlwings adapter, on the stand-in --------------------------------------------------------
+
+def test_grids_from_xlwings_match_calamine(demo_book: Path) -> None:
+    book = xl.XlwingsBook(fake_book(demo_book))
+    grids, props = read_grids(demo_book)
+    assert book.template_version() == props["perfxl_template_version"]
+    for g in grids:
+        mine = book.grid(g.name)
+        assert sorted(mine.merges) == sorted(g.merges), g.name
+        for r in range(max(g.height, mine.height)):
+            for c in range(max(g.width, mine.width)):
+                a, b = g.raw(r, c), mine.raw(r, c)
+                assert (a if a != "" else None) == (b if b != "" else None), (g.name, r, c)
+    assert xl.read(book).to_json() == read_book(demo_book).to_json()
+
+
+def test_xlwings_validate_marks_like_openpyxl(demo_book: Path, tmp_path: Path) -> None:
+    fake = fake_book(demo_book)
+    message = xl.run(xl.VALIDATE, xl.XlwingsBook(fake))
+    out = tmp_path / "checked.xlsx"
+    assert xl.run(xl.VALIDATE, xl.OpenpyxlBook(demo_book, out)) == message
+    assert _marks_fake(fake) == _marks_openpyxl(out)
+    assert fake.app.alerts[-1] == (message, "ok") and fake.app.status_bar is False
+    assert fake.app.api.UserName == "Ada"  # restored after signing the notes perfxl
+    wb = openpyxl.load_workbook(out)
+    for sheet in fake.sheets:
+        if sheet.name == RESULT_SHEET:
+            continue
+        for (r, c), note in sheet.notes_at.items():
+            assert note.author == AUTHOR
+            assert wb[sheet.name].cell(r, c).comment.text == note.text
+    names = [s.name for s in fake.sheets]
+    assert names[:2] == ["说明", RESULT_SHEET] and fake.active == RESULT_SHEET
+    results = next(s for s in fake.sheets if s.name == RESULT_SHEET)
+    ws = wb[RESULT_SHEET]
+    for (r, c), value in results.values.items():
+        if r > 2:  # below the title and the summary (which holds the time of the check)
+            assert ws.cell(r, c).value == value, (r, c)
+    address, text = results.links[(5, 9)]
+    assert address == "#" + ws.cell(5, 9).hyperlink.location and text == ws.cell(5, 9).value
+    # unit codes went in with the text prefix: Excel keeps them as text, not 630001.0
+    assert "630001" in [results.values.get((r, 5)) for r in range(5, 40)]
+
+
+def test_xlwings_validate_replaces_cli_marks(demo_book: Path, tmp_path: Path) -> None:
+    """A book the CLI annotated: the ribbon replaces the CLI's marks and notes, and keeps a
+    user's note; a second run changes nothing."""
+
+    from perfxl.validate import annotate_book
+
+    _, report = validate_book(demo_book)
+    cli = tmp_path / "cli.xlsx"
+    annotate_book(demo_book, report, out=cli)
+    fake = fake_book(cli)
+    target = next(f for f in report.findings if f.severity == "error")
+    sheet = fake.sheets[target.sheet]
+    pos = next(p for p in sheet.notes_at if sheet.notes_at[p].author == AUTHOR)
+    sheet.notes_at[pos] = FakeNote(sheet, pos, "my own note", "Ada")
+    xl.run(xl.VALIDATE, xl.XlwingsBook(fake))
+    first = _marks_fake(fake)
+    assert first == _marks_openpyxl(cli)
+    counts = {s.name: (len(s.conditions), len(s.notes_at)) for s in fake.sheets}
+    xl.run(xl.VALIDATE, xl.XlwingsBook(fake))
+    assert _marks_fake(fake) == first
+    assert {s.name: (len(s.conditions), len(s.notes_at)) for s in fake.sheets} == counts
+    assert sheet.notes_at[pos].text == "my own note"
+    assert [s.name for s in fake.sheets].count(RESULT_SHEET) == 1
+
+
+def test_xlwings_summary_writes_formulas(demo_book: Path) -> None:
+    fake = fake_book(demo_book)
+    before = [s.name for s in fake.sheets]
+    message = xl.run(xl.SUMMARIZE, xl.XlwingsBook(fake))
+    assert "1100000.00" in message
+    summary = fake.sheets["汇总"]
+    assert [s.name for s in fake.sheets] == before and fake.active == "汇总"
+    first = next(r for (r, c), v in summary.values.items() if c == 1 and v == "630001")
+    assert summary.formulas[(first, 6)] == "='1.行政审批等专家评审费'!C4"
+    assert summary.formulas[(first, 9)] == f"=F{first}*'1.行政审批等专家评审费'!B7"
+    total = next(r for (r, c), v in summary.values.items() if c == 1 and v == "合计")
+    assert summary.formulas[(total, 6)] == f"=SUBTOTAL(9,F4:F{total - 1})"
+    assert summary.links[(first, 4)][0] == "#'1.行政审批等专家评审费'!A1"
+    assert summary.formats[(first, 6)]["number_format"] == xl.MONEY
+
+
+def test_xlwings_new_project_copies_the_template_sheet(demo_book: Path) -> None:
+    fake = fake_book(demo_book)
+    xl.run(xl.NEW_PROJECT, xl.XlwingsBook(fake))
+    names = [s.name for s in fake.sheets]
+    assert names[names.index("7.青龙帮扶杨树底下村修桥资金") + 1] == "8.项目名称"
+    template = fake.app.books.opened[0]
+    assert template.closed and fake.sheets["8.项目名称"].values[(3, 1)] == "项目编码"
+
+
+def test_xlwings_merge_asks_for_a_folder_and_opens_the_result(demo_book: Path,
+                                                              tmp_path: Path) -> None:
+    from perfxl.merge import split
+
+    units = tmp_path / "units"
+    split(demo_book, units)
+    fake = fake_book(demo_book, folder=units)
+    message = xl.run(xl.MERGE, xl.XlwingsBook(fake))
+    merged = tmp_path / "units_合并.xlsx"
+    assert [b.fullname for b in fake.app.books.opened] == [str(merged)]
+    assert "7 个项目" in message and merged.exists()
+    cancelled = fake_book(demo_book)
+    assert xl.run(xl.MERGE, xl.XlwingsBook(cancelled)) == "已取消合并。"
+
+
+def test_xlwings_merge_conflict_asks(demo_book: Path, tmp_path: Path) -> None:
+    from perfxl.merge import split
+
+    units = tmp_path / "units"
+    split(demo_book, units)
+    changed = next(units.glob("630001_*.xlsx"))
+    wb = openpyxl.load_workbook(changed)
+    ws = wb[wb.sheetnames[2]]
+    ws["B5"] = "改过的资金用途"
+    wb.save(units / "630001_copy.xlsx")
+    refused = fake_book(demo_book, folder=units, answer="no")
+    assert "合并已停止" in xl.run(xl.MERGE, xl.XlwingsBook(refused))
+    assert "较新的版本" in refused.app.alerts[0][0] and refused.app.alerts[0][1] == "yes_no"
+    accepted = fake_book(demo_book, folder=units, answer="yes")
+    assert "合并完成" in xl.run(xl.MERGE, xl.XlwingsBook(accepted))
+
+
+def test_on_ribbon_runs_on_the_caller_book(demo_book: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = fake_book(demo_book)
+    module = types.ModuleType("xlwings")
+    module.Book = types.SimpleNamespace(caller=lambda: fake)  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "xlwings", module)
+    xl.on_ribbon(xl.VALIDATE)
+    assert RESULT_SHEET in [s.name for s in fake.sheets]
+    assert fake.app.alerts and "校验完成" in fake.app.alerts[-1][0]
+
+
+def test_long_mark_lists_are_split_for_com() -> None:
+    cells = [f"A{n}" for n in range(1, 200)]
+    chunks = xl._address_chunks(cells)
+    assert all(len(chunk) <= 255 for chunk in chunks)
+    assert ",".join(chunks).split(",") == cells
+
+
+def test_perfxl_notes_are_recognised() -> None:
+    assert xl.is_perfxl_note("anything", "perfxl")
+    assert xl.is_perfxl_note("【错误 PX301】资金支出计划未填写\n【警告 PX701】x", "Ada")
+    assert not xl.is_perfxl_note("【错误 PX301】x\nmy addition", "Ada")
+    assert not xl.is_perfxl_note("my note", "Ada")
