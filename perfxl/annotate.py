@@ -119,7 +119,7 @@ def annotate(src: Path, dst: Path, findings: Sequence[Finding], *, checked_at: d
     for sheet in book.worksheets():
         assert sheet.part is not None
         _mark_worksheet(pkg, sheet.part, marks.get(sheet.part, {}), styles)
-    _add_result_sheet(pkg, book, located, styles, _summary(ordered, checked_at, book_label))
+    _add_result_sheet(pkg, book, located, styles, result_summary(ordered, checked_at, book_label))
     pkg.save(Path(dst))
 
 
@@ -964,7 +964,7 @@ def _add_marks(root: Any, cells: dict[Cell, list[Finding]], styles: _Styles) -> 
                         WORKSHEET_ORDER)
 
 
-def _note_text(findings: Sequence[Finding]) -> str:
+def note_text(findings: Sequence[Finding]) -> str:
     lines = dict.fromkeys(f"【{SEVERITY_ZH.get(f.severity, f.severity)} {f.code}】{f.message}"
                           for f in findings)
     return "\n".join(lines)
@@ -989,7 +989,7 @@ def _update_notes(pkg: _Package, part: str, root: Any, cells: dict[Cell, list[Fi
         taken = {c for el in croot.iter("{*}comment") if (c := _parse_cell(el.get("ref", "")))}
     if vml is not None and removed:
         pkg.put(vml, _remove_note_shapes(pkg.read(vml), removed))
-    notes = {cell: _note_text(found) for cell, found in sorted(cells.items())
+    notes = {cell: note_text(found) for cell, found in sorted(cells.items())
              if cell not in taken}
     if notes:
         return _add_notes(pkg, part, root, notes, comments, vml)
@@ -1310,33 +1310,33 @@ class _Geometry:
 
 # Column widths in characters. Excel and LibreOffice don't fit row heights to wrapped text on
 # load, so each row's height is set from an estimate of its lines (_lines).
-_COLUMNS = (("序号", 6), ("严重程度", 9), ("代码", 8), ("规则", 22), ("单位", 9), ("项目编码", 24),
+RESULT_COLUMNS = (("序号", 6), ("严重程度", 9), ("代码", 8), ("规则", 22), ("单位", 9), ("项目编码", 24),
             ("项目名称", 26), ("字段", 20), ("单元格", 42), ("说明", 56))
-_HEADER_ROW = 4
+RESULT_HEADER_ROW = 4
 _CELL_COLUMN = 9  # 单元格
 
 
 @dataclass(frozen=True)
-class _Summary:
+class ResultSummary:
     text: str
     role: str  # summary-error / summary-warning / summary-ok
     tab: str   # tab colour
 
 
-def _summary(findings: Sequence[Finding], checked_at: datetime, book_label: str) -> _Summary:
+def result_summary(findings: Sequence[Finding], checked_at: datetime, book_label: str) -> ResultSummary:
     errors = sum(f.severity == ERROR for f in findings)
     warnings = sum(f.severity == WARNING for f in findings)
     when = f"校验时间 {checked_at:%Y-%m-%d %H:%M:%S}"
     label = f" · {book_label}" if book_label else ""
     if not findings:
-        return _Summary(f"校验通过 (no errors or warnings) · {when}{label}", "summary-ok", _GREEN)
+        return ResultSummary(f"校验通过 (no errors or warnings) · {when}{label}", "summary-ok", _GREEN)
     text = f"错误 {errors} 项,警告 {warnings} 项 · {when}{label}"
-    return (_Summary(text, "summary-error", "FFC00000") if errors
-            else _Summary(text, "summary-warning", "FFFFC000"))
+    return (ResultSummary(text, "summary-error", "FFC00000") if errors
+            else ResultSummary(text, "summary-warning", "FFFFC000"))
 
 
 def _add_result_sheet(pkg: _Package, book: _Book, located: Sequence[_Located], styles: _Styles,
-                      summary: _Summary) -> None:
+                      summary: ResultSummary) -> None:
     intro = book.index(INTRO_SHEET)
     position = 0 if intro is None else intro + 1
     folder = posixpath.dirname(book.part)
@@ -1344,11 +1344,11 @@ def _add_result_sheet(pkg: _Package, book: _Book, located: Sequence[_Located], s
     pkg.put_xml(part, _result_sheet(located, styles, summary))
     _set_override(pkg, part, CT_WORKSHEET)
     book.insert_sheet(position, RESULT_SHEET, part)
-    last = _HEADER_ROW + len(located)
+    last = RESULT_HEADER_ROW + len(located)
     sheet = _quote_sheet(RESULT_SHEET)
     book.add_local_name("_xlnm._FilterDatabase", position,
-                        f"{sheet}!$A${_HEADER_ROW}:${_column(len(_COLUMNS))}${last}", hidden=True)
-    book.add_local_name("_xlnm.Print_Titles", position, f"{sheet}!${_HEADER_ROW}:${_HEADER_ROW}",
+                        f"{sheet}!$A${RESULT_HEADER_ROW}:${_column(len(RESULT_COLUMNS))}${last}", hidden=True)
+    book.add_local_name("_xlnm.Print_Titles", position, f"{sheet}!${RESULT_HEADER_ROW}:${RESULT_HEADER_ROW}",
                         hidden=False)
 
 
@@ -1365,37 +1365,37 @@ def _place(loc: _Located) -> str:
     return f"{f.sheet}!{f.cell}" if f.sheet and f.cell else f.sheet or f.cell
 
 
-def _result_sheet(located: Sequence[_Located], styles: _Styles, summary: _Summary) -> Any:
+def _result_sheet(located: Sequence[_Located], styles: _Styles, summary: ResultSummary) -> Any:
     """The 校验结果 worksheet: title, summary, and a filterable table with frozen header."""
     ws = etree.Element(f"{{{MAIN}}}worksheet", nsmap={None: MAIN, "r": R})
-    last = _HEADER_ROW + len(located)
-    last_col = _column(len(_COLUMNS))
+    last = RESULT_HEADER_ROW + len(located)
+    last_col = _column(len(RESULT_COLUMNS))
     ws.append(_el(ws, "sheetPr", _el(ws, "tabColor", rgb=summary.tab),
                   _el(ws, "pageSetUpPr", fitToPage="1")))
     ws.append(_el(ws, "dimension", ref=f"A1:{last_col}{last}"))
-    first_body = f"A{_HEADER_ROW + 1}"
+    first_body = f"A{RESULT_HEADER_ROW + 1}"
     ws.append(_el(ws, "sheetViews", _el(
         ws, "sheetView",
-        _el(ws, "pane", ySplit=str(_HEADER_ROW), topLeftCell=first_body, activePane="bottomLeft",
+        _el(ws, "pane", ySplit=str(RESULT_HEADER_ROW), topLeftCell=first_body, activePane="bottomLeft",
             state="frozen"),
         _el(ws, "selection", pane="bottomLeft", activeCell=first_body, sqref=first_body),
         tabSelected="1", workbookViewId="0")))
     ws.append(_el(ws, "sheetFormatPr", defaultRowHeight="15"))
     ws.append(_el(ws, "cols", *(_el(ws, "col", min=str(i), max=str(i), width=str(width),
                                     customWidth="1")
-                                for i, (_, width) in enumerate(_COLUMNS, start=1))))
+                                for i, (_, width) in enumerate(RESULT_COLUMNS, start=1))))
     data = _el(ws, "sheetData")
     ws.append(data)
     xf = styles.xf
     _add_row(data, 1, [(RESULT_SHEET, xf["title"])], height="24")
     _add_row(data, 2, [(summary.text, xf[summary.role])])
-    _add_row(data, _HEADER_ROW, [(name, xf["header"]) for name, _ in _COLUMNS])
+    _add_row(data, RESULT_HEADER_ROW, [(name, xf["header"]) for name, _ in RESULT_COLUMNS])
     links = _el(ws, "hyperlinks")
     for number, loc in enumerate(located, start=1):
-        link = _finding_row(data, _HEADER_ROW + number, number, loc, xf)
+        link = _finding_row(data, RESULT_HEADER_ROW + number, number, loc, xf)
         if link is not None:
             links.append(link)
-    ws.append(_el(ws, "autoFilter", ref=f"A{_HEADER_ROW}:{last_col}{last}"))
+    ws.append(_el(ws, "autoFilter", ref=f"A{RESULT_HEADER_ROW}:{last_col}{last}"))
     if len(links):
         ws.append(links)
     ws.append(_el(ws, "pageMargins", left="0.4", right="0.4", top="0.6", bottom="0.6",
@@ -1416,7 +1416,7 @@ def _finding_row(data: Any, row: int, number: int, loc: _Located, xf: dict[str, 
                    location=f"{_quote_sheet(loc.sheet.name)}!{_a1(loc.cell)}",
                    display=str(values[_CELL_COLUMN - 1]))
     lines = max(_lines(str(value), width - 1.5)
-                for value, (_, width) in zip(values, _COLUMNS, strict=True))
+                for value, (_, width) in zip(values, RESULT_COLUMNS, strict=True))
     _add_row(data, row, [(value, xf[role]) for value, role in zip(values, roles, strict=True)],
              height=str(15 * lines) if lines > 1 else "")
     return link

@@ -35,9 +35,15 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from . import layout as L
-from .annotate import _COLUMNS, _HEADER_ROW, ERROR_FORMULA, RESULT_SHEET, WARNING_FORMULA
-from .annotate import _note_text as note_text
-from .annotate import _summary as result_summary
+from .annotate import (
+    ERROR_FORMULA,
+    RESULT_COLUMNS,
+    RESULT_HEADER_ROW,
+    RESULT_SHEET,
+    WARNING_FORMULA,
+    note_text,
+    result_summary,
+)
 from .errors import PerfxlError
 
 __all__ = [
@@ -229,7 +235,7 @@ def result_sheet(report: Report, located: Sequence[tuple[Finding, str, str]]) ->
     """The 校验结果 sheet: as the CLI writes it (annotate.py), one row per finding."""
     summary = result_summary(report.findings, report.checked_at, report.book)
     rows: list[list[Value]] = [[RESULT_SHEET], [summary.text], []]
-    rows.append([name for name, _ in _COLUMNS])
+    rows.append([name for name, _ in RESULT_COLUMNS])
     for number, (f, sheet, cell) in enumerate(located, start=1):
         place: Value = Link(f"{sheet}!{cell}", sheet, cell) if sheet else (
             f"{f.sheet}!{f.cell}" if f.sheet and f.cell else f.sheet or f.cell)
@@ -237,8 +243,8 @@ def result_sheet(report: Report, located: Sequence[tuple[Finding, str, str]]) ->
                      f.unit_code, f.project_code, f.project_name, f.field, place, f.message])
     colour = {"summary-ok": (0x00, 0x61, 0x00), "summary-error": (0xC0, 0x00, 0x00),
               "summary-warning": (0xFF, 0xC0, 0x00)}[summary.role]
-    return SheetSpec(RESULT_SHEET, rows, widths=[w for _, w in _COLUMNS],
-                     header_row=_HEADER_ROW, bold_rows=(1, 2), tab_colour=colour)
+    return SheetSpec(RESULT_SHEET, rows, widths=[w for _, w in RESULT_COLUMNS],
+                     header_row=RESULT_HEADER_ROW, bold_rows=(1, 2), tab_colour=colour)
 
 
 def summarize(book: Workbook, config: Any = None) -> str:
