@@ -292,3 +292,29 @@ def test_pandera_sees_one_frame_per_table(demo_book: Path) -> None:
     got = failures(frames, RulesConfig())
     assert {(f["table"], f["rule"]) for f in got} == {("projects", "code-pattern"),
                                                       ("indicators", "indicator-value-missing")}
+
+
+@pytest.mark.parametrize(("cell", "value", "rule"), [
+    ("C4", 100001, "funds-mismatch"), ("D7", 0.2, "plan-not-monotonic"),
+    ("F16", "≥80%", "satisfaction-below-floor"), ("B3", "13030321DIAX82DQONDM", "code-pattern"),
+    ("F10", "很多", "indicator-value-unparseable")])
+def test_mutation_is_marked_at_its_cell_in_the_annotated_book(valid_book: Path, tmp_path: Path,
+                                                              cell: str, value: Any,
+                                                              rule: str) -> None:
+    mutated, checked = tmp_path / "m.xlsx", tmp_path / "checked.xlsx"
+    mutate(valid_book, mutated, cell, value)
+    before = mutated.read_bytes()
+    r = CliRunner().invoke(main, ["validate", str(mutated), "-o", str(checked)])
+    assert r.exit_code in (0, 1), r.output
+    assert mutated.read_bytes() == before  # the input is never changed
+    wb = openpyxl.load_workbook(checked)
+    ws = wb[SHEET]
+    marked = {str(c) for cf in ws.conditional_formatting for c in cf.sqref.ranges}
+    assert any(cell in openpyxl.worksheet.cell_range.CellRange(m) for m in marked), marked
+    note = ws[cell].comment
+    assert note is not None and note.author == "perfxl" and RULES[rule].code in note.text
+    results = wb["校验结果"]
+    rows = [[c.value for c in row] for row in results.iter_rows(min_row=5)]
+    hit = next(row for row in rows if row[3] == rule and row[8] == f"{SHEET}!{cell}")
+    link = results.cell(rows.index(hit) + 5, 9).hyperlink
+    assert link is not None and link.location == f"'{SHEET}'!{cell}"
