@@ -35,6 +35,7 @@ from lxml import etree  # type: ignore[import-untyped]
 
 from .errors import ReadError, WriteError
 from .findings import ERROR, SEVERITY_ZH, WARNING, Finding
+from .layout import column_letters
 
 __all__ = ["AUTHOR", "ERROR_FORMULA", "RESULT_SHEET", "WARNING_FORMULA", "annotate"]
 
@@ -507,11 +508,8 @@ def _parse_cell(ref: str) -> Cell | None:
 
 
 def _column(col: int) -> str:
-    letters = ""
-    while col:
-        col, rem = divmod(col - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
+    """1-based column → letters."""
+    return column_letters(col - 1)
 
 
 def _a1(cell: Cell) -> str:

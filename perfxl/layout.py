@@ -88,12 +88,18 @@ def project_sheet_name(seq: int, name: str, taken: set[str]) -> str:
 @functools.lru_cache(maxsize=65536)
 def a1(row: int, col: int) -> str:
     """0-based (row, col) → ``A1``."""
+    return f"{column_letters(col)}{row + 1}"
+
+
+@functools.lru_cache(maxsize=1024)
+def column_letters(col: int) -> str:
+    """0-based column → ``A``, ``Z``, ``AA`` …"""
     letters = ""
     c = col + 1
     while c:
         c, rem = divmod(c - 1, 26)
         letters = chr(65 + rem) + letters
-    return f"{letters}{row + 1}"
+    return letters
 
 
 __all__ = ["LEVELS", "QUARTERS", "a1", "project_sheet_name"]

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from . import layout as L
 from .consolidate import Reconciliation, Totals, describe, plan_amounts
 from .findings import ERROR, WARNING, Report
-from .layout import a1
+from .layout import a1, column_letters
 from .model import Department, Project
 
 if TYPE_CHECKING:
@@ -134,13 +134,13 @@ def _subtotal_row(ws: Worksheet, st: Styles, r: int, first: int, last: int, labe
               sum((p.other or Decimal(0) for p in projects), Decimal(0))]
     plans = [sum((plan_amounts(p)[q] for p in projects), Decimal(0)) for q in range(4)]
     for c, v in zip(range(COL_BUDGET, COL_Q1 + 4), [*values, *plans], strict=True):
-        col = a1(0, c)[:-1]
+        col = column_letters(c)
         ws.write_formula(r, c, f"=SUBTOTAL(9,{col}{first + 1}:{col}{last + 1})", st.total_money,
                          float(v))
     ws.write_formula(r, 12, f"=SUBTOTAL(9,M{first + 1}:M{last + 1})", st.total,
                      sum(len(p.indicators) for p in projects))
     for c, sev in ((13, ERROR), (14, WARNING)):
-        col = a1(0, c)[:-1]
+        col = column_letters(c)
         if report is None:
             ws.write_blank(r, c, None, st.total)
         else:
