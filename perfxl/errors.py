@@ -25,3 +25,45 @@ class ReadError(PerfxlError):
 
 class WriteError(PerfxlError):
     """An output cannot be written (folder missing, file locked, disk full)."""
+
+
+# --- hostile and broken inputs (sniff.py, limits.py) --------------------------------------------
+
+class UnsupportedFormat(ReadError):
+    """The file is not a workbook perfxl reads: a PDF, a Word document, a web page saved as .xls…
+    ``kind`` names what it is (``pdf``, ``html``, ``docx`` …)."""
+
+    def __init__(self, zh: str, en: str = "", *, kind: str = "") -> None:
+        super().__init__(zh, en)
+        self.kind = kind
+
+
+class EncryptedBook(ReadError):
+    """The workbook is encrypted with a password (a CFB container with EncryptionInfo, or an .xls
+    with a FILEPASS record): it cannot be read until the password is removed."""
+
+
+class DamagedFile(ReadError):
+    """The file is empty, truncated or damaged (a zip without its directory, a bad checksum…)."""
+
+
+class UnsafeFile(ReadError):
+    """The file holds something a workbook never does and attacks use: a DTD or entity
+    declarations in an XML part, overlapping or duplicated zip entries, a zip entry larger than
+    it says it is."""
+
+
+class LimitExceeded(ReadError):
+    """A book past one of the reading limits (limits.py), refused by the limit's name and numbers
+    before it is parsed."""
+
+    def __init__(self, zh: str, en: str = "", *, limit: str = "", actual: int | float = 0,
+                 maximum: int | float = 0) -> None:
+        super().__init__(zh, en)
+        self.limit = limit
+        self.actual = actual
+        self.maximum = maximum
+
+
+class NotAPerformanceBook(ReadError):
+    """A readable workbook that holds no performance-target table (项目支出绩效目标表) at all."""

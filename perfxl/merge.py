@@ -25,7 +25,9 @@ from .model import Department, Project, Unit
 from .rules import RULES, RulesConfig, make
 
 CONFLICT_CHOICES = ("refuse", "first", "newest")
-BOOK_SUFFIXES = (".xlsx", ".xlsm")
+BOOK_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm", ".xls", ".xlsb", ".et", ".ods")
+"""What a folder contributes: every workbook format, so an old .xls or a WPS .et submission
+is read (or listed with the reason it cannot be), never silently left out."""
 
 
 @dataclass
@@ -104,8 +106,8 @@ class MergeResult:
 # --- inputs --------------------------------------------------------------------------------------
 
 def collect(inputs: Iterable[str | Path]) -> list[Path]:
-    """Files as given; folders expanded to their .xlsx/.xlsm (sorted), without Excel's ``~$``
-    owner files. Missing paths raise."""
+    """Files as given; folders expanded to their workbooks (``BOOK_SUFFIXES``, sorted), without
+    Excel's ``~$`` owner files. Missing paths raise."""
     out: list[Path] = []
     for item in inputs:
         p = Path(item)
@@ -125,12 +127,12 @@ def read_source(path: Path) -> Source:
 
     src = Source(path)
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as f:  # streamed: a huge file is hashed without being held
+            src.sha256 = hashlib.file_digest(f, "sha256").hexdigest()
         stat = path.stat()
     except OSError as e:
         src.error = f"无法读取文件: {e.strerror}"
         return src
-    src.sha256 = hashlib.sha256(data).hexdigest()
     src.size = stat.st_size
     src.modified = dt.datetime.fromtimestamp(stat.st_mtime).replace(microsecond=0)
     try:

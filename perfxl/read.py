@@ -153,25 +153,18 @@ def grids_from_bytes(data: bytes, name: str = "") -> tuple[list[Grid], dict[str,
 
 
 def _grids(source: Path | bytes, p: Path) -> tuple[list[Grid], dict[str, str]]:
-    import python_calamine as pc
+    # --- hostile input (sniff.py, limits.py): what the file is, by its content; the reading
+    # limits, checked before any parser sees it; python-calamine contained (in this process once
+    # every cell reference was checked, else in a bounded child process). Any failure is a
+    # ReadError subclass with a message that names the problem.
+    from .limits import open_book
 
-    props = custom_properties(source)
+    book = open_book(source, p.name)
+    props = custom_properties(source) if book.is_zip else {}
     skip = set(L.PERFXL_SHEETS) | (set(L.AUX_SHEETS) if L.VERSION_PROPERTY in props else set())
-    try:
-        wb = (pc.CalamineWorkbook.from_filelike(io.BytesIO(source)) if isinstance(source, bytes)
-              else pc.CalamineWorkbook.from_path(str(source)))
-        grids = []
-        for meta in wb.sheets_metadata:
-            if "WorkSheet" not in str(meta.typ) or meta.name in skip:
-                continue  # perfxl's own sheets are never parsed (nor loaded)
-            sheet = wb.get_sheet_by_name(meta.name)
-            rows = sheet.to_python(skip_empty_area=False)
-            merges = [(a[0], a[1], b[0], b[1]) for a, b in (sheet.merged_cell_ranges or [])]
-            grids.append(Grid(meta.name, rows, merges, hidden="Visible" not in str(meta.visible)))
-    except (KeyboardInterrupt, SystemExit):
-        raise
-    except BaseException as e:  # python-calamine raises its own errors and pyo3 panics
-        raise ReadError(f"无法读取工作簿 {p.name}: {e}", f"cannot read workbook {p.name}") from None
+    # perfxl's own sheets (in ``skip``) are never parsed, nor loaded
+    grids = [Grid(name, rows, merges, hidden=hidden)
+             for name, rows, merges, hidden in book.sheets(skip)]
     return grids, props
 
 
