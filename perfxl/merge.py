@@ -159,14 +159,19 @@ def read_sources(paths: Sequence[Path], jobs: int = 1,
                 progress(1)
         return out
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        results = []
-        for src in pool.map(read_source, paths, chunksize=4):
-            results.append(src)
-            if progress:
-                progress(1)
-        return results
+    try:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            results = []
+            for src in pool.map(read_source, paths, chunksize=4):
+                results.append(src)
+                if progress:
+                    progress(1)
+            return results
+    except BrokenProcessPool:
+        raise PerfxlError("读取工作簿的进程意外退出(可能是内存不足);请用 --jobs 1 重试",
+                          "a worker process died (out of memory?); retry with --jobs 1") from None
 
 
 # --- merging -------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ filled by the reader and empty for data loaded from a file.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any
 
 from .values import ParsedValue, fmt_amount, parse_value
@@ -234,13 +234,15 @@ _INDICATOR_COLUMNS = ("book", "project", "row", "level1", "level2", "level3", "d
 
 
 def to_fen(d: Decimal | None) -> int | None:
-    """Integer fen; raises ValueError for amounts finer than a fen (never rounded silently)."""
+    """Integer fen for the tidy tables, rounded half-even; an amount finer than a fen is never
+    rounded silently: the rule amount-finer-than-fen reports it at its cell."""
     if d is None:
         return None
-    f = d * 100
-    if f != f.to_integral_value():
-        raise ValueError(f"amount {d} is finer than a fen")
-    return int(f)
+    return int((d * 100).to_integral_value(ROUND_HALF_EVEN))
+
+
+def finer_than_fen(d: Decimal | None) -> bool:
+    return d is not None and d * 100 != (d * 100).to_integral_value()
 
 
 def _amount(d: Decimal | None) -> str | None:

@@ -78,6 +78,13 @@ def summarize_book(book: str | Path, *, out: str | Path | None = None, in_place:
     src = Path(book)
     dept = read_book(src)
     if in_place:
+        from .sniff import droppable_parts
+
+        lost = droppable_parts(src, dept)
+        if lost:
+            raise PerfxlError(f"无法原地重建 {src.name}:重建会丢失 {'、'.join(lost)};请用 -o 写到新文件",
+                              f"cannot rebuild {src.name} in place: {len(lost)} kinds of parts "
+                              "would be lost; write a new file with -o")
         backup(src)
         target = src
     else:

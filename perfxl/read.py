@@ -190,17 +190,24 @@ def custom_properties(book: Path | bytes) -> dict[str, str]:
 
 def read_book(path: str | Path) -> Department:
     """Read a workbook (ours or hand-made in the seed's layout) into the model with its cell map."""
-    return _department(*read_grids(path))
+    return _department(*read_grids(path), Path(path).name)
 
 
 def read_bytes(data: bytes, name: str = "") -> Department:
     """``read_book`` on a book's bytes: a pure function, for workers and distributed engines."""
-    return _department(*grids_from_bytes(data, name))
+    return _department(*grids_from_bytes(data, name), name)
 
 
-def _department(grids: list[Grid], props: dict[str, str]) -> Department:
+def _department(grids: list[Grid], props: dict[str, str], name: str = "") -> Department:
     dept = parse_book(grids, props.get(L.VERSION_PROPERTY))
     dept.book_unit = props.get(L.UNIT_PROPERTY, "")
+    if not (dept.projects or dept.template_version or dept.name or dept.units):
+        from .errors import NotAPerformanceBook
+
+        label = f"{name}:" if name else ""
+        raise NotAPerformanceBook(
+            f"无法读取工作簿 {label}这不是预算绩效目标工作簿(没有项目支出绩效目标表)",
+            "not a performance-target workbook: no project table found")
     return dept
 
 

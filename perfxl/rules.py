@@ -20,7 +20,7 @@ from typing import Any
 
 from .errors import ReadError
 from .findings import ERROR, WARNING, Finding
-from .model import LEVELS, Department, Indicator, Project
+from .model import LEVELS, Department, Indicator, Project, finer_than_fen
 from .values import WAN, fmt_amount, key
 
 
@@ -50,6 +50,9 @@ CATALOGUE: tuple[Rule, ...] = (
          engine="pandera"),
     Rule("PX202", "amount-negative", ERROR, "project.budget",
          "「{label}」不能为负数: {value} 元", "{label} is negative: {value}", engine="pandera"),
+    Rule("PX203", "amount-finer-than-fen", ERROR, "project.budget",
+         "「{label}」{value} 元精确到分以下,金额应保留两位小数",
+         "{label} {value} is finer than a fen; amounts have two decimals"),
     Rule("PX301", "plan-missing", ERROR, "project.plan",
          "资金支出计划未填写{which}", "the spending plan is missing{which_en}"),
     Rule("PX302", "plan-out-of-range", ERROR, "project.plan",
@@ -309,6 +312,11 @@ def amounts_as_written(dept: Department, cfg: RulesConfig) -> Iterator[Finding |
         for fld, raw in p.raw.items():
             yield make(RULES["amount-not-number"], cfg, project=p, field=fld,
                        cell=project_cell(p, fld), value=raw)
+        for fld, amount in (("project.budget", p.budget), ("project.fiscal", p.fiscal),
+                            ("project.other", p.other)):
+            if finer_than_fen(amount):
+                yield make(RULES["amount-finer-than-fen"], cfg, project=p, field=fld,
+                           cell=project_cell(p, fld), value=f"{amount}")
         if dept.template_version is None and not p.amount_unit:
             yield make(RULES["money-unit-unstated"], cfg, project=p,
                        cell=project_cell(p, "project.budget"))

@@ -210,8 +210,8 @@ def _charts(wb: Workbook, ws: Worksheet, dept: Department, rows: list[tuple[int,
     units = _units(dept)
     base = CHART_DATA_COL
     ws.write_string(FIRST_ROW - 1, base, "图表数据")
-    for k, u in enumerate(units):
-        ws.write_string(FIRST_ROW - 1, base + 1 + k, u)
+    for k, u in enumerate(units):  # series names are taken from these cells, never parsed
+        ws.write_string(FIRST_ROW - 1, base + 1 + k, f"{u} {dept.unit_name(u)}")
     for n, (r, p) in enumerate(rows):
         row = FIRST_ROW + n
         ws.write_string(row, base, f"{p.seq}.{p.name}"[:16])
@@ -222,9 +222,9 @@ def _charts(wb: Workbook, ws: Worksheet, dept: Department, rows: list[tuple[int,
     sheet = L.SHEET_SUMMARY
 
     bars = wb.add_chart({"type": "column", "subtype": "stacked"})
-    for k, u in enumerate(units):
+    for k in range(len(units)):
         bars.add_series({
-            "name": f"{u} {dept.unit_name(u)}",
+            "name": [sheet, FIRST_ROW - 1, base + 1 + k],
             "categories": [sheet, FIRST_ROW, base, end, base],
             "values": [sheet, FIRST_ROW, base + 1 + k, end, base + 1 + k],
             "fill": {"color": UNIT_COLOURS[k % len(UNIT_COLOURS)]}, "gap": 60,

@@ -122,8 +122,11 @@ def annotate_book(src: str | Path, report: Report, *, out: str | Path | None = N
     """
     from .errors import PerfxlError
     from .files import backup, same_file
+    from .sniff import require_ooxml
 
     src = Path(src)
+    if in_place or out is not None:
+        require_ooxml(src)
     if in_place:
         if out is not None:
             raise PerfxlError("-o 与 --in-place 只能选一个", "use either -o or --in-place")
@@ -260,9 +263,17 @@ def _map(chunks: list[list[Path]], cfg: RulesConfig, jobs: int) -> Iterator[list
 
     check(embedded(), cfg)  # warm pandas/pandera up once, before forking: workers inherit it
 
+    from concurrent.futures.process import BrokenProcessPool
+
+    from .errors import PerfxlError
+
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
-    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context(method)) as pool:
-        yield from pool.map(_validate_chunk, chunks, [cfg] * len(chunks))
+    try:
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context(method)) as pool:
+            yield from pool.map(_validate_chunk, chunks, [cfg] * len(chunks))
+    except BrokenProcessPool:
+        raise PerfxlError("读取工作簿的进程意外退出(可能是内存不足);请用 --jobs 1 重试",
+                          "a worker process died (out of memory?); retry with --jobs 1") from None
 
 
 def cross_book(results: list[BookResult], cfg: RulesConfig) -> None:

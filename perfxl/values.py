@@ -16,6 +16,8 @@ from decimal import Decimal
 
 FEN = Decimal("0.01")
 WAN = Decimal(10000)
+MAX_NUMBER = Decimal(10) ** 15
+"""Larger magnitudes are not amounts anyone budgets (and overflow integer fen): kept as text."""
 
 _SPACE = re.compile(r"\s+")
 _PLAIN_NUMBER = re.compile(r"^[-+]?(\d+(\.\d*)?|\.\d+)$")
@@ -68,11 +70,11 @@ def decimal(value: object) -> Decimal | None:
     if isinstance(value, bool):
         raise ValueError(value)
     if isinstance(value, int):
-        return Decimal(value)
+        return _bounded(Decimal(value))
     if isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
             raise ValueError(value)
-        return Decimal(repr(value))
+        return _bounded(Decimal(repr(value)))
     k = key(value).replace(",", "")
     if k.endswith("元") and not k.endswith("万元"):
         k = k[:-1]
@@ -80,7 +82,13 @@ def decimal(value: object) -> Decimal | None:
         return None
     if not _PLAIN_NUMBER.match(k):
         raise ValueError(value)
-    return Decimal(k)
+    return _bounded(Decimal(k))
+
+
+def _bounded(d: Decimal) -> Decimal:
+    if abs(d) >= MAX_NUMBER:
+        raise ValueError(d)
+    return d
 
 
 def amount(value: object, factor: Decimal = Decimal(1)) -> Decimal | None:

@@ -166,3 +166,30 @@ def test_hand_made_book_is_summarized_in_our_form(tmp_path: Path, seed_data: dic
     d = read_book(out)
     assert d.template_version and d.total() == Decimal(1100000)
     assert "恰好等于: 5.政府采购评审费" in r.stdout
+
+
+def test_summarize_in_place_refuses_what_the_rebuild_would_drop(tmp_path: Path,
+                                                                seed_data: dict) -> None:
+    from openpyxl.chart import BarChart, Reference
+    from seedlayout import write_seed_layout_book
+
+    book = tmp_path / "hand.xlsx"
+    write_seed_layout_book(book, seed_data)
+    wb = openpyxl.load_workbook(book)
+    ws = wb.worksheets[0]
+    chart = BarChart()
+    chart.add_data(Reference(ws, min_col=3, min_row=4, max_row=4))
+    ws.add_chart(chart, "J2")
+    wb.save(book)
+    before = book.read_bytes()
+    r = CliRunner().invoke(main, ["summarize", str(book), "--in-place"])
+    assert r.exit_code == 2 and "图表" in r.stderr and "-o" in r.stderr
+    assert book.read_bytes() == before
+    assert not (tmp_path / "hand.perfxl-backup.xlsx").exists()
+
+
+def test_a_workbook_that_is_not_a_performance_book_is_reported(tmp_path: Path) -> None:
+    from conftest import CORPUS
+
+    r = CliRunner().invoke(main, ["validate", str(CORPUS / "excel_made" / "poi__SampleSS.xlsx")])
+    assert r.exit_code == 2 and "不是预算绩效目标工作簿" in r.stderr
