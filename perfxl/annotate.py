@@ -36,6 +36,17 @@ from lxml import etree  # type: ignore[import-untyped]
 from .errors import ReadError, WriteError
 from .findings import ERROR, SEVERITY_ZH, WARNING, Finding
 from .layout import column_letters
+from .ooxml import (
+    CONTENT_TYPES,
+    CT_STYLES,
+    CT_WORKSHEET,
+    MAIN,
+    PKG_REL,
+    REL_DOCUMENT,
+    REL_STYLES,
+    REL_WORKSHEET,
+    R,
+)
 
 __all__ = ["AUTHOR", "ERROR_FORMULA", "RESULT_SHEET", "WARNING_FORMULA", "annotate"]
 
@@ -46,26 +57,17 @@ ERROR_FORMULA = '"perfxl"="perfxl"'
 WARNING_FORMULA = '"perfxl-w"="perfxl-w"'
 _MARK_FORMULAS = frozenset({ERROR_FORMULA, WARNING_FORMULA})
 
-MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 STRICT_MAIN = "http://purl.oclc.org/ooxml/spreadsheetml/main"
-R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
 XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 R_ID = f"{{{R}}}id"
 
-REL_DOCUMENT = R + "/officeDocument"
-REL_WORKSHEET = R + "/worksheet"
-REL_STYLES = R + "/styles"
 REL_COMMENTS = R + "/comments"
 REL_VML = R + "/vmlDrawing"
 REL_CALC_CHAIN = R + "/calcChain"
 
-CT_WORKSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
-CT_STYLES = "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"
 CT_COMMENTS = "application/vnd.openxmlformats-officedocument.spreadsheetml.comments+xml"
 CT_VML = "application/vnd.openxmlformats-officedocument.vmlDrawing"
-CONTENT_TYPES = "[Content_Types].xml"
 
 # Child element order of CT_Worksheet, CT_Workbook and CT_Stylesheet: Excel rejects a book whose
 # elements are out of schema order, so new elements are inserted at their place in these lists.

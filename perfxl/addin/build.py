@@ -29,6 +29,9 @@ from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from ..errors import PerfxlError
+from ..ooxml import CT_STYLES, CT_WORKSHEET, MAIN, REL_DOCUMENT, REL_STYLES, REL_WORKSHEET
+from ..ooxml import PKG_REL as PKG_RELS
+from ..ooxml import R as OFFICE_REL
 from . import vba
 
 ADDIN_NAME = "perfxl.xlam"
@@ -40,23 +43,15 @@ XLWINGS_VERSION = "0.37.8"  # pinned in pyproject: RunPython refuses a VBA modul
 CT_ADDIN = "application/vnd.ms-excel.addin.macroEnabled.main+xml"
 CT_TEMPLATE = "application/vnd.ms-excel.template.macroEnabled.main+xml"
 CT_VBA = "application/vnd.ms-office.vbaProject"
-CT_WORKSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
-CT_STYLES = "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"
 CT_CORE = "application/vnd.openxmlformats-package.core-properties+xml"
 CT_APP = "application/vnd.openxmlformats-officedocument.extended-properties+xml"
 CT_RELS = "application/vnd.openxmlformats-package.relationships+xml"
 CT_TYPES = "http://schemas.openxmlformats.org/package/2006/content-types"
 
-PKG_RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
-OFFICE_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-REL_DOCUMENT = OFFICE_REL + "/officeDocument"
-REL_WORKSHEET = OFFICE_REL + "/worksheet"
-REL_STYLES = OFFICE_REL + "/styles"
 REL_APP = OFFICE_REL + "/extended-properties"
 REL_CORE = "http://schemas.openxmlformats.org/package/2006/relationships/metadata/core-properties"
 REL_VBA = "http://schemas.microsoft.com/office/2006/relationships/vbaProject"
 REL_UI14 = "http://schemas.microsoft.com/office/2007/relationships/ui/extensibility"
-MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 CUSTOMUI14 = "http://schemas.microsoft.com/office/2009/07/customui"
 
 UI_PART = "customUI/customUI14.xml"
