@@ -35,7 +35,7 @@ from lxml import etree  # type: ignore[import-untyped]
 
 from .errors import ReadError, WriteError
 from .findings import ERROR, SEVERITY_ZH, WARNING, Finding
-from .layout import column_letters
+from .layout import SHEET_GUIDE, SHEET_RESULTS, column_letters
 from .ooxml import (
     CONTENT_TYPES,
     CT_STYLES,
@@ -50,8 +50,8 @@ from .ooxml import (
 
 __all__ = ["AUTHOR", "ERROR_FORMULA", "RESULT_SHEET", "WARNING_FORMULA", "annotate"]
 
-RESULT_SHEET = "校验结果"
-INTRO_SHEET = "说明"
+RESULT_SHEET = SHEET_RESULTS
+INTRO_SHEET = SHEET_GUIDE
 AUTHOR = "perfxl"
 ERROR_FORMULA = '"perfxl"="perfxl"'
 WARNING_FORMULA = '"perfxl-w"="perfxl-w"'
