@@ -280,6 +280,8 @@ _UNIT_LINE = re.compile(
 
 
 _NOTHING = re.compile("(?!)")
+# A title (…绩效目标表) or a 项目编码 label, as raw text may write them (spaced, full-width).
+_MAYBE_BLOCK = re.compile("表|项\\s*目\\s*[编代]")
 _PATTERNS = (*_LABELS.values(), *_HEADERS.values(), _QUARTER)
 
 
@@ -538,6 +540,9 @@ def _indicators(g: Grid, body: range) -> list[Indicator]:
 def _ends_table(g: Grid, r: int, first: str) -> bool:
     if first.startswith(("注", "备注", "填表", "说明")):
         return True
+    row = g.rows[r] if r < g.height else ()
+    if not any(v.__class__ is str and _MAYBE_BLOCK.search(v) for v in row):
+        return False  # the common case: an indicator row, decided on the raw text
     return any(_starts_block(k) for _c, k in g.row_labels(r))
 
 
