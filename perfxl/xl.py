@@ -347,7 +347,7 @@ def summary_sheet(dept: Department, t: Any, report: Report | None, *, ours: bool
 
 
 def _subtotal(col: int, first: int, last: int) -> Formula:
-    letter = L.a1(0, col - 1)[:-1]
+    letter = L.column_letters(col - 1)
     return Formula(f"=SUBTOTAL(9,{letter}{first}:{letter}{last})")
 
 
