@@ -9,8 +9,9 @@ Unit subtotals and the total use SUBTOTAL(9, …), which skips the subtotals nes
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import layout as L
 from .consolidate import Reconciliation, Totals, describe, plan_amounts
@@ -32,14 +33,150 @@ HEADER_ROW, FIRST_ROW = 3, 4
 UNIT_COLOURS = ("#4472C4", "#ED7D31", "#70AD47", "#FFC000", "#5B9BD5", "#A5A5A5", "#7030A0",
                 "#C00000")
 CHART_DATA_COL = 17  # R: hidden chart data, right of the printed table
+ZERO = Decimal(0)
 
 
 def ref(sheet: str, cell: str) -> str:
     return "'" + sheet.replace("'", "''") + "'!" + cell
 
 
+# --- the table, shared by the XlsxWriter sheet below and the ribbon's live-book writer (xl.py) ---
+
+@dataclass(frozen=True)
+class Formula:
+    """A cell formula; ``cached`` is the value it has now (stored beside it, so a book that is
+    never recalculated still shows the number). Plain strings are always written as text."""
+
+    text: str
+    cached: Any = None
+
+
+@dataclass(frozen=True)
+class Link:
+    """Text linking to a cell of the book."""
+
+    text: str
+    sheet: str
+    cell: str
+
+
+Value = str | int | float | Decimal | Formula | Link | None
+
+
+@dataclass
+class TableRow:
+    kind: str  # project | subtotal | total | reconciliation | explanation | note
+    cells: list[Value]
+    project: Project | None = None
+
+
+def table(dept: Department, t: Totals, report: Report | None, *,
+          ours: bool = True) -> list[TableRow]:
+    """The rows of the 汇总 below its header (from row FIRST_ROW), formulas in A1 terms.
+
+    Amounts are formulas into the project sheets (cell map) where the cell holds the amount in 元
+    as written; otherwise (万元, text) the computed amount. Plan amounts are 预算数 × the plan
+    cell in our books (Excel percentages), values otherwise.
+    """
+    counts = Counter((f.sheet, f.severity) for f in report.findings) if report else Counter()
+    rows: list[TableRow] = []
+
+    def sheet_row() -> int:  # 1-based row number of the next row
+        return FIRST_ROW + len(rows) + 1
+
+    def counted(projects: list[Project], severity: str) -> int | None:
+        return sum(counts[(p.sheet, severity)] for p in projects) if report else None
+
+    def totals_row(kind: str, label: str, name: str, first: int, projects: list[Project],
+                   budget: Decimal) -> TableRow:
+        last = sheet_row() - 1
+        sums: list[Any] = [budget, sum((p.fiscal or ZERO for p in projects), ZERO),
+                           sum((p.other or ZERO for p in projects), ZERO),
+                           *[sum((plan_amounts(p)[q] for p in projects), ZERO) for q in range(4)],
+                           sum(len(p.indicators) for p in projects),
+                           counted(projects, ERROR), counted(projects, WARNING)]
+        cells: list[Value] = [label, name, None, None, None]
+        for c, cached in enumerate(sums, start=COL_BUDGET):
+            col = column_letters(c)
+            cells.append(None if cached is None else
+                         Formula(f"=SUBTOTAL(9,{col}{first}:{col}{last})", cached))
+        return TableRow(kind, cells)
+
+    subtotal_rows: dict[str, int] = {}
+    for unit in _units(dept):
+        projects = [p for p in dept.projects if p.unit_code == unit]
+        first = sheet_row()
+        for p in projects:
+            rows.append(TableRow("project", _project_cells(p, sheet_row(), counts, report, ours),
+                                 p))
+        subtotal_rows[unit] = sheet_row()
+        rows.append(totals_row("subtotal", f"{unit} 小计", dept.unit_name(unit), first, projects,
+                               t.by_unit.get(unit, ZERO)))
+    total_row = sheet_row()
+    rows.append(totals_row("total", "合计", f"{len(dept.projects)} 个项目", FIRST_ROW + 1,
+                           dept.projects, t.total))
+    rows.append(TableRow("blank", []))
+    rows.append(TableRow("section", ["对账 (申报总额与计算合计)"]))
+    recs: list[tuple[str, Reconciliation, str, int | None]] = []
+    if t.department:
+        from_sheet = t.department.declared == dept.declared_total and ours
+        declared = ref(L.SHEET_DEPARTMENT, dept.cells.get("department.total", "C6")) \
+            if from_sheet else ""
+        recs.append(("部门", t.department, declared, total_row))
+    recs += [(f"{u.scope} {dept.unit_name(u.scope)}", u, "", subtotal_rows.get(u.scope))
+             for u in t.units]
+    if not recs:
+        rows.append(TableRow("note", ["未提供申报总额:在「部门整体」的「部门预算总额(元)」中填写,"
+                                      "或运行 perfxl summarize --declared-total 金额"]))
+    budget = column_letters(COL_BUDGET)
+    for label, rec, declared, computed in recs:
+        at = sheet_row()
+        source = "(部门整体)" if declared else ""
+        rows += [
+            TableRow("reconciliation", [f"{label}申报总额{source}", None, None, None, None,
+                                        Formula(f"={declared}", rec.declared) if declared
+                                        else rec.declared]),
+            TableRow("reconciliation", ["计算合计", None, None, None, None,
+                                        Formula(f"={budget}{computed}", rec.computed)
+                                        if computed else rec.computed]),
+            TableRow("reconciliation", ["差额 (计算合计 − 申报总额)", None, None, None, None,
+                                        Formula(f"={budget}{at + 1}-{budget}{at}",
+                                                rec.difference)]),
+            TableRow("explanation", [describe(rec, dept)[0]]),
+        ]
+    return rows
+
+
+def _project_cells(p: Project, r: int, counts: Counter[tuple[str, str]], report: Report | None,
+                   ours: bool) -> list[Value]:
+    def amount(fld: str, value: Decimal | None) -> Value:
+        cell = p.cells.get(fld)
+        if isinstance(cell, str) and value is not None and p.amount_unit in ("元", "") \
+                and fld not in p.raw:
+            return Formula(f"={ref(p.sheet, cell)}", value)
+        return value
+
+    plan_cells = p.cells.get("project.plan")
+    budget = f"{column_letters(COL_BUDGET)}{r}"
+    plan: list[Value] = []
+    for q, value in enumerate(plan_amounts(p)):
+        if ours and isinstance(plan_cells, list):
+            plan.append(Formula(f"={budget}*{ref(p.sheet, plan_cells[q])}", value))
+        else:
+            plan.append(value)
+    return [p.unit_code, p.unit_name, p.seq, Link(p.code or p.name, p.sheet, "A1"), p.name,
+            amount("project.budget", p.budget), amount("project.fiscal", p.fiscal),
+            amount("project.other", p.other), *plan, len(p.indicators),
+            counts[(p.sheet, ERROR)] if report else None,
+            counts[(p.sheet, WARNING)] if report else None]
+
+
+# --- the XlsxWriter sheet --------------------------------------------------------------------------
+
 def summary_sheet(wb: Workbook, st: Styles, dept: Department, t: Totals,
                   report: Report | None) -> None:
+    from .template import row_height
+
     ws = wb.add_worksheet(L.SHEET_SUMMARY)
     for c, w in enumerate(WIDTHS):
         ws.set_column(c, c, w)
@@ -48,24 +185,33 @@ def summary_sheet(wb: Workbook, st: Styles, dept: Department, t: Totals,
     ws.set_row(0, 30)
     ws.merge_range(1, 0, 1, last, "单位:元", st.money_unit)
     _header(ws, st)
-
-    counts = Counter((f.sheet, f.severity) for f in report.findings) if report else Counter()
-    r = FIRST_ROW
     project_rows: list[tuple[int, Project]] = []
-    for (subtotal, unit), first in zip(_subtotal_rows(dept), _first_rows(dept), strict=True):
-        for p in [p for p in dept.projects if p.unit_code == unit]:
-            _project_row(ws, st, r, p, counts, report is not None)
+    total_row = FIRST_ROW
+    r = FIRST_ROW
+    for row in table(dept, t, report):
+        if row.kind == "project" and row.project is not None:
+            _write_cells(ws, st, r, row.cells, st.cell, st.cell_money, st.cell_center)
+            p = row.project
+            ws.set_row(r, row_height((p.name, WIDTHS[4]), (p.unit_name, WIDTHS[1]), minimum=18))
             project_rows.append((r, p))
-            r += 1
-        assert r == subtotal
-        _subtotal_row(ws, st, r, first, r - 1, f"{unit} 小计", dept.unit_name(unit),
-                      [t.by_unit.get(unit, Decimal(0))], dept, unit, counts, report)
+        elif row.kind in ("subtotal", "total"):
+            ws.merge_range(r, 0, r, 1, str(row.cells[0]), st.total_left)
+            ws.merge_range(r, 2, r, 4, str(row.cells[1]), st.total_left)
+            _write_cells(ws, st, r, row.cells[5:], st.total, st.total_money, st.total,
+                         start=COL_BUDGET)
+            if row.kind == "total":
+                total_row = r
+        elif row.kind == "section":
+            ws.merge_range(r, 0, r, 4, str(row.cells[0]), st.section)
+        elif row.kind == "reconciliation":
+            ws.merge_range(r, 0, r, 4, str(row.cells[0]), st.label_left)
+            _write_cells(ws, st, r, row.cells[5:6], st.cell, st.cell_money, st.cell,
+                         start=COL_BUDGET)
+        elif row.kind in ("explanation", "note"):
+            ws.merge_range(r, 0, r, last, str(row.cells[0]),
+                           st.cell if row.kind == "explanation" else st.note)
+            ws.set_row(r, row_height((str(row.cells[0]), float(sum(WIDTHS)))))
         r += 1
-    total_row = r
-    _subtotal_row(ws, st, r, FIRST_ROW, r - 1, "合计", f"{len(dept.projects)} 个项目",
-                  [t.total], dept, None, counts, report)
-    r += 2
-    r = _reconciliation(ws, st, r, t, dept, total_row)
     _charts(wb, ws, dept, project_rows, total_row, r + 1)
 
     ws.freeze_panes(FIRST_ROW, 0)
@@ -76,6 +222,26 @@ def summary_sheet(wb: Workbook, st: Styles, dept: Department, t: Totals,
     ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
     ws.print_area(0, 0, r + 18, last)
     ws.set_footer("&C第 &P 页,共 &N 页")
+
+
+def _write_cells(ws: Worksheet, st: Styles, r: int, cells: list[Value], text: Any, money: Any,
+                 number: Any, *, start: int = 0) -> None:
+    for c, v in enumerate(cells, start=start):
+        fmt = money if COL_BUDGET <= c < COL_Q1 + 4 else number if c in (2, 12, 13, 14) else text
+        if isinstance(v, Formula):
+            ws.write_formula(r, c, v.text, fmt, _number(v.cached))
+        elif isinstance(v, Link):
+            ws.write_url(r, c, f"internal:{ref(v.sheet, v.cell)}", st.link, v.text)
+        elif isinstance(v, (int, float, Decimal)) and not isinstance(v, bool):
+            ws.write_number(r, c, float(v), fmt)
+        elif v is None:
+            ws.write_blank(r, c, None, fmt)
+        else:
+            ws.write_string(r, c, str(v), fmt)
+
+
+def _number(v: Any) -> Any:
+    return float(v) if isinstance(v, Decimal) else v
 
 
 def _units(dept: Department) -> list[str]:
@@ -93,114 +259,6 @@ def _header(ws: Worksheet, st: Styles) -> None:
     ws.merge_range(top, COL_Q1, top, COL_Q1 + 3, "计划累计支出", st.header)
     ws.set_row(top, 20)
     ws.set_row(HEADER_ROW, 20)
-
-
-def _project_row(ws: Worksheet, st: Styles, r: int, p: Project, counts: Counter[tuple[str, str]],
-                 checked: bool) -> None:
-    from .template import row_height
-
-    cells = L.PROJECT_CELLS
-    ws.write_string(r, 0, p.unit_code, st.cell_center)
-    ws.write_string(r, 1, p.unit_name, st.cell)
-    ws.write_number(r, 2, p.seq, st.cell_center)
-    ws.write_url(r, 3, f"internal:{ref(p.sheet, 'A1')}", st.link, p.code)
-    ws.write_string(r, 4, p.name, st.cell)
-    ws.set_row(r, row_height((p.name, WIDTHS[4]), (p.unit_name, WIDTHS[1]), minimum=18))
-    for col, fld, value in ((COL_BUDGET, "project.budget", p.budget),
-                            (COL_FISCAL, "project.fiscal", p.fiscal),
-                            (COL_OTHER, "project.other", p.other)):
-        ws.write_formula(r, col, f"={ref(p.sheet, str(cells[fld]))}", st.cell_money,
-                         float(value or 0))
-    budget_cell = a1(r, COL_BUDGET)
-    for q, (cell, amount) in enumerate(zip(cells["project.plan"], plan_amounts(p), strict=True)):
-        ws.write_formula(r, COL_Q1 + q, f"={budget_cell}*{ref(p.sheet, cell)}", st.cell_money,
-                         float(amount))
-    ws.write_number(r, 12, len(p.indicators), st.cell_center)
-    if checked:
-        ws.write_number(r, 13, counts[(p.sheet, ERROR)], st.cell_center)
-        ws.write_number(r, 14, counts[(p.sheet, WARNING)], st.cell_center)
-    else:
-        ws.write_blank(r, 13, None, st.cell_center)
-        ws.write_blank(r, 14, None, st.cell_center)
-
-
-def _subtotal_row(ws: Worksheet, st: Styles, r: int, first: int, last: int, label: str,
-                  name: str, cached: list[Decimal], dept: Department, unit: str | None,
-                  counts: Counter[tuple[str, str]], report: Report | None) -> None:
-    projects = [p for p in dept.projects if unit is None or p.unit_code == unit]
-    ws.merge_range(r, 0, r, 1, label, st.total_left)
-    ws.merge_range(r, 2, r, 4, name, st.total_left)
-    values = [cached[0], sum((p.fiscal or Decimal(0) for p in projects), Decimal(0)),
-              sum((p.other or Decimal(0) for p in projects), Decimal(0))]
-    plans = [sum((plan_amounts(p)[q] for p in projects), Decimal(0)) for q in range(4)]
-    for c, v in zip(range(COL_BUDGET, COL_Q1 + 4), [*values, *plans], strict=True):
-        col = column_letters(c)
-        ws.write_formula(r, c, f"=SUBTOTAL(9,{col}{first + 1}:{col}{last + 1})", st.total_money,
-                         float(v))
-    ws.write_formula(r, 12, f"=SUBTOTAL(9,M{first + 1}:M{last + 1})", st.total,
-                     sum(len(p.indicators) for p in projects))
-    for c, sev in ((13, ERROR), (14, WARNING)):
-        col = column_letters(c)
-        if report is None:
-            ws.write_blank(r, c, None, st.total)
-        else:
-            ws.write_formula(r, c, f"=SUBTOTAL(9,{col}{first + 1}:{col}{last + 1})", st.total,
-                             sum(counts[(p.sheet, sev)] for p in projects))
-
-
-def _reconciliation(ws: Worksheet, st: Styles, r: int, t: Totals, dept: Department,
-                    total_row: int) -> int:
-    """Declared total, computed total, difference and its explanation, one block per scope."""
-    from .template import row_height
-
-    ws.merge_range(r, 0, r, 4, "对账 (申报总额与计算合计)", st.section)
-    r += 1
-    recs: list[tuple[str, Reconciliation, str, str]] = []
-    if t.department:
-        from_sheet = t.department.declared == dept.declared_total
-        declared_ref = ref(L.SHEET_DEPARTMENT, dept.cells.get("department.total", "C6")) \
-            if from_sheet else ""
-        recs.append(("部门", t.department, declared_ref, a1(total_row, COL_BUDGET)))
-    for u in t.units:
-        unit_row = next((row for row, label in _subtotal_rows(dept) if label == u.scope), None)
-        recs.append((f"{u.scope} {dept.unit_name(u.scope)}", u, "",
-                     a1(unit_row, COL_BUDGET) if unit_row is not None else ""))
-    if not recs:
-        ws.merge_range(r, 0, r, 14, "未提供申报总额:在「部门整体」的「部门预算总额(元)」中填写,"
-                       "或运行 perfxl summarize --declared-total 金额", st.note)
-        return r + 1
-    for label, rec, declared_ref, computed_ref in recs:
-        source = "(部门整体)" if declared_ref else ""
-        rows = ((f"{label}申报总额{source}", f"={declared_ref}" if declared_ref else None,
-                 rec.declared),
-                ("计算合计", f"={computed_ref}" if computed_ref else None, rec.computed),
-                ("差额 (计算合计 − 申报总额)", f"={a1(r + 1, COL_BUDGET)}-{a1(r, COL_BUDGET)}",
-                 rec.difference))
-        for k, (name, formula, value) in enumerate(rows):
-            ws.merge_range(r + k, 0, r + k, 4, name, st.label_left)
-            if formula:
-                ws.write_formula(r + k, COL_BUDGET, formula, st.cell_money, float(value))
-            else:
-                ws.write_number(r + k, COL_BUDGET, float(value), st.cell_money)
-        zh, _ = describe(rec, dept)
-        ws.merge_range(r, COL_FISCAL, r + 2, 14, zh, st.cell)
-        ws.set_row(r + 2, max(20, row_height((zh, 100)) - 40))
-        r += 4
-    return r
-
-
-def _first_rows(dept: Department) -> list[int]:
-    return [FIRST_ROW] + [row + 1 for row, _ in _subtotal_rows(dept)[:-1]]
-
-
-def _subtotal_rows(dept: Department) -> list[tuple[int, str]]:
-    """(row, unit code) of each unit's 小计 row, as summary_sheet lays them out."""
-    out, r = [], FIRST_ROW
-    for unit in _units(dept):
-        r += sum(p.unit_code == unit for p in dept.projects)
-        out.append((r, unit))
-        r += 1
-    return out
 
 
 def _charts(wb: Workbook, ws: Worksheet, dept: Department, rows: list[tuple[int, Project]],

@@ -45,6 +45,7 @@ from .annotate import (
     result_summary,
 )
 from .errors import PerfxlError
+from .summary import Formula, Link, Value
 
 __all__ = [
     "ACTIONS", "HELP", "MERGE", "NEW_PROJECT", "SUMMARIZE", "VALIDATE", "Formula", "Link",
@@ -71,23 +72,7 @@ _NOTE_LINE = re.compile(r"^【(错误|警告) PX\d+】")
 
 # --- what the adapters write -----------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Formula:
-    """A cell formula (``=SUM(A1:A3)``); plain strings are always written as text."""
-
-    text: str
-
-
-@dataclass(frozen=True)
-class Link:
-    """Text linking to a cell of the book."""
-
-    text: str
-    sheet: str
-    cell: str
-
-
-Value = str | int | float | Decimal | Formula | Link | None
+# Formula, Link and Value are summary.py's: the 汇总 table is built once, for both writers.
 
 
 @dataclass
@@ -274,81 +259,20 @@ def summarize(book: Workbook, config: Any = None) -> str:
 
 
 def summary_sheet(dept: Department, t: Any, report: Report | None, *, ours: bool) -> SheetSpec:
-    """The 汇总 table (the columns of summary.py) as values and formulas.
+    """The 汇总 of summary.py (the same table: values, formulas into the project sheets,
+    subtotals, reconciliation) as a SheetSpec for the live book; Excel computes the formulas."""
+    from .summary import FIRST_ROW, HEADERS, WIDTHS, table
 
-    Amounts refer to the project sheets' cells (from the cell map) when the cell holds an amount
-    in 元 as written; otherwise (万元, text) the computed amount is written. Plan amounts are
-    budget × the plan cell in books made from our template (percent cells), values otherwise.
-    """
-    from collections import Counter
-
-    from .consolidate import describe, plan_amounts
-    from .summary import HEADERS
-
-    counts = Counter((f.sheet, f.severity) for f in report.findings) if report else Counter()
     rows: list[list[Value]] = [[f"{dept.year or ''}年{dept.name}项目支出绩效目标汇总表"],
-                               ["单位:元"], list(HEADERS)]
-    first_row = len(rows) + 1
-    bold: list[int] = [1]
-    units = [u.code for u in dept.units]
-    units += sorted({p.unit_code for p in dept.projects} - set(units))
-    subtotal_rows = []
-    for unit in units:
-        start = len(rows) + 1
-        for p in [p for p in dept.projects if p.unit_code == unit]:
-            r = len(rows) + 1
-            ref = quote_sheet(p.sheet)
-
-            def amount(fld: str, value: Decimal | None, p: Any = p, ref: str = ref) -> Value:
-                cell = p.cells.get(fld)
-                if (isinstance(cell, str) and value is not None and p.amount_unit in ("元", "")
-                        and fld not in p.raw):
-                    return Formula(f"={ref}!{cell}")
-                return value
-
-            plan: list[Value] = []
-            cells = p.cells.get("project.plan")
-            for q, value in enumerate(plan_amounts(p)):
-                if ours and p.plan and p.plan[q] is not None and isinstance(cells, list):
-                    plan.append(Formula(f"=F{r}*{ref}!{cells[q]}"))
-                else:
-                    plan.append(value)
-            rows.append([p.unit_code, p.unit_name, p.seq, Link(p.code or p.name, p.sheet, "A1"),
-                         p.name, amount("project.budget", p.budget),
-                         amount("project.fiscal", p.fiscal), amount("project.other", p.other),
-                         *plan, len(p.indicators), counts[(p.sheet, ERROR)],
-                         counts[(p.sheet, WARNING)]])
-        end = len(rows)
-        rows.append([f"{unit} 小计", dept.unit_name(unit), None, None, None,
-                     *[_subtotal(c, start, end) for c in range(6, 16)]])
-        subtotal_rows.append(len(rows))
-        bold.append(len(rows))
-    last = len(rows)
-    rows.append(["合计", f"{len(dept.projects)} 个项目", None, None, None,
-                 *[_subtotal(c, first_row, last) for c in range(6, 16)]])
-    total_row = len(rows)
-    bold.append(total_row)
-    rec = t.department
-    rows.append([])
-    if rec is not None:
-        rows += [["对账 (申报总额与计算合计)"],
-                 ["申报总额", None, None, None, None, rec.declared],
-                 ["计算合计", None, None, None, None, Formula(f"=F{total_row}")],
-                 ["差额 (计算合计 − 申报总额)", None, None, None, None,
-                  Formula(f"=F{total_row + 4}-F{total_row + 3}")],
-                 [describe(rec, dept)[0]]]
-        bold.append(total_row + 2)
-    else:
-        rows.append(["未提供申报总额:在「部门整体」的「部门预算总额(元)」中填写"])
-    from .summary import WIDTHS
-
-    return SheetSpec(L.SHEET_SUMMARY, rows, widths=WIDTHS, header_row=3, bold_rows=bold,
-                     money_cols=range(6, 13))
-
-
-def _subtotal(col: int, first: int, last: int) -> Formula:
-    letter = L.column_letters(col - 1)
-    return Formula(f"=SUBTOTAL(9,{letter}{first}:{letter}{last})")
+                               ["单位:元"], [], list(HEADERS)]
+    assert len(rows) == FIRST_ROW
+    bold = [1, FIRST_ROW]
+    for row in table(dept, t, report, ours=ours):
+        rows.append(list(row.cells))
+        if row.kind in ("subtotal", "total", "section"):
+            bold.append(len(rows))
+    return SheetSpec(L.SHEET_SUMMARY, rows, widths=WIDTHS, header_row=FIRST_ROW,
+                     bold_rows=bold, money_cols=range(6, 13))
 
 
 def merge(book: Workbook) -> str:

@@ -85,7 +85,8 @@ def test_summary_has_cached_values(summary_book: Path) -> None:
     assert declared[5] == 1050000
     assert by_label["计算合计"][5] == 1100000
     assert by_label["差额 (计算合计 − 申报总额)"][5] == 50000
-    assert "恰好等于: 5.政府采购评审费" in str(declared[6])
+    explanation = rows[rows.index(by_label["差额 (计算合计 − 申报总额)"]) + 1][0]
+    assert "恰好等于: 5.政府采购评审费" in str(explanation)
 
 
 def test_summary_amounts_are_formulas(summary_book: Path) -> None:
