@@ -518,10 +518,19 @@ def _indicators(g: Grid, body: range) -> list[Indicator]:
                 cols[f] = c
     fields = list(cols.items())
     out = []
-    for r in range(g.end_row(*header) + 1, body.stop):
-        # values first (cheap); addresses only for the rows that are indicators
-        places = [(f, g.anchor(r, c)) for f, c in fields]
-        row = {f: text(g.raw(ar, ac)) for f, (ar, ac) in places}
+    rows, merged, height = g.rows, g._anchor, g.height
+    for r in range(g.end_row(*header) + 1, min(body.stop, height)):
+        # values first, straight from the row (a merged cell from its top-left); addresses only
+        # for the rows that are indicators
+        line = rows[r]
+        places: list[tuple[str, Pos]] = []
+        row: dict[str, str] = {}
+        for f, c in fields:
+            pos = merged.get((r, c), (r, c)) if merged else (r, c)
+            src = line if pos[0] == r else rows[pos[0]]
+            v = src[pos[1]] if pos[1] < len(src) else None
+            places.append((f, pos))
+            row[f] = v.strip() if v.__class__ is str else text(v)
         first = key(row.get("level1", ""))
         if _ends_table(g, r, first):
             break
