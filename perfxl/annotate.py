@@ -35,7 +35,7 @@ from lxml import etree  # type: ignore[import-untyped]
 
 from .errors import ReadError, WriteError
 from .findings import ERROR, SEVERITY_ZH, WARNING, Finding
-from .layout import SHEET_GUIDE, SHEET_RESULTS, column_letters
+from .layout import SHEET_GUIDE, SHEET_RESULTS, column_letters, parse_a1
 from .ooxml import (
     CONTENT_TYPES,
     CT_STYLES,
@@ -494,19 +494,12 @@ def _xml_text(text: str) -> str:
 # Cell addresses
 
 
-_A1 = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d{1,7})$")
 
 
 def _parse_cell(ref: str) -> Cell | None:
-    """``C4`` / ``$C$4`` (or the top-left of ``C4:D6``) as (row, column); None if invalid."""
-    match = _A1.match(ref.strip().split(":")[0])
-    if not match:
-        return None
-    col = 0
-    for ch in match.group(1).upper():
-        col = col * 26 + ord(ch) - 64
-    row = int(match.group(2))
-    return (row, col) if 1 <= row <= 1_048_576 and 1 <= col <= 16_384 else None
+    """``C4`` / ``$C$4`` (or the top-left of ``C4:D6``) as 1-based (row, column); None if invalid."""
+    found = parse_a1(ref.split(":")[0])
+    return None if found is None else (found[0] + 1, found[1] + 1)
 
 
 def _column(col: int) -> str:

@@ -91,6 +91,21 @@ def a1(row: int, col: int) -> str:
     return f"{column_letters(col)}{row + 1}"
 
 
+_A1_REF = re.compile(r"\$?([A-Za-z]{1,3})\$?(\d{1,7})")
+
+
+def parse_a1(ref: str) -> tuple[int, int] | None:
+    """``C4`` / ``$C$4`` → 0-based (row, col); None when it is not a cell inside Excel's grid."""
+    m = _A1_REF.fullmatch(ref.strip())
+    if not m:
+        return None
+    col = 0
+    for ch in m.group(1).upper():
+        col = col * 26 + ord(ch) - 64
+    row = int(m.group(2))
+    return (row - 1, col - 1) if 1 <= row <= 1_048_576 and 1 <= col <= 16_384 else None
+
+
 @functools.lru_cache(maxsize=1024)
 def column_letters(col: int) -> str:
     """0-based column → ``A``, ``Z``, ``AA`` …"""

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -13,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .findings import ERROR, Finding, Report
-from .layout import SHEET_DEPARTMENT
+from .layout import SHEET_DEPARTMENT, parse_a1
 from .model import LEVELS, Department, Project, frames_of
 from .rules import CHECKS, QUARTER_NAMES, RULES, RulesConfig, indicator_cell, make, project_cell
 from .schemas import AMOUNTS, LEVEL_COLUMNS, REQUIRED_TEXT, failures
@@ -61,17 +60,8 @@ def validate_book(path: str | Path, config: RulesConfig | None = None) -> tuple[
     return dept, check(dept, config, book=Path(path).name)
 
 
-_A1 = re.compile(r"^([A-Z]+)(\d+)$")
-
-
 def _cell_order(cell: str) -> tuple[int, int]:
-    m = _A1.match(cell)
-    if not m:
-        return (0, 0)
-    col = 0
-    for ch in m.group(1):
-        col = col * 26 + ord(ch) - 64
-    return (int(m.group(2)), col)
+    return parse_a1(cell) or (-1, -1) if cell else (-1, -1)
 
 
 def _from_failure(f: dict[str, Any], dept: Department, p: Project, frames: Any,

@@ -120,10 +120,6 @@ def percent(value: object, fractions: bool) -> Decimal | None:
     return d * 100 if fractions else d
 
 
-def fmt_percent(d: Decimal) -> str:
-    return fmt_amount(d)
-
-
 # --- indicator values -------------------------------------------------------------------------
 
 OPERATORS = {"≥": "≥", ">=": "≥", "≧": "≥", "≤": "≤", "<=": "≤", "≦": "≤", "=": "=", ">": ">",

@@ -208,7 +208,7 @@ def locate(book: Workbook, findings: Sequence[Finding],
             continue
         if f.sheet not in grids:
             grids[f.sheet] = book.grid(f.sheet)
-        pos = _parse_a1(f.cell)
+        pos = L.parse_a1(f.cell)
         if pos is None:
             out.append((f, "", ""))
             continue
@@ -378,16 +378,6 @@ ACTIONS: dict[str, Callable[[Workbook], str]] = {
     NEW_PROJECT: new_project,
     HELP: show_help,
 }
-
-
-def _parse_a1(ref: str) -> tuple[int, int] | None:
-    m = re.fullmatch(r"\$?([A-Z]{1,3})\$?(\d+)", ref.strip().upper())
-    if not m:
-        return None
-    col = 0
-    for ch in m.group(1):
-        col = col * 26 + ord(ch) - 64
-    return int(m.group(2)) - 1, col - 1
 
 
 # --- xlwings: the live book --------------------------------------------------------------------
