@@ -1,14 +1,33 @@
-"""Writing outputs without losing data: temp file in the target folder, fsync, then rename."""
+"""Files: the inputs a command is given, and writing outputs without losing data (temp file in
+the target folder, fsync, then rename)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from .errors import WriteError
+from .errors import ReadError, WriteError
+
+BOOK_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm", ".xls", ".xlsb", ".et", ".ods")
+
+
+def collect(inputs: Iterable[str | Path]) -> list[Path]:
+    """Files as given; folders expanded to their workbooks (``BOOK_SUFFIXES``, sorted), without
+    Excel's ``~$`` owner files. Missing paths raise."""
+    out: list[Path] = []
+    for item in inputs:
+        p = Path(item)
+        if p.is_dir():
+            out += sorted(f for f in p.iterdir() if f.is_file() and
+                          f.suffix.lower() in BOOK_SUFFIXES and not f.name.startswith(("~$", ".")))
+        elif p.exists():
+            out.append(p)
+        else:
+            raise ReadError(f"找不到输入: {p}", f"input not found: {p}")
+    return out
 
 
 @contextlib.contextmanager

@@ -12,8 +12,11 @@ parser sees a book:
 3. every XML part is inflated once, in chunks, by our own loop that stops at the size the entry
    declares (a lying entry is refused) and verifies its CRC; on the way, each part is scanned
    for a DTD or entity declaration (refused: OOXML never has one), text or attribute runs longer
-   than ``string``, nesting deeper than ``depth`` (counted by tags, in windows: see
-   :func:`_check_depth`), and in worksheets the cell references: their count (``cells``), the
+   than ``string``, nesting deeper than ``depth`` in the parts a tree parser reads (counted by
+   tags, in windows: see :func:`_check_depth`; not in worksheets and the shared-string table,
+   which only python-calamine's streaming reader parses when a book is read — it read 100,000
+   levels in a test — and lxml, capped at 256 levels, when one is annotated; skipping them halves
+   this pass), and in worksheets the cell references: their count (``cells``), the
    area from A1 to the farthest cell (``sheet_area``, ``book_area``), cells outside Excel's
    1,048,576 × 16,384; in the shared strings, the declared ``uniqueCount``;
 4. merged ranges (``merged``), and for the formats read in a child process the area and the
@@ -40,7 +43,7 @@ entries         10,000         entries in the zip
 unzipped        512 MiB        total uncompressed size of the zip's entries
 ratio           200            uncompressed ÷ compressed size of one entry (entries ≥ 1 MiB)
 string          1,000,000      bytes of one text or attribute value in an XML part
-depth           100            nesting of XML elements
+depth           100            nesting of XML elements (not in worksheets, shared strings)
 cells           1,000,000      non-empty cells in the book
 sheet_area      10,000,000     cells from A1 to a sheet's farthest cell (rows × columns)
 book_area       25,000,000     the same, summed over the book's sheets
@@ -587,7 +590,8 @@ def _piece(data: bytes, st: _PartState, book: Book, tally: _Tally, last: bool = 
         raise _refuse(UnsafeFile, name, f"{where} 含有 DTD/实体声明,Office 文件不会有这种内容"
                       "(可能是恶意文件),已拒绝", f"{where} holds a DTD or entity declarations")
     _check_runs(data, lim.string, st, name)
-    _check_depth(data, st, lim.depth, name)
+    if not st.role:  # worksheets and shared strings: see the module's note on depth
+        _check_depth(data, st, lim.depth, name)
     if st.role == "sheet":
         _sheet_piece(data, st, book, tally)
 

@@ -12,20 +12,20 @@ import dataclasses
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .dataset import to_data
 from .errors import PerfxlError, ReadError
+from .files import collect
 from .findings import Finding
 from .layout import SHEET_SOURCES
 from .model import Department, Project, Unit
 from .rules import RULES, RulesConfig, make
 
 CONFLICT_CHOICES = ("refuse", "first", "newest")
-BOOK_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm", ".xls", ".xlsb", ".et", ".ods")
 """What a folder contributes: every workbook format, so an old .xls or a WPS .et submission
 is read (or listed with the reason it cannot be), never silently left out."""
 
@@ -104,22 +104,6 @@ class MergeResult:
 
 
 # --- inputs --------------------------------------------------------------------------------------
-
-def collect(inputs: Iterable[str | Path]) -> list[Path]:
-    """Files as given; folders expanded to their workbooks (``BOOK_SUFFIXES``, sorted), without
-    Excel's ``~$`` owner files. Missing paths raise."""
-    out: list[Path] = []
-    for item in inputs:
-        p = Path(item)
-        if p.is_dir():
-            out += sorted(f for f in p.iterdir() if f.is_file() and
-                          f.suffix.lower() in BOOK_SUFFIXES and not f.name.startswith(("~$", ".")))
-        elif p.exists():
-            out.append(p)
-        else:
-            raise ReadError(f"找不到输入: {p}", f"input not found: {p}")
-    return out
-
 
 def read_source(path: Path) -> Source:
     """Hash, stat and read one input; a failure is recorded, never raised."""

@@ -184,46 +184,62 @@ def frames_of(depts: list[Department]) -> dict[str, pd.DataFrame]:
 
     One frame per table for a whole batch, so pandera runs once per table, not once per book.
     Money is integer fen (exact, and fast); ``book`` and ``project`` (and ``row`` for indicators)
-    point back to the model and its cell map.
+    point back to the model and its cell map. The text columns the schemas require are stripped
+    (so "filled" is a vectorised comparison with "").
     """
     import pandas as pd
 
-    units: dict[str, list[Any]] = {c: [] for c in ("book", "unit_code", "unit_name")}
-    projects: dict[str, list[Any]] = {c: [] for c in _PROJECT_COLUMNS}
-    plan: dict[str, list[Any]] = {c: [] for c in ("book", "project", "quarter", "percent")}
-    ind: dict[str, list[Any]] = {c: [] for c in _INDICATOR_COLUMNS}
-    for b, dept in enumerate(depts):
-        for u in dept.units:
-            units["book"].append(b)
-            units["unit_code"].append(u.code)
-            units["unit_name"].append(u.name)
-        for i, p in enumerate(dept.projects):
-            for column, value in zip(_PROJECT_COLUMNS, (
-                    b, i, dept.year or 0, p.seq, p.sheet, p.unit_code, p.unit_name, p.code,
-                    p.code_raw or p.code, p.name, to_fen(p.budget), to_fen(p.fiscal),
-                    to_fen(p.other), p.purpose, p.goals, p.plan is not None,
-                    len(p.indicators)), strict=True):
-                projects[column].append(value)
-            for q, pct in enumerate(p.plan or ()):
-                plan["book"].append(b)
-                plan["project"].append(i)
-                plan["quarter"].append(q + 1)
-                plan["percent"].append(None if pct is None else float(pct))
-            for j, x in enumerate(p.indicators):
-                pv = x.parsed
-                for column, cell in zip(_INDICATOR_COLUMNS, (
-                        b, i, j, x.level1, x.level2, x.level3, x.description, x.value, x.basis,
-                        pv.kind if pv else None, pv.op if pv else None,
-                        float(pv.number) if pv and pv.number is not None else None,
-                        pv.unit if pv else None), strict=True):
-                    ind[column].append(cell)
+    # flat lists of records, then one list per column (comprehensions: no per-cell appends)
+    units = [(b, u) for b, d in enumerate(depts) for u in d.units]
+    projects = [(b, i, d.year or 0, p) for b, d in enumerate(depts)
+                for i, p in enumerate(d.projects)]
+    plan = [(b, i, q, pct) for b, i, _, p in projects for q, pct in enumerate(p.plan or ())]
+    ind = [(b, i, j, x, x.parsed) for b, i, _, p in projects for j, x in enumerate(p.indicators)]
+    fen = [(to_fen(p.budget), to_fen(p.fiscal), to_fen(p.other)) for *_, p in projects]
     return {
-        "units": pd.DataFrame(units),
-        "projects": pd.DataFrame(projects).astype(
-            {"budget_fen": "Int64", "fiscal_fen": "Int64", "other_fen": "Int64"}),
-        "plan": pd.DataFrame(plan).astype({"percent": "float64"}),
-        "indicators": pd.DataFrame(ind),
+        "units": pd.DataFrame({"book": [b for b, _ in units],
+                               "unit_code": [u.code for _, u in units],
+                               "unit_name": [u.name for _, u in units]}),
+        "projects": pd.DataFrame({
+            "book": [t[0] for t in projects], "project": [t[1] for t in projects],
+            "year": [t[2] for t in projects], "seq": [p.seq for *_, p in projects],
+            "sheet": [p.sheet for *_, p in projects],
+            "unit_code": [_stripped(p.unit_code) for *_, p in projects],
+            "unit_name": [_stripped(p.unit_name) for *_, p in projects],
+            "code": [_stripped(p.code) for *_, p in projects],
+            "code_raw": [p.code_raw or p.code for *_, p in projects],
+            "name": [_stripped(p.name) for *_, p in projects],
+            "budget_fen": pd.array([f[0] for f in fen], dtype="Int64"),
+            "fiscal_fen": pd.array([f[1] for f in fen], dtype="Int64"),
+            "other_fen": pd.array([f[2] for f in fen], dtype="Int64"),
+            "purpose": [p.purpose for *_, p in projects],
+            "goals": [_stripped(p.goals) for *_, p in projects],
+            "has_plan": [p.plan is not None for *_, p in projects],
+            "indicator_count": [len(p.indicators) for *_, p in projects]},
+            columns=list(_PROJECT_COLUMNS)),
+        "plan": pd.DataFrame({
+            "book": [t[0] for t in plan], "project": [t[1] for t in plan],
+            "quarter": [t[2] + 1 for t in plan],
+            "percent": pd.array([None if t[3] is None else float(t[3]) for t in plan],
+                                dtype="float64")}),
+        "indicators": pd.DataFrame({
+            "book": [t[0] for t in ind], "project": [t[1] for t in ind],
+            "row": [t[2] for t in ind], "level1": [_stripped(t[3].level1) for t in ind],
+            "level2": [_stripped(t[3].level2) for t in ind],
+            "level3": [_stripped(t[3].level3) for t in ind],
+            "description": [t[3].description for t in ind],
+            "value": [_stripped(t[3].value) for t in ind], "basis": [t[3].basis for t in ind],
+            "kind": [t[4].kind if t[4] else None for t in ind],
+            "op": [t[4].op if t[4] else None for t in ind],
+            "number": [float(t[4].number) if t[4] and t[4].number is not None else None
+                       for t in ind],
+            "unit": [t[4].unit if t[4] else None for t in ind]},
+            columns=list(_INDICATOR_COLUMNS)),
     }
+
+
+def _stripped(v: object) -> str:
+    return v.strip() if v.__class__ is str else "" if v is None else str(v).strip()
 
 
 _PROJECT_COLUMNS = ("book", "project", "year", "seq", "sheet", "unit_code", "unit_name", "code", "code_raw", "name",

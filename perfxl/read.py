@@ -12,6 +12,7 @@ import bisect
 import functools
 import io
 import itertools
+import operator
 import re
 import unicodedata
 import zipfile
@@ -57,20 +58,27 @@ class Grid:
     hidden: bool = False
 
     def __post_init__(self) -> None:
-        self._anchor: dict[Pos, Pos] = {}
-        self._extent: dict[Pos, Pos] = {}
-        for r0, c0, r1, c1 in self.merges:
-            self._extent[(r0, c0)] = (r1, c1)
-            for r in range(r0, r1 + 1):
-                for c in range(c0, c1 + 1):
-                    self._anchor[(r, c)] = (r0, c0)
+        # every cell of a merged range → its top-left (the last range wins where they overlap);
+        # top-left → far corner
+        self._anchor: dict[Pos, Pos] = {
+            (r, c): (r0, c0) for r0, c0, r1, c1 in self.merges
+            for r in range(r0, r1 + 1) for c in range(c0, c1 + 1)}
+        self._extent: dict[Pos, Pos] = {(r0, c0): (r1, c1) for r0, c0, r1, c1 in self.merges}
         self.height = len(self.rows)
-        self.width = max((len(r) for r in self.rows), default=0)
+        self.width = max(map(len, self.rows), default=0)
         self.index_rows: int | None = None
         """Index labels only above this row (set by the parser for an intact template head)."""
         self._keys: dict[Pos, str] | None = None
         self._by_row: dict[int, list[tuple[int, str]]] = {}
-        self._found: dict[re.Pattern[str], list[Pos]] = {}
+        self._found: dict[str, list[Pos]] = {}
+        self._texts: list[str] | None = None
+
+    def texts(self) -> list[str]:
+        """Each row's text cells joined by NUL: one regex search per row decides whether any
+        cell of the row may hold a label (most rows: none)."""
+        if self._texts is None:
+            self._texts = ["\0".join(map(str, row)) for row in self.rows]
+        return self._texts
 
     def _index(self) -> dict[Pos, str]:
         if self._keys is None:
@@ -114,25 +122,32 @@ class Grid:
         """(column, key) of the cells in row r that may be labels (``_MAYBE_LABEL``); cached."""
         got = self._by_row.get(r)
         if got is None:
-            row = self.rows[r] if 0 <= r < self.height else ()
-            got = [(c, key(v)) for c, v in enumerate(row)
-                   if v.__class__ is str and _MAYBE_LABEL.search(v)]
+            if 0 <= r < self.height and _MAYBE_LABEL.search(self.texts()[r]):
+                got = [(c, key(v)) for c, v in enumerate(self.rows[r])
+                       if v.__class__ is str and _MAYBE_LABEL.search(v)]
+            else:
+                got = []
             self._by_row[r] = got
         return got
 
     def positions(self, pattern: re.Pattern[str]) -> list[Pos]:
         """Sorted top-left cells whose label (key without a trailing colon) matches ``pattern``,
         one of the parser's label patterns. All are found in one pass over the sheet."""
-        if not self._found:
-            self._found[_NOTHING] = []
+        found = self._found  # keyed by the pattern's text: a Pattern's hash is not cached
+        if not found:
+            found[_NOTHING.pattern] = []
+            covered = self._anchor
             for pos, k in sorted(self._index().items()):
                 for pat in _classify(k):
-                    if self.anchor(*pos) == pos:
-                        self._found.setdefault(pat, []).append(pos)
-        if pattern not in _PATTERNS and pattern not in self._found:  # an ad-hoc label
-            self._found[pattern] = [pos for pos, k in sorted(self._index().items())
-                                    if self.anchor(*pos) == pos and pattern.match(k.rstrip(":"))]
-        return self._found.get(pattern, [])
+                    if covered.get(pos, pos) == pos:
+                        found.setdefault(pat.pattern, []).append(pos)
+        got = found.get(pattern.pattern)
+        if got is None:
+            got = [] if pattern.pattern in _KNOWN else [  # else an ad-hoc label
+                pos for pos, k in sorted(self._index().items())
+                if self.anchor(*pos) == pos and pattern.match(k.rstrip(":"))]
+            found[pattern.pattern] = got
+        return got
 
 
 # --- grid sources ------------------------------------------------------------------------------
@@ -283,6 +298,7 @@ _NOTHING = re.compile("(?!)")
 # A title (…绩效目标表) or a 项目编码 label, as raw text may write them (spaced, full-width).
 _MAYBE_BLOCK = re.compile("表|项\\s*目\\s*[编代]")
 _PATTERNS = (*_LABELS.values(), *_HEADERS.values(), _QUARTER)
+_KNOWN = frozenset(p.pattern for p in _PATTERNS)
 
 
 @functools.lru_cache(maxsize=16384)
@@ -304,8 +320,7 @@ def _template_head(g: Grid) -> bool:
     if not (_is_code_label(g.key(code_row, code_col))
             and _HEADERS["level1"].match(_label(g.key(L.ROW_HEADER, 0)))):
         return False
-    tables = sum(1 for row in g.rows for v in row if v.__class__ is str and "项目编码" in v)
-    return tables == 1
+    return sum(t.count("项目编码") for t in g.texts()) == 1
 
 
 def _is_code_label(k: str) -> bool:
@@ -516,43 +531,52 @@ def _indicators(g: Grid, body: range) -> list[Indicator]:
         for f, pat in _HEADERS.items():
             if f not in cols and pat.match(_label(k)):
                 cols[f] = c
-    fields = list(cols.items())
+    names, where = tuple(cols), tuple(cols.values())
+    absent = len(names)  # index of the "" appended to each row's values
+    pick = operator.itemgetter(*(names.index(f) if f in cols else absent for f in _HEADERS))
+    at1 = names.index("level1") if "level1" in cols else absent
+    at2 = names.index("level2") if "level2" in cols else absent
+    others = [i for i, f in enumerate(names) if f not in _CATEGORIES]
+    letters = [L.column_letters(c) for c in where]
+    rows, covered, texts = g.rows, g._anchor, g.texts()
+    columns = set(where)
+    merged = {r for (r, c), top in covered.items() if c in columns and top != (r, c)}
+    width = max(where, default=-1) + 1
     out = []
-    rows, merged, height = g.rows, g._anchor, g.height
-    for r in range(g.end_row(*header) + 1, min(body.stop, height)):
-        # values first, straight from the row (a merged cell from its top-left); addresses only
-        # for the rows that are indicators
+    for r in range(g.end_row(*header) + 1, min(body.stop, g.height)):
+        # values straight from the row (a merged cell from its top-left); addresses only for
+        # the rows that are indicators
         line = rows[r]
-        places: list[tuple[str, Pos]] = []
-        row: dict[str, str] = {}
-        for f, c in fields:
-            pos = merged.get((r, c), (r, c)) if merged else (r, c)
-            src = line if pos[0] == r else rows[pos[0]]
-            v = src[pos[1]] if pos[1] < len(src) else None
-            places.append((f, pos))
-            row[f] = v.strip() if v.__class__ is str else text(v)
-        first = key(row.get("level1", ""))
-        if _ends_table(g, r, first):
-            break
-        filled = [f for f, v in row.items() if v]
-        if not filled:
-            continue
-        if set(filled) <= {"level1", "level2"}:
-            if first and first not in LEVELS and "level2" not in filled:
+        places = None
+        if r in merged:
+            places = [covered.get((r, c), (r, c)) for c in where]
+            values = [g.raw(ar, ac) for ar, ac in places]
+        elif len(line) >= width:
+            values = [line[c] for c in where]
+        else:
+            values = [line[c] if c < len(line) else None for c in where]
+        vals = [v.strip() if v.__class__ is str else text(v) for v in values]
+        vals.append("")
+        first = key(vals[at1]) if vals[at1] else ""
+        if first.startswith(_NOTES) or (_MAYBE_BLOCK.search(texts[r])
+                                        and any(_starts_block(k) for _c, k in g.row_labels(r))):
+            break  # a note below the table, or the next table's title / 项目编码
+        if not any(map(vals.__getitem__, others)):
+            if first and first not in LEVELS and not vals[at2]:
                 break  # a note below the table, not an indicator
-            continue  # a placeholder row (categories only)
-        out.append(Indicator(**{f: row.get(f, "") for f in _HEADERS},
-                             cells={f: a1(ar, ac) for f, (ar, ac) in places}))
+            continue  # blank, or a placeholder row (categories only)
+        if places is None:
+            number = str(r + 1)
+            cells = dict(zip(names, [c + number for c in letters], strict=True))
+        else:
+            cells = {f: a1(ar, ac) for f, (ar, ac) in zip(names, places, strict=True)}
+        level1, level2, level3, description, value, basis = pick(vals)
+        out.append(Indicator(level1, level2, level3, description, value, basis, cells))
     return out
 
 
-def _ends_table(g: Grid, r: int, first: str) -> bool:
-    if first.startswith(("注", "备注", "填表", "说明")):
-        return True
-    row = g.rows[r] if r < g.height else ()
-    if not any(v.__class__ is str and _MAYBE_BLOCK.search(v) for v in row):
-        return False  # the common case: an indicator row, decided on the raw text
-    return any(_starts_block(k) for _c, k in g.row_labels(r))
+_NOTES = ("注", "备注", "填表", "说明")
+_CATEGORIES = frozenset(("level1", "level2"))
 
 
 @functools.lru_cache(maxsize=16384)

@@ -35,7 +35,7 @@ def schemas(cfg: RulesConfig) -> dict[str, pa.DataFrameSchema]:
     import pandera.pandas as pa
 
     def filled(s: pd.Series) -> pd.Series:
-        return s.fillna("").astype(str).str.strip().ne("")
+        return s.notna() & s.ne("")  # frames_of strips the text it requires
 
     def non_negative(s: pd.Series) -> pd.Series:
         return s.isna() | s.ge(0)
@@ -56,8 +56,8 @@ def schemas(cfg: RulesConfig) -> dict[str, pa.DataFrameSchema]:
     allowed = {(l1, l2) for l1, l2s in LEVELS.items() for l2 in l2s}
 
     def level_pair(df: pd.DataFrame) -> pd.Series:
-        known = pd.Series([(a, b) in allowed for a, b in zip(df["level1"], df["level2"],
-                                                            strict=True)],
+        known = pd.Series([(a, b) in allowed for a, b in zip(df["level1"].tolist(),
+                                                            df["level2"].tolist(), strict=True)],
                           index=df.index, dtype=bool)
         return df["level2"].eq("") | df["level1"].eq("") | known
 

@@ -253,9 +253,19 @@ def long_attribute(path: Path) -> Path:
 
 
 def deep_nesting(path: Path) -> Path:
-    """100,000 nested elements inside a cell."""
+    """100,000 nested elements inside a cell (python-calamine streams them: the book is read)."""
     inner = "<r>" * 100_000 + "<t>x</t>" + "</r>" * 100_000
     return book(path, sheet_xml(f'<row r="1"><c r="A1" t="inlineStr"><is>{inner}</is></c></row>'))
+
+
+def deep_nesting_part(path: Path) -> Path:
+    """100,000 nested elements in docProps/custom.xml, a part read by a tree parser."""
+    inner = "<x>" * 100_000 + "</x>" * 100_000
+    custom = ('<?xml version="1.0" encoding="UTF-8"?><Properties xmlns='
+              '"http://schemas.openxmlformats.org/officeDocument/2006/custom-properties">'
+              f"{inner}</Properties>")
+    return book(path, sheet_xml('<row r="1">' + text_cell("A1", 0) + "</row>"),
+                extra={"docProps/custom.xml": custom})
 
 
 # --- sheets whose sizes lie -----------------------------------------------------------------------
@@ -625,7 +635,8 @@ CASES: dict[str, tuple[str, Gen, str, str]] = {
     "billion_laughs": ("laughs.xlsx", billion_laughs, "UnsafeFile", "DTD"),
     "external_entity": ("xxe.xlsx", external_entity, "UnsafeFile", "DTD"),
     "long_attribute": ("attr30mb.xlsx", long_attribute, "LimitExceeded", "string"),
-    "deep_nesting": ("deep.xlsx", deep_nesting, "LimitExceeded", "depth"),
+    "deep_nesting": ("deep.xlsx", deep_nesting, "read", ""),
+    "deep_nesting_part": ("deep_part.xlsx", deep_nesting_part, "LimitExceeded", "depth"),
     "whole_sheet_merge": ("merge_all.xlsx", whole_sheet_merge, "LimitExceeded", "merged"),
     "dimension_lie": ("dimension.xlsx", dimension_lie, "read", ""),
     "far_cell": ("far_cell.xlsx", far_cell, "LimitExceeded", "sheet_area"),

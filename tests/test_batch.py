@@ -3,9 +3,12 @@ checks, and the pure per-book step."""
 
 from __future__ import annotations
 
+import gc
 import json
 import random
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import openpyxl
@@ -15,7 +18,7 @@ from click.testing import CliRunner
 from benchmarks.generate import department
 from perfxl import write_book
 from perfxl.cli import main
-from perfxl.validate import check_bytes, validate_book, validate_paths
+from perfxl.validate import check_bytes, few_collections, validate_book, validate_paths
 
 
 @pytest.fixture(scope="module")
@@ -91,3 +94,25 @@ def test_text_output_lists_every_book(folder: Path) -> None:
     for name in ("demo.xlsx", "broken.xlsx", "dept_3.xlsx"):
         assert name in r.stdout
     assert "无法读取" in r.stdout
+
+
+def test_folder_json_through_the_console_command(folder: Path) -> None:
+    """The real command (quick exit after the atexit handlers): every byte of the many-book JSON
+    reaches the pipe, one book per line, and the exit code survives."""
+    r = subprocess.run([sys.executable, "-m", "perfxl", "validate", str(folder), "--format",
+                        "json"], capture_output=True, text=True, timeout=120, check=False)
+    assert r.returncode == 2, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["counts"]["books"] == 8 and len(doc["books"]) == 8
+    lines = r.stdout.splitlines()
+    assert sum(1 for line in lines if line.startswith('    {"book": ')) == 8
+
+
+def test_few_collections_restores_the_collector() -> None:
+    before = gc.get_threshold()
+    with few_collections():
+        assert gc.get_threshold()[0] == 100_000 and gc.get_freeze_count() > 0
+        with few_collections():  # nested: the outer one restores
+            pass
+        assert gc.get_freeze_count() > 0
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0

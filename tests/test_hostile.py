@@ -24,8 +24,11 @@ from test_corpus import Runner, check_bounded
 
 from perfxl import errors, read_book
 from perfxl.cli import main
+from perfxl.findings import Finding, Report
 from perfxl.limits import ENV, Limits, calamine_sheets, current, open_book
+from perfxl.read import read_grids
 from perfxl.sniff import droppable_parts, sniff
+from perfxl.validate import write_annotated
 
 CASES = sorted(gen.CASES)
 
@@ -96,6 +99,21 @@ def test_generated_case_through_the_cli_within_bounds(made: Path, runner: Runner
         else:
             assert (run.rc == 2) == (expect != "read"), (command, run.rc, run.stderr)
     assert sha256(path) == before
+
+
+def test_deep_nesting_in_a_sheet_is_read_and_annotating_it_is_refused_cleanly(
+        made: Path, tmp_path: Path) -> None:
+    """The depth limit skips worksheets (python-calamine streams them); lxml, which annotating
+    uses, stops at 256 levels: a refusal with a message, the input unchanged."""
+    path = case_path(made, "deep_nesting")
+    grids, _props = read_grids(path)
+    assert grids[0].rows == [["x"]]
+    mark = Finding("PX101", "required-missing", "error", "project.code", "缺少项目编码",
+                   "project code missing", sheet=grids[0].name, cell="A1")
+    report = Report(book=path.name, findings=[mark])
+    with pytest.raises(errors.ReadError) as caught:
+        write_annotated(path, tmp_path / "out.xlsx", report)
+    assert "sheet1.xml" in caught.value.zh and not (tmp_path / "out.xlsx").exists()
 
 
 def test_refusal_messages_are_chinese_first_with_english_beside(made: Path) -> None:
