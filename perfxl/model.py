@@ -7,6 +7,7 @@ filled by the reader and empty for data loaded from a file.
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any
@@ -189,53 +190,56 @@ def frames_of(depts: list[Department]) -> dict[str, pd.DataFrame]:
     """
     import pandas as pd
 
-    # flat lists of records, then one list per column (comprehensions: no per-cell appends)
-    units = [(b, u) for b, d in enumerate(depts) for u in d.units]
+    # one tuple per record, then columns by zip(*…): no per-cell work in Python
+    units = [(b, u.code, u.name) for b, d in enumerate(depts) for u in d.units]
     projects = [(b, i, d.year or 0, p) for b, d in enumerate(depts)
                 for i, p in enumerate(d.projects)]
-    plan = [(b, i, q, pct) for b, i, _, p in projects for q, pct in enumerate(p.plan or ())]
-    ind = [(b, i, j, x, x.parsed) for b, i, _, p in projects for j, x in enumerate(p.indicators)]
+    plan = [(b, i, q + 1, None if pct is None else float(pct))
+            for b, i, _, p in projects for q, pct in enumerate(p.plan or ())]
+    ids = [(b, i, j) for b, i, _, p in projects for j in range(len(p.indicators))]
+    texts = list(map(_INDICATOR_TEXT, (x for *_, p in projects for x in p.indicators)))
+    parsed = [(None, None, None, None) if v is None else
+              (v.kind, v.op, None if v.number is None else float(v.number), v.unit)
+              for v in map(parse_value, (t[4] for t in texts))]
     fen = [(to_fen(p.budget), to_fen(p.fiscal), to_fen(p.other)) for *_, p in projects]
+    project_rows = [(b, i, year, p.seq, p.sheet, p.unit_code, p.unit_name, p.code,
+                     p.code_raw or p.code, p.name, p.purpose, p.goals, p.plan is not None,
+                     len(p.indicators)) for b, i, year, p in projects]
+
+    def columns(rows: list[Any], n: int) -> list[Any]:
+        return list(zip(*rows, strict=True)) if rows else [[] for _ in range(n)]
+
+    u, pr, pl, ix, tx, pv, fn = (columns(units, 3), columns(project_rows, 14), columns(plan, 4),
+                                 columns(ids, 3), columns(texts, 6), columns(parsed, 4),
+                                 columns(fen, 3))
+    strip = _strip_all
     return {
-        "units": pd.DataFrame({"book": [b for b, _ in units],
-                               "unit_code": [u.code for _, u in units],
-                               "unit_name": [u.name for _, u in units]}),
+        "units": pd.DataFrame({"book": u[0], "unit_code": u[1], "unit_name": u[2]}),
         "projects": pd.DataFrame({
-            "book": [t[0] for t in projects], "project": [t[1] for t in projects],
-            "year": [t[2] for t in projects], "seq": [p.seq for *_, p in projects],
-            "sheet": [p.sheet for *_, p in projects],
-            "unit_code": [_stripped(p.unit_code) for *_, p in projects],
-            "unit_name": [_stripped(p.unit_name) for *_, p in projects],
-            "code": [_stripped(p.code) for *_, p in projects],
-            "code_raw": [p.code_raw or p.code for *_, p in projects],
-            "name": [_stripped(p.name) for *_, p in projects],
-            "budget_fen": pd.array([f[0] for f in fen], dtype="Int64"),
-            "fiscal_fen": pd.array([f[1] for f in fen], dtype="Int64"),
-            "other_fen": pd.array([f[2] for f in fen], dtype="Int64"),
-            "purpose": [p.purpose for *_, p in projects],
-            "goals": [_stripped(p.goals) for *_, p in projects],
-            "has_plan": [p.plan is not None for *_, p in projects],
-            "indicator_count": [len(p.indicators) for *_, p in projects]},
-            columns=list(_PROJECT_COLUMNS)),
-        "plan": pd.DataFrame({
-            "book": [t[0] for t in plan], "project": [t[1] for t in plan],
-            "quarter": [t[2] + 1 for t in plan],
-            "percent": pd.array([None if t[3] is None else float(t[3]) for t in plan],
-                                dtype="float64")}),
+            "book": pr[0], "project": pr[1], "year": pr[2], "seq": pr[3], "sheet": pr[4],
+            "unit_code": strip(pr[5]), "unit_name": strip(pr[6]), "code": strip(pr[7]),
+            "code_raw": pr[8], "name": strip(pr[9]),
+            "budget_fen": pd.array(fn[0], dtype="Int64"),
+            "fiscal_fen": pd.array(fn[1], dtype="Int64"),
+            "other_fen": pd.array(fn[2], dtype="Int64"),
+            "purpose": pr[10], "goals": strip(pr[11]), "has_plan": pr[12],
+            "indicator_count": pr[13]}, columns=list(_PROJECT_COLUMNS)),
+        "plan": pd.DataFrame({"book": pl[0], "project": pl[1], "quarter": pl[2],
+                              "percent": pd.array(pl[3], dtype="float64")}),
         "indicators": pd.DataFrame({
-            "book": [t[0] for t in ind], "project": [t[1] for t in ind],
-            "row": [t[2] for t in ind], "level1": [_stripped(t[3].level1) for t in ind],
-            "level2": [_stripped(t[3].level2) for t in ind],
-            "level3": [_stripped(t[3].level3) for t in ind],
-            "description": [t[3].description for t in ind],
-            "value": [_stripped(t[3].value) for t in ind], "basis": [t[3].basis for t in ind],
-            "kind": [t[4].kind if t[4] else None for t in ind],
-            "op": [t[4].op if t[4] else None for t in ind],
-            "number": [float(t[4].number) if t[4] and t[4].number is not None else None
-                       for t in ind],
-            "unit": [t[4].unit if t[4] else None for t in ind]},
-            columns=list(_INDICATOR_COLUMNS)),
+            "book": ix[0], "project": ix[1], "row": ix[2], "level1": strip(tx[0]),
+            "level2": strip(tx[1]), "level3": strip(tx[2]), "description": tx[3],
+            "value": strip(tx[4]), "basis": tx[5], "kind": pv[0], "op": pv[1],
+            "number": pv[2], "unit": pv[3]}, columns=list(_INDICATOR_COLUMNS)),
     }
+
+
+_INDICATOR_TEXT = operator.attrgetter("level1", "level2", "level3", "description", "value",
+                                      "basis")
+
+
+def _strip_all(values: tuple[Any, ...]) -> list[str]:
+    return [v.strip() if v.__class__ is str else _stripped(v) for v in values]
 
 
 def _stripped(v: object) -> str:

@@ -231,18 +231,26 @@ def _department(grids: list[Grid], props: dict[str, str], name: str = "") -> Dep
 def parse_book(grids: list[Grid], template_version: str | None = None) -> Department:
     dept = Department(template_version=template_version)
     ours = template_version is not None
+    form: Form | None = None  # our project sheets' head, learned from the first one read
     for g in grids:
         if g.name in L.PERFXL_SHEETS or (ours and g.name in L.AUX_SHEETS):
             continue
         if g.name == L.SHEET_DEPARTMENT or (not ours and _is_department_sheet(g)):
             parse_department(g, dept)
             continue
-        if ours and _template_head(g):
+        template = ours and _template_head(g)
+        if template:
             g.index_rows = L.FIRST_INDICATOR_ROW  # rows below are indicator rows, read by row
+            if form is not None and (at := form.locate(g)) is not None:
+                dept.projects.append(_project(g, at, True) or _missing(at))
+                continue
         anchors = g.positions(_LABELS["project.code"])
         if anchors:
             for block in _blocks(g, anchors):
-                p = parse_project(g, block, fractions=ours)
+                at = locate(g, block)
+                if template and form is None:
+                    form = Form.learn(g, at)
+                p = _project(g, at, ours)
                 if p is None:
                     dept.skipped.append(Skipped(g.name, "空白项目表", "blank project table"))
                 else:
@@ -397,102 +405,239 @@ def _money_factor(g: Grid, rows: range, budget_label: str) -> tuple[Decimal, str
 
 def parse_project(g: Grid, b: _Block, *, fractions: bool) -> Project | None:
     """One project table; None when it is blank (no code, name, amounts or indicators)."""
+    return _project(g, locate(g, b), fractions)
+
+
+@dataclass
+class Located:
+    """Where a project table's fields are: what the parser reads, whichever way it found them."""
+
+    values: dict[str, tuple[Any, str]]
+    """field → (cell value, A1 address), in the order of the cell map."""
+    seq: int = 0
+    factor: Decimal = Decimal(1)
+    money_unit: str = ""
+    plan: list[Pos] | None = None
+    """The cells below the four quarter labels (3, 6, 10, 12月底)."""
+    table: tuple[tuple[str, ...], tuple[int, ...], int, int] | None = None
+    """Indicator columns (fields, columns), first row and the row after the last candidate."""
+
+
+def locate(g: Grid, b: _Block) -> Located:
+    """Find each field of a project table by its label (the general way)."""
     ar, _ = b.anchor
     body = range(ar, b.bottom)
     head = range(b.top, ar)
-    cells: dict[str, Any] = {}
-    raw: dict[str, str] = {}
+    at = Located({})
+    values = at.values
 
-    def field_at(name: str, rows: range = body) -> Any:
+    def field_at(name: str, rows: range = body) -> None:
         pos = _find(g, _LABELS[name], rows)
-        if pos is None:
-            return ""
-        v, addr = _right(g, pos)
-        cells[name] = addr
-        return v
+        if pos is not None:
+            values[name] = _right(g, pos)
 
-    code_v, code_addr = _right(g, b.anchor)
-    cells["project.code"] = code_addr
-    code_raw = text(code_v)
-    code = re.sub(r"\s+", "", unicodedata.normalize("NFKC", code_raw))
-    name = text(field_at("project.name"))
-
-    seq = 0
+    values["project.code"] = _right(g, b.anchor)
+    field_at("project.name")
     for r in head:
         for c, k in g.row_labels(r):
             if m := _TITLE.match(k):
-                seq = int(m.group("seq"))
-                cells["title"] = a1(r, c)
-    unit_code, unit_name = _unit(g, head, cells)
-
+                at.seq = int(m.group("seq"))
+                values["title"] = (g.raw(r, c), a1(r, c))
+    _unit(g, head, values)
     budget_pos = _find(g, _LABELS["project.budget"], body)
-    factor, money_unit = _money_factor(g, range(b.top, ar + 3),
-                                       g.key(*budget_pos) if budget_pos else "")
+    at.factor, at.money_unit = _money_factor(g, range(b.top, ar + 3),
+                                             g.key(*budget_pos) if budget_pos else "")
+    for f in ("project.budget", "project.fiscal", "project.other"):
+        field_at(f)
+    _purpose(g, body, budget_pos, values)
+    field_at("project.goals")
+    at.plan = _quarters(g, body)
+    header = _find(g, _HEADERS["level1"], body)
+    if header is not None:
+        names, where = _columns(g, header[0])
+        at.table = (names, where, g.end_row(*header) + 1, min(body.stop, g.height))
+    return at
+
+
+def _project(g: Grid, at: Located, fractions: bool) -> Project | None:
+    """The project from its located fields: text, exact amounts, the plan, the indicators."""
+    values = at.values
+    cells: dict[str, Any] = {f: addr for f, (_v, addr) in values.items()}
+    raw: dict[str, str] = {}
+
+    def get(f: str) -> Any:
+        return values[f][0] if f in values else ""
+
+    code_raw = text(get("project.code"))
+    code = re.sub(r"\s+", "", unicodedata.normalize("NFKC", code_raw))
     amounts: dict[str, Decimal | None] = {}
     for f in ("project.budget", "project.fiscal", "project.other"):
-        v = field_at(f)
+        v = get(f)
         try:
-            amounts[f] = amount(v, factor)
+            amounts[f] = amount(v, at.factor)
         except ValueError:
             amounts[f] = None
             raw[f] = text(v)
-
-    purpose = _purpose(g, body, budget_pos, cells)
-    goals = text(field_at("project.goals"))
-    plan = _plan(g, body, cells, raw, fractions)
-    indicators = _indicators(g, body)
-
+    plan = _plan(g, at.plan, cells, raw, fractions) if at.plan else None
+    indicators = _indicator_rows(g, *at.table) if at.table else []
+    name = text(get("project.name"))
     if not (code or name or any(v is not None for v in amounts.values()) or indicators):
         return None  # blank, or only headers (e.g. a summary table with a 项目编码 column)
     return Project(
-        seq=seq, unit_code=unit_code, unit_name=unit_name, code=code, name=name,
+        seq=at.seq, unit_code=unicodedata.normalize("NFKC", text(get("unit.code"))).strip(),
+        unit_name=text(get("unit.name")), code=code, name=name,
         budget=amounts["project.budget"], fiscal=amounts["project.fiscal"],
-        other=amounts["project.other"], purpose=purpose, goals=goals, plan=plan,
-        indicators=indicators, sheet=g.name, code_raw=code_raw, raw=raw, cells=cells,
-        amount_unit=money_unit,
+        other=amounts["project.other"], purpose=text(get("project.purpose")),
+        goals=text(get("project.goals")), plan=plan, indicators=indicators, sheet=g.name,
+        code_raw=code_raw, raw=raw, cells=cells, amount_unit=at.money_unit,
     )
 
 
-def _unit(g: Grid, head: range, cells: dict[str, Any]) -> tuple[str, str]:
+def _missing(at: Located) -> Project:
+    raise AssertionError("a sheet that fits the form has its fields filled")  # pragma: no cover
+
+
+# Fields a sheet in the form must have filled (else it is read by label).
+_FILLED = ("project.code", "project.name", "unit.code", "unit.name", "project.budget",
+           "project.fiscal", "project.other", "project.purpose", "project.goals")
+_LABEL, _FILL, _TITLE_CELL, _PLAN_CELL = "label", "fill", "title", "plan"
+
+
+@dataclass(frozen=True)
+class Form:
+    """The head of a project sheet (the rows above its indicators) as our template writes it,
+    learned from a sheet the label search has read: the cells holding labels (with their text),
+    the cells holding values, the merged ranges, and where the label search found each field.
+
+    Another sheet of the same book whose head has exactly these labels and merges, every value
+    filled, and nothing else, is one the label search would read at exactly the same cells
+    (every label it could match is where it was, every walk from a label to its value stops at
+    the same cell): :meth:`locate` returns those cells without searching. Anything else is read
+    by label. A test compares both ways on every sheet of many books.
+    """
+
+    rows: int
+    merges: tuple[tuple[int, int, int, int], ...]
+    cells: dict[Pos, tuple[str, str]]
+    """head cell → (kind, label text or field): every cell of the head that is not empty."""
+    reference: Located
+
+    @classmethod
+    def learn(cls, g: Grid, at: Located) -> Form | None:
+        if at.table is None or at.plan is None or any(f not in at.values for f in _FILLED):
+            return None
+        rows = at.table[2]
+        cells: dict[Pos, tuple[str, str]] = {}
+        for f, (_v, addr) in at.values.items():
+            pos = L.parse_a1(addr)
+            if pos is None or pos[0] >= rows or pos in cells:
+                return None  # e.g. the seed's unit line: one cell for both unit fields
+            cells[pos] = (_TITLE_CELL if f == "title" else _FILL, f)
+        for pos in at.plan:
+            cells.setdefault(pos, (_PLAN_CELL, "project.plan"))
+        for r in range(min(rows, g.height)):
+            for c, v in enumerate(g.rows[r]):
+                if (r, c) in cells or v is None or v == "":
+                    continue
+                if v.__class__ is not str or not _significant(v):
+                    return None  # something in the head the label search does not use
+                cells[(r, c)] = (_LABEL, v)
+        form = cls(rows, _head_merges(g, rows), cells, at)
+        return form if form.locate(g) is not None else None
+
+    def locate(self, g: Grid) -> Located | None:
+        """The fields of ``g`` at this form's cells, or None when ``g``'s head differs."""
+        if g.height < self.rows or _head_merges(g, self.rows) != self.merges:
+            return None
+        cells, seen, seq = self.cells, 0, 0
+        for r in range(self.rows):
+            for c, v in enumerate(g.rows[r]):
+                kind = cells.get((r, c))
+                if kind is None:
+                    if v is None or v == "":
+                        continue
+                    return None
+                seen += 1
+                what, expected = kind
+                if what == _LABEL:
+                    if v != expected:
+                        return None
+                elif what == _PLAN_CELL:
+                    if v.__class__ is str and _significant(v):
+                        return None
+                elif v.__class__ is not str:
+                    if what == _TITLE_CELL or v is None:
+                        return None
+                elif not v.strip() or _significant(v) != (what == _TITLE_CELL):
+                    return None
+                elif what == _TITLE_CELL:
+                    m = _TITLE.match(key(v))
+                    if m is None or _classify(key(v)) or _MONEY_UNIT.search(key(v)):
+                        return None
+                    seq = int(m.group("seq"))
+        if seen != len(cells):
+            return None
+        ref = self.reference
+        values = {}
+        for f, (_v, addr) in ref.values.items():
+            r, c = L.parse_a1(addr) or (0, 0)
+            values[f] = (g.rows[r][c], addr)
+        names, where, start, _stop = ref.table or ((), (), 0, 0)
+        return Located(values, seq, ref.factor, ref.money_unit, ref.plan,
+                       (names, where, start, g.height))
+
+
+def _head_merges(g: Grid, rows: int) -> tuple[tuple[int, int, int, int], ...]:
+    return tuple(sorted(m for m in g.merges if m[0] < rows))
+
+
+def _significant(v: str) -> bool:
+    """Text the label search would take for a label, a title or a money unit."""
+    if not _MAYBE_LABEL.search(v):
+        return False
+    k = key(v)
+    return bool(_classify(k) or _TITLE.match(k) or _MONEY_UNIT.search(k))
+
+
+def _unit(g: Grid, head: range, values: dict[str, tuple[Any, str]]) -> None:
     code_pos = _find(g, _LABELS["unit.code"], head)
     if code_pos:
-        code, cells["unit.code"] = _right(g, code_pos)
-        name = ""
+        values["unit.code"] = _right(g, code_pos)
         name_pos = _find(g, _LABELS["unit.name"], head)
         if name_pos:
-            name, cells["unit.name"] = _right(g, name_pos)
-        return unicodedata.normalize("NFKC", text(code)).strip(), text(name)
+            values["unit.name"] = _right(g, name_pos)
+        return
     for r in head:
         for c, v in enumerate(g.rows[r] if r < g.height else ()):
             m = _UNIT_LINE.match(v) if v.__class__ is str else None
             if m:
-                cells["unit.code"] = cells["unit.name"] = a1(r, c)
-                return unicodedata.normalize("NFKC", m.group("code")), m.group("name").strip()
-    return "", ""
+                values["unit.code"] = (m.group("code"), a1(r, c))
+                values["unit.name"] = (m.group("name"), a1(r, c))
+                return
 
 
-def _purpose(g: Grid, body: range, budget_pos: Pos | None, cells: dict[str, Any]) -> str:
+def _purpose(g: Grid, body: range, budget_pos: Pos | None,
+             values: dict[str, tuple[Any, str]]) -> None:
     pos = _find(g, _LABELS["project.purpose"], body)
     if pos:
-        v, cells["project.purpose"] = _right(g, pos)
-        return text(v)
+        values["project.purpose"] = _right(g, pos)
+        return
     funds = _find(g, _LABELS["funds"], body)
     if funds is None or budget_pos is None:
-        return ""
+        return
     r = budget_pos[0] + 1
     label_end = g.end_col(*funds)
     for c in range(label_end + 1, g.width):
         ar, ac = g.anchor(r, c)
         v = g.raw(ar, ac)
         if ar == r and v not in (None, "") and not (g.key(ar, ac) and _is_any_label(g.key(ar, ac))):
-            cells["project.purpose"] = a1(ar, ac)
-            return text(v)
-    cells["project.purpose"] = a1(r, label_end + 1)
-    return ""
+            values["project.purpose"] = (v, a1(ar, ac))
+            return
+    values["project.purpose"] = ("", a1(r, label_end + 1))
 
 
-def _plan(g: Grid, body: range, cells: dict[str, Any], raw: dict[str, str],
-          fractions: bool) -> Plan | None:
+def _quarters(g: Grid, body: range) -> list[Pos] | None:
+    """The cells below the 3/6/10/12月底 labels, when all four are there."""
     quarters: dict[int, Pos] = {}
     for pos in g.positions(_QUARTER):
         if pos[0] in body:
@@ -501,13 +646,13 @@ def _plan(g: Grid, body: range, cells: dict[str, Any], raw: dict[str, str],
                 quarters.setdefault(int(m.group(1)), pos)
     if len(quarters) < 4:
         return None
-    addrs, values = [], []
-    for month in (3, 6, 10, 12):
-        r, c = quarters[month]
-        vr = g.end_row(r, c) + 1
-        addrs.append(a1(vr, c))
-        values.append(g.value(vr, c))
-    cells["project.plan"] = addrs
+    return [(g.end_row(r, c) + 1, c) for r, c in (quarters[m] for m in (3, 6, 10, 12))]
+
+
+def _plan(g: Grid, places: list[Pos], cells: dict[str, Any], raw: dict[str, str],
+          fractions: bool) -> Plan | None:
+    cells["project.plan"] = [a1(r, c) for r, c in places]
+    values = [g.value(r, c) for r, c in places]
     numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
     as_fractions = fractions or (bool(numbers) and all(v <= 1 for v in numbers))
     out: list[Decimal | None] = []
@@ -522,20 +667,31 @@ def _plan(g: Grid, body: range, cells: dict[str, Any], raw: dict[str, str],
     return (out[0], out[1], out[2], out[3])
 
 
+def _columns(g: Grid, header_row: int) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """The indicator table's fields and their columns, from its header row."""
+    cols: dict[str, int] = {}
+    for c, k in g.row_labels(header_row):
+        for f, pat in _HEADERS.items():
+            if f not in cols and pat.match(_label(k)):
+                cols[f] = c
+    return tuple(cols), tuple(cols.values())
+
+
 def _indicators(g: Grid, body: range) -> list[Indicator]:
     header = _find(g, _HEADERS["level1"], body)
     if header is None:
         return []
-    cols: dict[str, int] = {}
-    for c, k in g.row_labels(header[0]):
-        for f, pat in _HEADERS.items():
-            if f not in cols and pat.match(_label(k)):
-                cols[f] = c
-    names, where = tuple(cols), tuple(cols.values())
+    return _indicator_rows(g, *_columns(g, header[0]), g.end_row(*header) + 1,
+                           min(body.stop, g.height))
+
+
+def _indicator_rows(g: Grid, names: tuple[str, ...], where: tuple[int, ...], start: int,
+                    stop: int) -> list[Indicator]:
+    """The indicator rows from ``start``: until a note, the next table, or ``stop``."""
     absent = len(names)  # index of the "" appended to each row's values
-    pick = operator.itemgetter(*(names.index(f) if f in cols else absent for f in _HEADERS))
-    at1 = names.index("level1") if "level1" in cols else absent
-    at2 = names.index("level2") if "level2" in cols else absent
+    pick = operator.itemgetter(*(names.index(f) if f in names else absent for f in _HEADERS))
+    at1 = names.index("level1") if "level1" in names else absent
+    at2 = names.index("level2") if "level2" in names else absent
     others = [i for i, f in enumerate(names) if f not in _CATEGORIES]
     letters = [L.column_letters(c) for c in where]
     rows, covered, texts = g.rows, g._anchor, g.texts()
@@ -543,7 +699,7 @@ def _indicators(g: Grid, body: range) -> list[Indicator]:
     merged = {r for (r, c), top in covered.items() if c in columns and top != (r, c)}
     width = max(where, default=-1) + 1
     out = []
-    for r in range(g.end_row(*header) + 1, min(body.stop, g.height)):
+    for r in range(start, stop):
         # values straight from the row (a merged cell from its top-left); addresses only for
         # the rows that are indicators
         line = rows[r]

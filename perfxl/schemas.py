@@ -61,7 +61,9 @@ def schemas(cfg: RulesConfig) -> dict[str, pa.DataFrameSchema]:
                           index=df.index, dtype=bool)
         return df["level2"].eq("") | df["level1"].eq("") | known
 
-    text = {c: pa.Column(str, pa.Check(filled, name="required-missing")) for c in REQUIRED_TEXT}
+    # nullable: "filled" reports a missing value itself (as required-missing), at its cell
+    text = {c: pa.Column(str, pa.Check(filled, name="required-missing"), nullable=True)
+            for c in REQUIRED_TEXT}
     money = {c: pa.Column("Int64", pa.Check(non_negative, name="amount-negative"), nullable=True)
              for c in AMOUNTS}
 
@@ -78,9 +80,10 @@ def schemas(cfg: RulesConfig) -> dict[str, pa.DataFrameSchema]:
             "percent": pa.Column(float, pa.Check(lambda s: s.isna() | s.between(0, 100),
                                                  name="plan-out-of-range"), nullable=True)}),
         "indicators": pa.DataFrameSchema(
-            {**{c: pa.Column(str, pa.Check(filled, name="indicator-level-missing"))
+            {**{c: pa.Column(str, pa.Check(filled, name="indicator-level-missing"), nullable=True)
                 for c in LEVEL_COLUMNS},
-             "value": pa.Column(str, pa.Check(filled, name="indicator-value-missing"))},
+             "value": pa.Column(str, pa.Check(filled, name="indicator-value-missing"),
+                                nullable=True)},
             checks=[pa.Check(level_pair, name="indicator-level-mismatch")]),
     }
 

@@ -204,7 +204,7 @@ def validate_paths(paths: Sequence[Path], config: RulesConfig | None = None, *, 
 
     cfg = config or RulesConfig()
     jobs = jobs or (os.cpu_count() or 1)
-    size = max(1, min(BATCH, -(-len(paths) // (jobs * 4))))
+    size = max(1, min(BATCH, -(-len(paths) // (jobs * 2))))
     chunks = [list(paths[i:i + size]) for i in range(0, len(paths), size)]
     results: list[BookResult] = []
     for done in _map(chunks, cfg, jobs):

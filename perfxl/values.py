@@ -11,15 +11,14 @@ import datetime as _dt
 import functools
 import re
 import unicodedata
-from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 FEN = Decimal("0.01")
 WAN = Decimal(10000)
 MAX_NUMBER = Decimal(10) ** 15
 """Larger magnitudes are not amounts anyone budgets (and overflow integer fen): kept as text."""
 
-_SPACE = re.compile(r"\s+")
 _PLAIN_NUMBER = re.compile(r"^[-+]?(\d+(\.\d*)?|\.\d+)$")
 
 
@@ -32,7 +31,7 @@ def key(value: object) -> str:
 
 @functools.lru_cache(maxsize=65536)
 def _key(s: str) -> str:
-    return _SPACE.sub("", unicodedata.normalize("NFKC", s))
+    return "".join(unicodedata.normalize("NFKC", s).split())  # split(): the whitespace of \s
 
 
 def text(value: object) -> str:
@@ -130,8 +129,7 @@ _NUMBER = re.compile(r"^(?P<num>[-+]?\d+(?:\.\d+)?)(?P<unit>\D.*)?$")
 _DATE = re.compile(r"^(\d{4})[-/.年](\d{1,2})(?:[-/.月](\d{1,2})日?)?月?(底|末|前)?$")
 
 
-@dataclass(frozen=True)
-class ParsedValue:
+class ParsedValue(NamedTuple):
     """An indicator value taken apart: ``≥95 百分比`` → op ``≥``, number 95, unit ``百分比``.
 
     ``kind`` is ``number`` (op/number/unit), ``date`` (a date or month, ``number`` None) or
@@ -150,11 +148,11 @@ def parse_value(raw: str) -> ParsedValue | None:
     k = key(raw)
     if not k:
         return None
-    op = ""
-    for o in sorted(OPERATORS, key=len, reverse=True):
-        if k.startswith(o):
-            op, k = OPERATORS[o], k[len(o):]
-            break
+    op = OPERATORS.get(k[:2], "")  # the two-character operators first (>=, <=)
+    if op:
+        k = k[2:]
+    elif op := OPERATORS.get(k[:1], ""):
+        k = k[1:]
     if _DATE.match(k):
         return ParsedValue("date", op or "=", None, k)
     m = _NUMBER.match(k)
