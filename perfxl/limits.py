@@ -58,6 +58,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import io
 import itertools
 import os
@@ -373,7 +374,6 @@ _CHUNK = 4 * MiB
 _KEEP = b"<\x01\x02\x03"
 _DELETE = bytes(b for b in range(256) if b not in _KEEP)
 _PARENS = bytes.maketrans(b"<\x01", b"()")
-_LETTERS = bytes(range(65, 91))
 _ROOT = re.compile(rb"<(?:([A-Za-z_][\w.-]*):)?(worksheet|sst|dialogsheet|macrosheet)[\s/>]")
 _COUNT_ATTR = re.compile(rb"""\b(uniqueCount)\s*=\s*["']\s*([0-9]+)\s*["']""")
 """python-calamine reserves room for ``uniqueCount`` strings up front (``count`` it ignores)."""
@@ -555,6 +555,12 @@ class _PartState:
 _ODD_CELL: dict[bytes, re.Pattern[bytes]] = {}  # prefix → pattern of a cell tag without a plain leading r="A1" reference
 
 
+@functools.lru_cache(maxsize=16)
+def _cell_refs(prefix: bytes) -> re.Pattern[bytes]:
+    """(letters, digits) of each plain ``<c r="B7"`` reference."""
+    return re.compile(re.escape(b"<" + prefix + b'c r="') + rb"([A-Z]+)([0-9]+)")
+
+
 def _odd_cell(prefix: bytes) -> re.Pattern[bytes]:
     if prefix not in _ODD_CELL:
         _ODD_CELL[prefix] = re.compile(re.escape(b"<" + prefix + b"c")
@@ -664,15 +670,16 @@ def _sheet_piece(data: bytes, st: _PartState, book: Book, tally: _Tally) -> None
     lim, name = book.limits, book.name
     if not st.odd and _odd_cell(st.prefix).search(data):
         st.odd = True
-    refs = re.findall(re.escape(b"<" + st.prefix + b'c r="') + rb"([A-Z]+[0-9]+)", data)
+    refs = _cell_refs(st.prefix).findall(data)
     if not refs:
         return
     tally.cells += len(refs)
     if tally.cells > lim.cells:
         raise _over("cells", name, "单元格个数超过", "it holds more cells than",
                     tally.cells, lim.cells)
-    col = max(map(_col_number, set(map(bytes.rstrip, refs, itertools.repeat(b"0123456789")))))
-    row = max(map(int, map(bytes.lstrip, refs, itertools.repeat(_LETTERS))))
+    letters, digits = zip(*refs, strict=True)
+    col = max(map(_col_number, set(letters)))
+    row = max(map(int, set(digits)))
     if col > MAX_COLS or row > MAX_ROWS:
         where = st.where
         raise _over("cells", name, f"{where} 中有超出 Excel 范围({MAX_ROWS:,} 行 × {MAX_COLS:,} 列)"

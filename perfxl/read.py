@@ -159,7 +159,20 @@ def read_grids(path: str | Path) -> tuple[list[Grid], dict[str, str]]:
         raise ReadError(f"找不到文件: {p}", f"file not found: {p}")
     if p.is_dir():
         raise ReadError(f"这是一个文件夹,不是工作簿: {p}", f"is a folder, not a workbook: {p}")
+    try:  # a book of ordinary size is read once, then sniffed, checked and parsed from memory
+        small = p.stat().st_size <= IN_MEMORY
+    except OSError:
+        small = False
+    if small:
+        try:
+            return _grids(p.read_bytes(), p)
+        except PermissionError:
+            pass  # the path's own message, below
     return _grids(p, p)
+
+
+IN_MEMORY = 32 << 20
+"""Books up to this size are read into memory once (else each step reads the file)."""
 
 
 def grids_from_bytes(data: bytes, name: str = "") -> tuple[list[Grid], dict[str, str]]:

@@ -216,18 +216,35 @@ def validate_paths(paths: Sequence[Path], config: RulesConfig | None = None, *, 
 
 
 def _validate_chunk(paths: list[Path], cfg: RulesConfig) -> list[BookResult]:
-    """Read a chunk of books and check them together; keep only what the report needs."""
+    """Read a chunk of books and check them together."""
+    return _check_chunk(_read_chunk(paths), cfg)
+
+
+def _read_chunk(paths: list[Path]) -> list[tuple[Path, Department | str]]:
+    """Each book's model, or why it could not be read (no pandas needed)."""
     from .errors import PerfxlError
     from .read import read_book
 
-    results, depts = [], []
+    out: list[tuple[Path, Department | str]] = []
     for path in paths:
+        try:
+            out.append((path, read_book(path)))
+        except PerfxlError as e:
+            out.append((path, e.zh))
+    return out
+
+
+def _check_chunk(read: list[tuple[Path, Department | str]], cfg: RulesConfig) -> list[BookResult]:
+    """Check the read books together (pandera once per table); keep only what the report
+    needs."""
+    results, depts = [], []
+    for path, got in read:
         result = BookResult(path)
         results.append(result)
-        try:
-            depts.append((result, read_book(path)))
-        except PerfxlError as e:
-            result.error = e.zh
+        if isinstance(got, str):
+            result.error = got
+        else:
+            depts.append((result, got))
     reports = check_all([d for _, d in depts], cfg, books=[r.name for r, _ in depts])
     for (result, dept), report in zip(depts, reports, strict=True):
         result.report = report
@@ -240,7 +257,12 @@ def _validate_chunk(paths: list[Path], cfg: RulesConfig) -> list[BookResult]:
 
 
 def _map(chunks: list[list[Path]], cfg: RulesConfig, jobs: int) -> Iterator[list[BookResult]]:
-    """Chunk results in order; in forked worker processes when there are several chunks."""
+    """Chunk results in order; in forked worker processes when there are several chunks.
+
+    (Tried: workers that only read, forked before pandas is imported, while this process
+    imports it and checks each chunk as it arrives. Shipping the models back costs more than
+    the idle core during the import saves.)
+    """
     if jobs <= 1 or len(chunks) < 2:
         with few_collections():
             for chunk in chunks:
@@ -248,15 +270,13 @@ def _map(chunks: list[list[Path]], cfg: RulesConfig, jobs: int) -> Iterator[list
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     import python_calamine  # noqa: F401
 
-    _warm_up(cfg)  # once, before forking: the workers inherit pandas and pandera ready
-
-    from concurrent.futures.process import BrokenProcessPool
-
     from .errors import PerfxlError
 
+    _warm_up(cfg)  # once, before forking: the workers inherit pandas and pandera ready
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
     try:
         with few_collections(), ProcessPoolExecutor(

@@ -1,0 +1,115 @@
+"""The reader's two ways of locating a project's fields give the same project.
+
+Our project sheets are located by the head learned from the first one (``read.Form``) instead of
+searching for labels. These tests read real books both ways (the form switched off by
+``monkeypatch``) and compare everything the model holds, cell map included; and edit one
+sheet's head in the ways a user might, to see the form step aside for it.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+
+from benchmarks.generate import department
+from perfxl import read, read_book, write_book
+from perfxl.model import Department
+
+
+def snapshot(d: Department) -> list[Any]:
+    """Everything read, including each project's and indicator's cells (not in ``==``)."""
+    return [repr(d), [(p.cells, p.raw, p.code_raw, p.amount_unit, p.sheet,
+                       [i.cells for i in p.indicators]) for p in d.projects]]
+
+
+def by_label(path: Path, monkeypatch: pytest.MonkeyPatch) -> Department:
+    with monkeypatch.context() as m:
+        m.setattr(read.Form, "learn", classmethod(lambda cls, g, at: None))
+        return read_book(path)
+
+
+def count_fits(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record the sheets the form located."""
+    fitted: list[str] = []
+    locate = read.Form.locate
+
+    def spy(self: read.Form, g: read.Grid) -> read.Located | None:
+        at = locate(self, g)
+        if at is not None:
+            fitted.append(g.name)
+        return at
+
+    monkeypatch.setattr(read.Form, "locate", spy)
+    return fitted
+
+
+@pytest.fixture(scope="module")
+def books(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Benchmark-style departments (defects included: missing plans and values, copied sets)."""
+    root = tmp_path_factory.mktemp("form")
+    out = []
+    for i in range(1, 7):
+        path = root / f"dept_{i}.xlsx"
+        write_book(path, department(i, 12, random.Random(i)))
+        out.append(path)
+    return out
+
+
+def test_form_and_label_search_agree_on_our_books(books: list[Path], demo_book: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    for path in [demo_book, *books]:
+        fitted = count_fits(monkeypatch)
+        fast = read_book(path)
+        monkeypatch.undo()
+        assert snapshot(fast) == snapshot(by_label(path, monkeypatch)), path.name
+        # every project sheet but the first (the one the form is learned from) is located by
+        # the form, unless its head misses a value (then it is searched)
+        filled = [p for p in fast.projects[1:] if p.name and p.goals and p.purpose]
+        assert len(fitted) >= len(filled) - 1 > 0, (path.name, fitted)
+
+
+def _edit(path: Path, out: Path, change: Callable[[Any], None]) -> Path:
+    wb = openpyxl.load_workbook(path)
+    change(wb.worksheets[wb.sheetnames.index(_third(wb))])
+    wb.save(out)
+    return out
+
+
+def _third(wb: Any) -> str:
+    return [n for n in wb.sheetnames if n[:1].isdigit()][2]
+
+
+def _unmerge(ws: Any) -> None:
+    ws.unmerge_cells("E3:G3")
+    ws["F3"] = "单位:万元"
+
+
+EDITS: dict[str, Callable[[Any], None]] = {
+    "label renamed": lambda ws: ws.__setitem__("D3", "项目全称"),
+    "text in an empty head cell": lambda ws: ws.__setitem__("C2", "备注"),
+    "name cell holds a label": lambda ws: ws.__setitem__("E3", "项目名称"),
+    "value emptied": lambda ws: ws.__setitem__("B8", None),
+    "title replaced": lambda ws: ws.__setitem__("A1", "说明"),
+    "unit stated in 万元": lambda ws: ws.__setitem__("G2", "单位:万元"),
+    "range unmerged": _unmerge,
+    "second table below": lambda ws: ws.__setitem__(f"A{ws.max_row + 2}", "项目编码"),
+}
+
+
+@pytest.mark.parametrize("edit", sorted(EDITS))
+def test_an_edited_head_is_searched_and_read_alike(books: list[Path], tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch,
+                                                   edit: str) -> None:
+    path = _edit(books[0], tmp_path / "edited.xlsx", EDITS[edit])
+    fitted = count_fits(monkeypatch)
+    fast = read_book(path)
+    monkeypatch.undo()
+    third = _third(openpyxl.load_workbook(path, read_only=True))
+    assert third not in fitted, edit
+    assert fitted, "the other sheets still fit the form"
+    assert snapshot(fast) == snapshot(by_label(path, monkeypatch)), edit
