@@ -216,6 +216,8 @@ class Book:
     limits: Limits
     isolate: bool = False
     reason: str = ""
+    custom: bytes | None = None
+    """``docProps/custom.xml`` as inflated and scanned here (it holds the template version)."""
 
     @property
     def is_zip(self) -> bool:
@@ -512,6 +514,10 @@ def _scan(fp: IO[bytes], info: zipfile.ZipInfo, data_at: int, labels: _Labels, b
     lim, name = book.limits, book.name
     st = _PartState(info.filename, labels)
     pending = b""
+    if info.filename == "docProps/custom.xml" and info.file_size <= _CHUNK:
+        book.custom = b"".join(_inflate(fp, info, data_at, name))
+        _piece(book.custom, st, book, tally, last=True)
+        return _close(st, book, tally)
     for out in _inflate(fp, info, data_at, name):
         data = pending + out if pending else out
         if len(data) < _CHUNK:

@@ -16,7 +16,7 @@ import operator
 import re
 import unicodedata
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -188,7 +188,7 @@ def _grids(source: Path | bytes, p: Path) -> tuple[list[Grid], dict[str, str]]:
     from .limits import open_book
 
     book = open_book(source, p.name)
-    props = custom_properties(source) if book.is_zip else {}
+    props = _properties(book.custom) if book.custom is not None else {}
     skip = set(L.PERFXL_SHEETS) | (set(L.AUX_SHEETS) if L.VERSION_PROPERTY in props else set())
     # perfxl's own sheets (in ``skip``) are never parsed, nor loaded
     grids = [Grid(name, rows, merges, hidden=hidden)
@@ -198,15 +198,22 @@ def _grids(source: Path | bytes, p: Path) -> tuple[list[Grid], dict[str, str]]:
 
 def custom_properties(book: Path | bytes) -> dict[str, str]:
     """``docProps/custom.xml`` name → value (where the template version lives); {} when absent."""
-    from defusedxml import ElementTree
-
     try:
         with zipfile.ZipFile(io.BytesIO(book) if isinstance(book, bytes) else book) as z:
             info = z.getinfo("docProps/custom.xml")
             if info.file_size > 1_000_000:
                 return {}
-            root = ElementTree.fromstring(z.read(info))
-    except (KeyError, zipfile.BadZipFile, OSError, ElementTree.ParseError):
+            return _properties(z.read(info))
+    except (KeyError, zipfile.BadZipFile, OSError):
+        return {}
+
+
+def _properties(xml: bytes) -> dict[str, str]:
+    from defusedxml import ElementTree
+
+    try:
+        root = ElementTree.fromstring(xml)
+    except ElementTree.ParseError:
         return {}
     out = {}
     for prop in root:
@@ -244,7 +251,6 @@ def _department(grids: list[Grid], props: dict[str, str], name: str = "") -> Dep
 def parse_book(grids: list[Grid], template_version: str | None = None) -> Department:
     dept = Department(template_version=template_version)
     ours = template_version is not None
-    form: Form | None = None  # our project sheets' head, learned from the first one read
     for g in grids:
         if g.name in L.PERFXL_SHEETS or (ours and g.name in L.AUX_SHEETS):
             continue
@@ -254,15 +260,15 @@ def parse_book(grids: list[Grid], template_version: str | None = None) -> Depart
         template = ours and _template_head(g)
         if template:
             g.index_rows = L.FIRST_INDICATOR_ROW  # rows below are indicator rows, read by row
-            if form is not None and (at := form.locate(g)) is not None:
+            if (at := Form.fit(g)) is not None:
                 dept.projects.append(_project(g, at, True) or _missing(at))
                 continue
         anchors = g.positions(_LABELS["project.code"])
         if anchors:
             for block in _blocks(g, anchors):
                 at = locate(g, block)
-                if template and form is None:
-                    form = Form.learn(g, at)
+                if template:
+                    Form.learn(g, at)
                 p = _project(g, at, ours)
                 if p is None:
                     dept.skipped.append(Skipped(g.name, "空白项目表", "blank project table"))
@@ -522,8 +528,8 @@ class Form:
     learned from a sheet the label search has read: the cells holding labels (with their text),
     the cells holding values, the merged ranges, and where the label search found each field.
 
-    Another sheet of the same book whose head has exactly these labels and merges, every value
-    filled, and nothing else, is one the label search would read at exactly the same cells
+    Another of our sheets (in any book) whose head has exactly these labels and merges, every
+    value filled, and nothing else, is one the label search would read at exactly the same cells
     (every label it could match is where it was, every walk from a label to its value stops at
     the same cell): :meth:`locate` returns those cells without searching. Anything else is read
     by label. A test compares both ways on every sheet of many books.
@@ -536,7 +542,26 @@ class Form:
     reference: Located
 
     @classmethod
+    def fit(cls, g: Grid) -> Located | None:
+        """``g``'s fields at the cells of a form learned before (in any book), if one fits."""
+        for form in tuple(_FORMS):
+            at = form.locate(g)
+            if at is not None:
+                return at
+        return None
+
+    @classmethod
     def learn(cls, g: Grid, at: Located) -> Form | None:
+        """The form of ``g``, which the label search located at ``at`` (kept for the next
+        sheets, the few most recent forms); None when its head is not one to rely on."""
+        form = cls._learn(g, at)
+        if form is not None:
+            _FORMS.insert(0, form)
+            del _FORMS[8:]
+        return form
+
+    @classmethod
+    def _learn(cls, g: Grid, at: Located) -> Form | None:
         if at.table is None or at.plan is None or any(f not in at.values for f in _FILLED):
             return None
         rows = at.table[2]
@@ -598,6 +623,10 @@ class Form:
         names, where, start, _stop = ref.table or ((), (), 0, 0)
         return Located(values, seq, ref.factor, ref.money_unit, ref.plan,
                        (names, where, start, g.height))
+
+
+_FORMS: list[Form] = []
+"""The forms learned in this process, the latest first."""
 
 
 def _head_merges(g: Grid, rows: int) -> tuple[tuple[int, int, int, int], ...]:
@@ -711,17 +740,19 @@ def _indicator_rows(g: Grid, names: tuple[str, ...], where: tuple[int, ...], sta
     columns = set(where)
     merged = {r for (r, c), top in covered.items() if c in columns and top != (r, c)}
     width = max(where, default=-1) + 1
+    get = operator.itemgetter(*where) if len(where) > 1 else lambda line: (line[where[0]],)
     out = []
     for r in range(start, stop):
         # values straight from the row (a merged cell from its top-left); addresses only for
         # the rows that are indicators
         line = rows[r]
         places = None
+        values: Sequence[Any]
         if r in merged:
             places = [covered.get((r, c), (r, c)) for c in where]
             values = [g.raw(ar, ac) for ar, ac in places]
         elif len(line) >= width:
-            values = [line[c] for c in where]
+            values = get(line)
         else:
             values = [line[c] if c < len(line) else None for c in where]
         vals = [v.strip() if v.__class__ is str else text(v) for v in values]
@@ -735,8 +766,8 @@ def _indicator_rows(g: Grid, names: tuple[str, ...], where: tuple[int, ...], sta
                 break  # a note below the table, not an indicator
             continue  # blank, or a placeholder row (categories only)
         if places is None:
-            number = str(r + 1)
-            cells = dict(zip(names, [c + number for c in letters], strict=True))
+            cells = dict(zip(names, map(str.__add__, letters, itertools.repeat(str(r + 1))),
+                             strict=True))
         else:
             cells = {f: a1(ar, ac) for f, (ar, ac) in zip(names, places, strict=True)}
         level1, level2, level3, description, value, basis = pick(vals)

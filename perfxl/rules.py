@@ -9,6 +9,7 @@ functions below. Both end as the same ``Finding``.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections import defaultdict
@@ -390,8 +391,9 @@ def indicator_rows(dept: Department, cfg: RulesConfig) -> Iterator[Finding | Non
             if not ind.value:
                 continue  # indicator-value-missing comes from the schema
             pv = parse_value(ind.value)
-            cell = indicator_cell(ind, "indicator.value")
-            vague = next((w for w in cfg.vague_words if w in ind.value), None)
+            cell = ind.cells.get("value", "")
+            vague = (next(w for w in cfg.vague_words if w in ind.value)
+                     if _any_of(cfg.vague_words).search(ind.value) else None)
             if vague:
                 yield make(RULES["indicator-value-vague"], cfg, project=p, cell=cell,
                            value=ind.value, word=vague)
@@ -409,6 +411,11 @@ def indicator_rows(dept: Department, cfg: RulesConfig) -> Iterator[Finding | Non
                     and pv.number < cfg.satisfaction_floor):
                 yield make(RULES["satisfaction-below-floor"], cfg, project=p, cell=cell,
                            value=ind.value, floor=_plain(cfg.satisfaction_floor))
+
+
+@functools.lru_cache(maxsize=8)
+def _any_of(words: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(map(re.escape, words)) or "(?!)")
 
 
 _COUNT_NAME = re.compile(r"\((?P<unit>[^()%]{1,3})\)$")
