@@ -514,10 +514,13 @@ def _scan(fp: IO[bytes], info: zipfile.ZipInfo, data_at: int, labels: _Labels, b
     lim, name = book.limits, book.name
     st = _PartState(info.filename, labels)
     pending = b""
-    if info.filename == "docProps/custom.xml" and info.file_size <= _CHUNK:
-        book.custom = b"".join(_inflate(fp, info, data_at, name))
-        _piece(book.custom, st, book, tally, last=True)
-        return _close(st, book, tally)
+    if info.file_size < _CHUNK:  # in one piece
+        data = b"".join(_inflate(fp, info, data_at, name))
+        _piece(data, st, book, tally, last=True)
+        _close(st, book, tally)
+        if info.filename == "docProps/custom.xml":
+            book.custom = data
+        return
     for out in _inflate(fp, info, data_at, name):
         data = pending + out if pending else out
         if len(data) < _CHUNK:

@@ -16,7 +16,7 @@ import operator
 import re
 import unicodedata
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -326,6 +326,8 @@ _NOTHING = re.compile("(?!)")
 _MAYBE_BLOCK = re.compile("表|项\\s*目\\s*[编代]")
 _PATTERNS = (*_LABELS.values(), *_HEADERS.values(), _QUARTER)
 _KNOWN = frozenset(p.pattern for p in _PATTERNS)
+_LONGEST_LABEL = 24
+"""No label pattern matches a longer text (the longest, 其中:财政资金(万元), has 11 characters)."""
 
 
 @functools.lru_cache(maxsize=16384)
@@ -333,6 +335,8 @@ def _classify(k: str) -> tuple[re.Pattern[str], ...]:
     """The label patterns a cell's key matches (most cells: none). Keys repeat across sheets and
     books, so this is cached."""
     label = k.rstrip(":")
+    if len(label) > _LONGEST_LABEL:
+        return ()
     return tuple(p for p in _PATTERNS if p.match(label))
 
 
@@ -522,7 +526,7 @@ _FILLED = ("project.code", "project.name", "unit.code", "unit.name", "project.bu
 _LABEL, _FILL, _TITLE_CELL, _PLAN_CELL = "label", "fill", "title", "plan"
 
 
-@dataclass(frozen=True)
+@dataclass
 class Form:
     """The head of a project sheet (the rows above its indicators) as our template writes it,
     learned from a sheet the label search has read: the cells holding labels (with their text),
@@ -583,24 +587,34 @@ class Form:
         form = cls(rows, _head_merges(g, rows), cells, at)
         return form if form.locate(g) is not None else None
 
+    def __post_init__(self) -> None:
+        # per head row: its width, the label columns and texts, the columns that must be empty,
+        # and the value cells (checked one by one)
+        self._rows: list[tuple[int, Callable[[Any], Any], Any, Callable[[Any], Any],
+                               list[tuple[int, str]]]] = []
+        for r in range(self.rows):
+            mine = sorted((c, kind) for (rr, c), kind in self.cells.items() if rr == r)
+            width = mine[-1][0] + 1 if mine else 0
+            labels = [(c, text) for c, (what, text) in mine if what == _LABEL]
+            taken = {c for c, _ in mine}
+            self._rows.append((width, _getter([c for c, _ in labels]),
+                               tuple(t for _, t in labels),
+                               _getter([c for c in range(width) if c not in taken]),
+                               [(c, what) for c, (what, _) in mine if what != _LABEL]))
+
     def locate(self, g: Grid) -> Located | None:
         """The fields of ``g`` at this form's cells, or None when ``g``'s head differs."""
         if g.height < self.rows or _head_merges(g, self.rows) != self.merges:
             return None
-        cells, seen, seq = self.cells, 0, 0
-        for r in range(self.rows):
-            for c, v in enumerate(g.rows[r]):
-                kind = cells.get((r, c))
-                if kind is None:
-                    if v is None or v == "":
-                        continue
-                    return None
-                seen += 1
-                what, expected = kind
-                if what == _LABEL:
-                    if v != expected:
-                        return None
-                elif what == _PLAN_CELL:
+        seq = 0
+        for row, (width, labels, expected, empty, values) in zip(g.rows[:self.rows], self._rows,
+                                                                 strict=True):
+            if (len(row) < width or labels(row) != expected
+                    or not _EMPTY.issuperset(empty(row)) or not _EMPTY.issuperset(row[width:])):
+                return None
+            for c, what in values:
+                v = row[c]
+                if what == _PLAN_CELL:
                     if v.__class__ is str and _significant(v):
                         return None
                 elif v.__class__ is not str:
@@ -609,20 +623,32 @@ class Form:
                 elif not v.strip() or _significant(v) != (what == _TITLE_CELL):
                     return None
                 elif what == _TITLE_CELL:
-                    m = _TITLE.match(key(v))
-                    if m is None or _classify(key(v)) or _MONEY_UNIT.search(key(v)):
+                    k = key(v)
+                    m = _TITLE.match(k)
+                    if m is None or _classify(k) or _MONEY_UNIT.search(k):
                         return None
                     seq = int(m.group("seq"))
-        if seen != len(cells):
-            return None
         ref = self.reference
-        values = {}
+        got = {}
         for f, (_v, addr) in ref.values.items():
             r, c = L.parse_a1(addr) or (0, 0)
-            values[f] = (g.rows[r][c], addr)
+            got[f] = (g.rows[r][c], addr)
         names, where, start, _stop = ref.table or ((), (), 0, 0)
-        return Located(values, seq, ref.factor, ref.money_unit, ref.plan,
+        return Located(got, seq, ref.factor, ref.money_unit, ref.plan,
                        (names, where, start, g.height))
+
+
+_EMPTY = frozenset(("", None))
+
+
+def _getter(items: list[Any]) -> Callable[[Any], tuple[Any, ...]]:
+    """``operator.itemgetter`` that always returns a tuple (of one item, or none)."""
+    if len(items) > 1:
+        return operator.itemgetter(*items)
+    if items:
+        only = items[0]
+        return lambda seq: (seq[only],)
+    return lambda seq: ()
 
 
 _FORMS: list[Form] = []
