@@ -15,10 +15,12 @@ parser sees a book:
    than ``string``, nesting deeper than ``depth`` in the parts a tree parser reads (counted by
    tags, in windows: see :func:`_check_depth`; not in worksheets and the shared-string table,
    which only python-calamine's streaming reader parses when a book is read — it read 100,000
-   levels in a test — and lxml, capped at 256 levels, when one is annotated; skipping them halves
-   this pass), and in worksheets the cell references: their count (``cells``), the
-   area from A1 to the farthest cell (``sheet_area``, ``book_area``), cells outside Excel's
-   1,048,576 × 16,384; in the shared strings, the declared ``uniqueCount``;
+   levels in a test — and lxml, capped at 256 levels, when one is annotated; skipping them saves
+   a third of this pass), and in worksheets (known by their root element, the first one after
+   any comments; sheet data under another root sends the book to the child process) the cell
+   references: their count (``cells``), the area from A1 to the farthest cell (``sheet_area``,
+   ``book_area``), cells outside Excel's 1,048,576 × 16,384; in the shared strings, the
+   declared ``uniqueCount``;
 4. merged ranges (``merged``), and for the formats read in a child process the area and the
    cells, are checked as python-calamine hands each sheet over, before its rows become Python
    lists (a merged range costs python-calamine nothing; it costs the Grid a cell each).
@@ -376,7 +378,18 @@ _CHUNK = 4 * MiB
 _KEEP = b"<\x01\x02\x03"
 _DELETE = bytes(b for b in range(256) if b not in _KEEP)
 _PARENS = bytes.maketrans(b"<\x01", b"()")
-_ROOT = re.compile(rb"<(?:([A-Za-z_][\w.-]*):)?(worksheet|sst|dialogsheet|macrosheet)[\s/>]")
+_ROOT = re.compile(rb"<(?:([A-Za-z_][\w.-]*):)?(worksheet|sst|dialogsheet|macrosheet|chartsheet)"
+                   rb"[\s/>]")
+
+
+def _root(data: bytes) -> re.Match[bytes] | None:
+    """The root element, when it is a worksheet, a shared-string table or a chart sheet: the
+    first element after the declaration, processing instructions and comments."""
+    at = data.find(b"<")
+    while at >= 0 and data[at + 1:at + 2] in (b"?", b"!"):
+        end = data.find(b"-->", at) + 3 if data.startswith(b"<!--", at) else data.find(b">", at) + 1
+        at = data.find(b"<", end) if end > 0 else -1
+    return _ROOT.match(data, at) if at >= 0 else None
 _COUNT_ATTR = re.compile(rb"""\b(uniqueCount)\s*=\s*["']\s*([0-9]+)\s*["']""")
 """python-calamine reserves room for ``uniqueCount`` strings up front (``count`` it ignores)."""
 
@@ -561,20 +574,12 @@ class _PartState:
         return self.labels.where(self.part)
 
 
-_ODD_CELL: dict[bytes, re.Pattern[bytes]] = {}  # prefix → pattern of a cell tag without a plain leading r="A1" reference
-
-
 @functools.lru_cache(maxsize=16)
-def _cell_refs(prefix: bytes) -> re.Pattern[bytes]:
-    """(letters, digits) of each plain ``<c r="B7"`` reference."""
-    return re.compile(re.escape(b"<" + prefix + b'c r="') + rb"([A-Z]+)([0-9]+)")
-
-
-def _odd_cell(prefix: bytes) -> re.Pattern[bytes]:
-    if prefix not in _ODD_CELL:
-        _ODD_CELL[prefix] = re.compile(re.escape(b"<" + prefix + b"c")
-                                       + rb'(?:[>/\t\n\r]| (?!r="[A-Z]+[0-9]+"))')
-    return _ODD_CELL[prefix]
+def _cell_tags(prefix: bytes) -> re.Pattern[bytes]:
+    """Every cell tag: (' r="B7"', letters, digits) for the plain form ``<c r="B7"``, three empty
+    strings for any other (``<c>``, ``<c s="1" r="B7">``, a tab, ``r="B7x"`` …)."""
+    return re.compile(re.escape(b"<" + prefix + b"c")
+                      + rb'(?:( r="([A-Z]+)([0-9]+)")|[>/\t\n\r ])')
 
 
 def _piece(data: bytes, st: _PartState, book: Book, tally: _Tally, last: bool = False) -> None:
@@ -587,7 +592,10 @@ def _piece(data: bytes, st: _PartState, book: Book, tally: _Tally, last: bool = 
             if st.labels.read_by_calamine(st.part):
                 tally.isolate.append(f"{st.where}: not UTF-8")
             return
-        if m := _ROOT.search(data, 0, 65536):
+        m = _root(data)
+        if m is None and b"sheetData" in data:  # cells under a root the checks do not know
+            tally.isolate.append(f"{st.where}: sheet data under an unknown root element")
+        if m and m.group(2) != b"chartsheet":
             st.prefix = (m.group(1) + b":") if m.group(1) else b""
             st.role = "sst" if m.group(2) == b"sst" else "sheet"
             if st.role == "sst":
@@ -670,6 +678,9 @@ def _check_runs(data: bytes, limit: int, st: _PartState, name: str) -> None:
                             f"{where} holds a text or attribute value of", run, limit)
 
 
+_ODD = (b"", b"", b"")
+
+
 def _sheet_piece(data: bytes, st: _PartState, book: Book, tally: _Tally) -> None:
     """Cell references of a worksheet piece: count, farthest cell, cells outside Excel's sheet.
 
@@ -677,16 +688,17 @@ def _sheet_piece(data: bytes, st: _PartState, book: Book, tally: _Tally) -> None
     write) is read here; a sheet with any other cell tag is read in the child process.
     """
     lim, name = book.limits, book.name
-    if not st.odd and _odd_cell(st.prefix).search(data):
+    refs = _cell_tags(st.prefix).findall(data)
+    if _ODD in refs:
         st.odd = True
-    refs = _cell_refs(st.prefix).findall(data)
+        refs = [t for t in refs if t != _ODD]
     if not refs:
         return
     tally.cells += len(refs)
     if tally.cells > lim.cells:
         raise _over("cells", name, "单元格个数超过", "it holds more cells than",
                     tally.cells, lim.cells)
-    letters, digits = zip(*refs, strict=True)
+    _tags, letters, digits = zip(*refs, strict=True)
     col = max(map(_col_number, set(letters)))
     row = max(map(int, set(digits)))
     if col > MAX_COLS or row > MAX_ROWS:

@@ -289,6 +289,20 @@ def far_cell(path: Path) -> Path:
                                 dimension="A1:XFD1048576"))
 
 
+def far_cell_after_comment(path: Path) -> Path:
+    """The far cell again, the root element hidden behind a 100 KB comment."""
+    return book(path, sheet_xml('<row r="1">' + text_cell("A1", 0) + '</row><row r="1048576">'
+                                '<c r="XFD1048576"><v>1</v></c></row>',
+                                head="<!--" + "x" * 100_000 + "-->"))
+
+
+def far_cell_unknown_root(path: Path) -> Path:
+    """The far cell in sheet data under a root element that is not a worksheet's."""
+    xml = sheet_xml('<row r="1">' + text_cell("A1", 0) + '</row><row r="1048576">'
+                    '<c r="XFD1048576"><v>1</v></c></row>')
+    return book(path, xml.replace("<worksheet ", "<sheet ").replace("</worksheet>", "</sheet>"))
+
+
 def outside_excel(path: Path) -> Path:
     """A cell reference past Excel's last row (python-calamine would allocate for it)."""
     return book(path, sheet_xml('<row r="1"><c r="A99999999999"><v>1</v></c></row>'))
@@ -640,6 +654,9 @@ CASES: dict[str, tuple[str, Gen, str, str]] = {
     "whole_sheet_merge": ("merge_all.xlsx", whole_sheet_merge, "LimitExceeded", "merged"),
     "dimension_lie": ("dimension.xlsx", dimension_lie, "read", ""),
     "far_cell": ("far_cell.xlsx", far_cell, "LimitExceeded", "sheet_area"),
+    "far_cell_after_comment": ("far_comment.xlsx", far_cell_after_comment, "LimitExceeded",
+                               "sheet_area"),
+    "far_cell_unknown_root": ("far_root.xlsx", far_cell_unknown_root, "LimitExceeded", ""),
     "outside_excel": ("outside.xlsx", outside_excel, "LimitExceeded", "cells"),
     "far_cell_without_refs": ("far_norefs.xlsx", far_cell_without_refs, "LimitExceeded", ""),
     "sst_index_out_of_range": ("sst_oob.xlsx", sst_index_out_of_range, "DamagedFile", "shared"),
