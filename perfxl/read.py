@@ -38,7 +38,7 @@ from .model import (
     Skipped,
     Unit,
 )
-from .values import WAN, amount, decimal, key, percent, text
+from .values import WAN, amount, decimal, key, percent, text, text_key
 
 Pos = tuple[int, int]
 
@@ -783,7 +783,7 @@ def _indicator_rows(g: Grid, names: tuple[str, ...], where: tuple[int, ...], sta
             values = [line[c] if c < len(line) else None for c in where]
         vals = [v.strip() if v.__class__ is str else text(v) for v in values]
         vals.append("")
-        first = key(vals[at1]) if vals[at1] else ""
+        first = text_key(vals[at1])
         if first.startswith(_NOTES) or (_MAYBE_BLOCK.search(texts[r])
                                         and any(_starts_block(k) for _c, k in g.row_labels(r))):
             break  # a note below the table, or the next table's title / 项目编码

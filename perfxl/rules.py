@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import operator
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -22,7 +23,7 @@ from typing import Any
 from .errors import ReadError
 from .findings import ERROR, WARNING, Finding
 from .model import LEVELS, Department, Indicator, Project, finer_than_fen
-from .values import WAN, fmt_amount, key
+from .values import WAN, fmt_amount, key, text_key
 
 
 @dataclass(frozen=True)
@@ -372,7 +373,7 @@ def indicator_rows(dept: Department, cfg: RulesConfig) -> Iterator[Finding | Non
         seen: dict[str, Indicator] = {}
         for ind in p.indicators:
             name = _name(ind)
-            k3 = key(ind.level3)
+            k3 = text_key(ind.level3)
             if k3:
                 if k3 in seen:
                     yield make(RULES["indicator-duplicate"], cfg, project=p,
@@ -381,7 +382,7 @@ def indicator_rows(dept: Department, cfg: RulesConfig) -> Iterator[Finding | Non
             if not ind.description:
                 yield make(RULES["description-missing"], cfg, project=p,
                            cell=indicator_cell(ind, "indicator.description"), name=name)
-            elif k3 and key(ind.description) == k3:
+            elif k3 and text_key(ind.description) == k3:
                 yield make(RULES["description-repeats-name"], cfg, project=p,
                            cell=indicator_cell(ind, "indicator.description"),
                            value=ind.description, name=ind.level3)
@@ -438,7 +439,7 @@ def unit_problem(ind: Indicator, pv: Any, p: Project, cfg: RulesConfig) -> tuple
             return None
         return ("时效指标应为日期或时长(如 2021年12月底、≤30天)",
                 "a timeliness indicator must be a date or a duration")
-    m = _COUNT_NAME.search(key(ind.level3))
+    m = _COUNT_NAME.search(text_key(ind.level3))
     if m and m.group("unit") in cfg.count_units:
         if pv.kind == "number" and pv.unit in (*cfg.count_units, ""):
             return None
@@ -466,8 +467,10 @@ def categories(dept: Department, cfg: RulesConfig) -> Iterator[Finding | None]:
 
 
 def _signature(p: Project) -> tuple[tuple[str, ...], ...]:
-    return tuple(sorted((key(i.level1), key(i.level2), key(i.level3), key(i.description),
-                         key(i.value), key(i.basis)) for i in p.indicators))
+    return tuple(sorted(tuple(map(text_key, _TEXTS(i))) for i in p.indicators))
+
+
+_TEXTS = operator.attrgetter("level1", "level2", "level3", "description", "value", "basis")
 
 
 @check

@@ -26,11 +26,12 @@ def key(value: object) -> str:
     """Normalised form used to match labels: NFKC, no whitespace (``其中：财政资金`` → ``其中:财政资金``)."""
     if value is None or value == "":
         return ""
-    return _key(value) if isinstance(value, str) else _key(str(value))
+    return text_key(value) if isinstance(value, str) else text_key(str(value))
 
 
 @functools.lru_cache(maxsize=65536)
-def _key(s: str) -> str:
+def text_key(s: str) -> str:
+    """``key`` of a ``str``, called directly in the hot loops over model text (always str)."""
     return "".join(unicodedata.normalize("NFKC", s).split())  # split(): the whitespace of \s
 
 
