@@ -61,30 +61,32 @@ def schemas(cfg: RulesConfig) -> dict[str, pa.DataFrameSchema]:
                           index=df.index, dtype=bool)
         return df["level2"].eq("") | df["level1"].eq("") | known
 
+    def rule(fn: Any, slug: str) -> pa.Check:
+        # ignore_na=False: each check decides about a missing value itself (pandera would
+        # otherwise compute isna again for every check, a tenth of its time here)
+        return pa.Check(fn, name=slug, ignore_na=False)
+
     # nullable: "filled" reports a missing value itself (as required-missing), at its cell
-    text = {c: pa.Column(str, pa.Check(filled, name="required-missing"), nullable=True)
+    text = {c: pa.Column(str, rule(filled, "required-missing"), nullable=True)
             for c in REQUIRED_TEXT}
-    money = {c: pa.Column("Int64", pa.Check(non_negative, name="amount-negative"), nullable=True)
+    money = {c: pa.Column("Int64", rule(non_negative, "amount-negative"), nullable=True)
              for c in AMOUNTS}
 
     return {
         "projects": pa.DataFrameSchema(
             {**text, **money,
-             "budget_fen": pa.Column("Int64", [pa.Check(lambda s: s.notna(), ignore_na=False,
-                                                        name="required-missing"),
-                                               pa.Check(non_negative, name="amount-negative")],
+             "budget_fen": pa.Column("Int64", [rule(lambda s: s.notna(), "required-missing"),
+                                               rule(non_negative, "amount-negative")],
                                      nullable=True)},
-            checks=[pa.Check(funds_match, name="funds-mismatch"),
-                    pa.Check(code_ok, name="code-pattern")]),
+            checks=[rule(funds_match, "funds-mismatch"), rule(code_ok, "code-pattern")]),
         "plan": pa.DataFrameSchema({
-            "percent": pa.Column(float, pa.Check(lambda s: s.isna() | s.between(0, 100),
-                                                 name="plan-out-of-range"), nullable=True)}),
+            "percent": pa.Column(float, rule(lambda s: s.isna() | s.between(0, 100),
+                                             "plan-out-of-range"), nullable=True)}),
         "indicators": pa.DataFrameSchema(
-            {**{c: pa.Column(str, pa.Check(filled, name="indicator-level-missing"), nullable=True)
+            {**{c: pa.Column(str, rule(filled, "indicator-level-missing"), nullable=True)
                 for c in LEVEL_COLUMNS},
-             "value": pa.Column(str, pa.Check(filled, name="indicator-value-missing"),
-                                nullable=True)},
-            checks=[pa.Check(level_pair, name="indicator-level-mismatch")]),
+             "value": pa.Column(str, rule(filled, "indicator-value-missing"), nullable=True)},
+            checks=[rule(level_pair, "indicator-level-mismatch")]),
     }
 
 
