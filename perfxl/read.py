@@ -762,9 +762,13 @@ def _indicator_rows(g: Grid, names: tuple[str, ...], where: tuple[int, ...], sta
     at2 = names.index("level2") if "level2" in names else absent
     others = [i for i, f in enumerate(names) if f not in _CATEGORIES]
     letters = [L.column_letters(c) for c in where]
-    rows, covered, texts = g.rows, g._anchor, g.texts()
-    columns = set(where)
-    merged = {r for (r, c), top in covered.items() if c in columns and top != (r, c)}
+    rows, texts = g.rows, g.texts()
+    # the table's cells inside a merged range (not its top-left): row → (field index, top-left)
+    index = {c: i for i, c in enumerate(where)}
+    merged: dict[int, list[tuple[int, Pos]]] = {}
+    for (r, c), top in g._anchor.items():
+        if c in index and top != (r, c):
+            merged.setdefault(r, []).append((index[c], top))
     width = max(where, default=-1) + 1
     get = operator.itemgetter(*where) if len(where) > 1 else lambda line: (line[where[0]],)
     out = []
@@ -772,15 +776,16 @@ def _indicator_rows(g: Grid, names: tuple[str, ...], where: tuple[int, ...], sta
         # values straight from the row (a merged cell from its top-left); addresses only for
         # the rows that are indicators
         line = rows[r]
-        places = None
         values: Sequence[Any]
-        if r in merged:
-            places = [covered.get((r, c), (r, c)) for c in where]
-            values = [g.raw(ar, ac) for ar, ac in places]
-        elif len(line) >= width:
+        if len(line) >= width:
             values = get(line)
         else:
             values = [line[c] if c < len(line) else None for c in where]
+        inside = merged.get(r)
+        if inside:
+            values = list(values)
+            for i, (tr, tc) in inside:
+                values[i] = g.raw(tr, tc)
         vals = [v.strip() if v.__class__ is str else text(v) for v in values]
         vals.append("")
         first = text_key(vals[at1])
@@ -791,11 +796,11 @@ def _indicator_rows(g: Grid, names: tuple[str, ...], where: tuple[int, ...], sta
             if first and first not in LEVELS and not vals[at2]:
                 break  # a note below the table, not an indicator
             continue  # blank, or a placeholder row (categories only)
-        if places is None:
-            cells = dict(zip(names, map(str.__add__, letters, itertools.repeat(str(r + 1))),
-                             strict=True))
-        else:
-            cells = {f: a1(ar, ac) for f, (ar, ac) in zip(names, places, strict=True)}
+        cells = dict(zip(names, map(str.__add__, letters, itertools.repeat(str(r + 1))),
+                         strict=True))
+        if inside:
+            for i, (tr, tc) in inside:
+                cells[names[i]] = a1(tr, tc)
         level1, level2, level3, description, value, basis = pick(vals)
         out.append(Indicator(level1, level2, level3, description, value, basis, cells))
     return out
