@@ -72,6 +72,7 @@ class Grid:
         self._by_row: dict[int, list[tuple[int, str]]] = {}
         self._found: dict[str, list[Pos]] = {}
         self._texts: list[str] | None = None
+        self._exact: dict[str, list[Pos]] | None = None
 
     def texts(self) -> list[str]:
         """Each row's text cells joined by NUL: one regex search per row decides whether any
@@ -129,6 +130,15 @@ class Grid:
                 got = []
             self._by_row[r] = got
         return got
+
+    def exact(self, label: str) -> list[Pos]:
+        """Sorted top-left cells whose label (key without a trailing colon) is ``label``."""
+        if self._exact is None:
+            self._exact = {}
+            for pos, k in sorted(self._index().items()):
+                if self.anchor(*pos) == pos:
+                    self._exact.setdefault(k.rstrip(":"), []).append(pos)
+        return self._exact.get(label, [])
 
     def positions(self, pattern: re.Pattern[str]) -> list[Pos]:
         """Sorted top-left cells whose label (key without a trailing colon) matches ``pattern``,
@@ -386,7 +396,15 @@ def _blocks(g: Grid, anchors: list[Pos]) -> list[_Block]:
 
 def _find(g: Grid, pattern: re.Pattern[str], rows: range) -> Pos | None:
     """The first cell (by row, then column) in ``rows`` whose label matches."""
-    found = g.positions(pattern)
+    return _first(g.positions(pattern), rows)
+
+
+def _find_exact(g: Grid, label: str, rows: range) -> Pos | None:
+    """The first cell (by row, then column) in ``rows`` whose label is ``label``."""
+    return _first(g.exact(label), rows)
+
+
+def _first(found: list[Pos], rows: range) -> Pos | None:
     i = bisect.bisect_left(found, (rows.start, -1))
     return found[i] if i < len(found) and found[i][0] < rows.stop else None
 
@@ -796,8 +814,8 @@ def _indicator_rows(g: Grid, names: tuple[str, ...], where: tuple[int, ...], sta
             if first and first not in LEVELS and not vals[at2]:
                 break  # a note below the table, not an indicator
             continue  # blank, or a placeholder row (categories only)
-        cells = dict(zip(names, map(str.__add__, letters, itertools.repeat(str(r + 1))),
-                         strict=True))
+        number = str(r + 1)
+        cells = dict(zip(names, [letter + number for letter in letters], strict=True))
         if inside:
             for i, (tr, tc) in inside:
                 cells[names[i]] = a1(tr, tc)
@@ -837,7 +855,7 @@ def parse_department(g: Grid, dept: Department) -> None:
     everything = range(0, g.height)
 
     def at(label: str) -> tuple[Any, str] | None:
-        pos = _find(g, re.compile("^" + re.escape(_label(key(label))) + "$"), everything)
+        pos = _find_exact(g, _label(key(label)), everything)
         return _right(g, pos) if pos else None
 
     def txt(label: str) -> str:
@@ -861,7 +879,7 @@ def parse_department(g: Grid, dept: Department) -> None:
         except ValueError:
             dept.declared_total = None
 
-    sections = {name: _find(g, re.compile("^" + re.escape(key(name)) + "$"), everything)
+    sections = {name: _find_exact(g, key(name), everything)
                 for name in (L.LABEL_UNITS, L.LABEL_OVERALL, L.LABEL_SCORING, L.LABEL_MEASURES)}
     rows = sorted(p[0] for p in sections.values() if p)
 
