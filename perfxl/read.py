@@ -58,12 +58,8 @@ class Grid:
     hidden: bool = False
 
     def __post_init__(self) -> None:
-        # every cell of a merged range → its top-left (the last range wins where they overlap);
-        # top-left → far corner
-        self._anchor: dict[Pos, Pos] = {
-            (r, c): (r0, c0) for r0, c0, r1, c1 in self.merges
-            for r in range(r0, r1 + 1) for c in range(c0, c1 + 1)}
-        self._extent: dict[Pos, Pos] = {(r0, c0): (r1, c1) for r0, c0, r1, c1 in self.merges}
+        self._anchors: dict[Pos, Pos] | None = None
+        self._extents: dict[Pos, Pos] | None = None
         self.height = len(self.rows)
         self.width = max(map(len, self.rows), default=0)
         self.index_rows: int | None = None
@@ -89,6 +85,22 @@ class Grid:
                 for c, k in self.row_labels(r):
                     self._keys[(r, c)] = k
         return self._keys
+
+    @property
+    def _anchor(self) -> dict[Pos, Pos]:
+        """Every cell of a merged range → its top-left (the last range wins where they overlap);
+        built when first needed (a sheet located by a form never needs it)."""
+        if self._anchors is None:
+            self._anchors = {(r, c): (r0, c0) for r0, c0, r1, c1 in self.merges
+                             for r in range(r0, r1 + 1) for c in range(c0, c1 + 1)}
+        return self._anchors
+
+    @property
+    def _extent(self) -> dict[Pos, Pos]:
+        """A merged range's top-left → its far corner."""
+        if self._extents is None:
+            self._extents = {(r0, c0): (r1, c1) for r0, c0, r1, c1 in self.merges}
+        return self._extents
 
     def raw(self, r: int, c: int) -> Any:
         if 0 <= r < self.height and 0 <= c < len(self.rows[r]):
@@ -267,12 +279,12 @@ def parse_book(grids: list[Grid], template_version: str | None = None) -> Depart
         if g.name == L.SHEET_DEPARTMENT or (not ours and _is_department_sheet(g)):
             parse_department(g, dept)
             continue
+        if ours and _one_table(g) and (at := Form.fit(g)) is not None:
+            dept.projects.append(_project(g, at, True) or _missing(at))
+            continue
         template = ours and _template_head(g)
         if template:
             g.index_rows = L.FIRST_INDICATOR_ROW  # rows below are indicator rows, read by row
-            if (at := Form.fit(g)) is not None:
-                dept.projects.append(_project(g, at, True) or _missing(at))
-                continue
         anchors = g.positions(_LABELS["project.code"])
         if anchors:
             for block in _blocks(g, anchors):
@@ -357,10 +369,11 @@ def _label(k: str) -> str:
 def _template_head(g: Grid) -> bool:
     """The sheet still has our template's head (labels where we wrote them) and one table only,
     so the labels above the indicator table are all the parser needs to index."""
-    code_row, code_col = L.ROW_CODE, 0
-    if not (_is_code_label(g.key(code_row, code_col))
-            and _HEADERS["level1"].match(_label(g.key(L.ROW_HEADER, 0)))):
-        return False
+    return (_is_code_label(g.key(L.ROW_CODE, 0))
+            and bool(_HEADERS["level1"].match(_label(g.key(L.ROW_HEADER, 0)))) and _one_table(g))
+
+
+def _one_table(g: Grid) -> bool:
     return sum(t.count("项目编码") for t in g.texts()) == 1
 
 
@@ -460,6 +473,8 @@ class Located:
     money_unit: str = ""
     plan: list[Pos] | None = None
     """The cells below the four quarter labels (3, 6, 10, 12月底)."""
+    plan_values: list[Pos] | None = None
+    """Where those cells' values are (the top-left of a merged range), when known already."""
     table: tuple[tuple[str, ...], tuple[int, ...], int, int] | None = None
     """Indicator columns (fields, columns), first row and the row after the last candidate."""
 
@@ -519,7 +534,7 @@ def _project(g: Grid, at: Located, fractions: bool) -> Project | None:
         except ValueError:
             amounts[f] = None
             raw[f] = text(v)
-    plan = _plan(g, at.plan, cells, raw, fractions) if at.plan else None
+    plan = _plan(g, at.plan, cells, raw, fractions, at.plan_values) if at.plan else None
     indicators = _indicator_rows(g, *at.table) if at.table else []
     name = text(get("project.name"))
     if not (code or name or any(v is not None for v in amounts.values()) or indicators):
@@ -562,6 +577,8 @@ class Form:
     cells: dict[Pos, tuple[str, str]]
     """head cell → (kind, label text or field): every cell of the head that is not empty."""
     reference: Located
+    plan_values: list[Pos]
+    """The top-left cells holding the plan's values (the head's merged ranges are the same)."""
 
     @classmethod
     def fit(cls, g: Grid) -> Located | None:
@@ -602,7 +619,7 @@ class Form:
                 if v.__class__ is not str or not _significant(v):
                     return None  # something in the head the label search does not use
                 cells[(r, c)] = (_LABEL, v)
-        form = cls(rows, _head_merges(g, rows), cells, at)
+        form = cls(rows, _head_merges(g, rows), cells, at, [g.anchor(r, c) for r, c in at.plan])
         return form if form.locate(g) is not None else None
 
     def __post_init__(self) -> None:
@@ -652,7 +669,7 @@ class Form:
             r, c = L.parse_a1(addr) or (0, 0)
             got[f] = (g.rows[r][c], addr)
         names, where, start, _stop = ref.table or ((), (), 0, 0)
-        return Located(got, seq, ref.factor, ref.money_unit, ref.plan,
+        return Located(got, seq, ref.factor, ref.money_unit, ref.plan, self.plan_values,
                        (names, where, start, g.height))
 
 
@@ -736,9 +753,10 @@ def _quarters(g: Grid, body: range) -> list[Pos] | None:
 
 
 def _plan(g: Grid, places: list[Pos], cells: dict[str, Any], raw: dict[str, str],
-          fractions: bool) -> Plan | None:
+          fractions: bool, anchors: list[Pos] | None = None) -> Plan | None:
     cells["project.plan"] = [a1(r, c) for r, c in places]
-    values = [g.value(r, c) for r, c in places]
+    values = ([g.raw(r, c) for r, c in anchors] if anchors
+              else [g.value(r, c) for r, c in places])
     numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
     as_fractions = fractions or (bool(numbers) and all(v <= 1 for v in numbers))
     out: list[Decimal | None] = []
@@ -781,11 +799,19 @@ def _indicator_rows(g: Grid, names: tuple[str, ...], where: tuple[int, ...], sta
     others = [i for i, f in enumerate(names) if f not in _CATEGORIES]
     letters = [L.column_letters(c) for c in where]
     rows, texts = g.rows, g.texts()
-    # the table's cells inside a merged range (not its top-left): row → (field index, top-left)
+    # the table's cells inside a merged range (not its top-left): row → (field index, top-left);
+    # from the merged ranges below ``start`` only, as Grid._anchor maps them (the last wins)
     index = {c: i for i, c in enumerate(where)}
+    cover: dict[Pos, Pos] = {}
+    for r0, c0, r1, c1 in g.merges:
+        if r1 >= start:
+            for c in where:
+                if c0 <= c <= c1:
+                    for r in range(max(r0, start), r1 + 1):
+                        cover[(r, c)] = (r0, c0)
     merged: dict[int, list[tuple[int, Pos]]] = {}
-    for (r, c), top in g._anchor.items():
-        if c in index and top != (r, c):
+    for (r, c), top in cover.items():
+        if top != (r, c):
             merged.setdefault(r, []).append((index[c], top))
     width = max(where, default=-1) + 1
     get = operator.itemgetter(*where) if len(where) > 1 else lambda line: (line[where[0]],)
