@@ -4,6 +4,10 @@ A grid is a sheet's values plus its merged ranges (DESIGN.md decision 1). The pa
 field by its label (项目编码, 预算数, 一级指标 …), not by position, so it reads our template and
 books typed by hand in the seed's layout alike: shifted, with blank rows, in 万元, with split codes
 or full-width characters. It records where every value came from (the cell map).
+
+Our own project sheets repeat one head: once a sheet has been read by label, its head is kept as
+a :class:`Form`, and later sheets with exactly that head are read at the same cells without
+searching (the same result: a test compares the two ways).
 """
 
 from __future__ import annotations
