@@ -520,6 +520,42 @@ def _inflate(fp: IO[bytes], info: zipfile.ZipInfo, data_at: int, name: str) -> I
         raise damaged("的校验和不符", "fails its CRC check")
 
 
+def _inflate_small(fp: IO[bytes], info: zipfile.ZipInfo, data_at: int, name: str) -> bytes:
+    """:func:`_inflate` of an entry under ``_CHUNK`` bytes, in one call (the same checks)."""
+    def damaged(what_zh: str, what_en: str) -> ReadError:
+        return _refuse(DamagedFile, name, f"文件已损坏:部件 {info.filename} {what_zh}",
+                       f"damaged: {info.filename} {what_en}")
+
+    fp.seek(data_at)
+    declared = info.file_size
+    raw = fp.read(info.compress_size)
+    if info.compress_type == zipfile.ZIP_STORED:
+        if info.compress_size != declared:
+            raise damaged("的大小前后不一致", "has inconsistent sizes")
+        if len(raw) < declared:
+            raise damaged("被截断", "is truncated")
+        data = raw
+    else:
+        d = zlib.decompressobj(-15)
+        try:
+            data = d.decompress(raw, declared + 1)
+        except zlib.error as e:
+            raise damaged(f"无法解压({e})", f"cannot be inflated ({e})") from None
+        if len(data) > declared:
+            raise _refuse(UnsafeFile, name,
+                          f"部件 {info.filename} 解压后比它声明的 {declared:,} 字节更大"
+                          "(可能是压缩炸弹),已拒绝",
+                          f"{info.filename} inflates past its declared {declared:,} bytes")
+        if not d.eof:
+            raise damaged("被截断", "is truncated")
+    if len(data) != declared:
+        raise damaged(f"的实际大小 {len(data):,} 字节与声明的 {declared:,} 字节不符",
+                      f"holds {len(data):,} bytes, not the declared {declared:,}")
+    if zlib.crc32(data) != info.CRC:
+        raise damaged("的校验和不符", "fails its CRC check")
+    return data
+
+
 def _scan(fp: IO[bytes], info: zipfile.ZipInfo, data_at: int, labels: _Labels, book: Book,
           tally: _Tally) -> None:
     """Inflate one part and scan it: in one piece when it is small, else in pieces cut just
@@ -527,8 +563,8 @@ def _scan(fp: IO[bytes], info: zipfile.ZipInfo, data_at: int, labels: _Labels, b
     lim, name = book.limits, book.name
     st = _PartState(info.filename, labels)
     pending = b""
-    if info.file_size < _CHUNK:  # in one piece
-        data = b"".join(_inflate(fp, info, data_at, name))
+    if info.file_size < _CHUNK and info.compress_size < _CHUNK:  # in one piece
+        data = _inflate_small(fp, info, data_at, name)
         _piece(data, st, book, tally, last=True)
         _close(st, book, tally)
         if info.filename == "docProps/custom.xml":

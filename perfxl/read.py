@@ -627,6 +627,8 @@ class Form:
         return form if form.locate(g) is not None else None
 
     def __post_init__(self) -> None:
+        self._values = [(f, L.parse_a1(addr) or (0, 0), addr)
+                        for f, (_v, addr) in self.reference.values.items()]
         # per head row: its width, the label columns and texts, the columns that must be empty,
         # and the value cells (checked one by one)
         self._rows: list[tuple[int, Callable[[Any], Any], Any, Callable[[Any], Any],
@@ -667,11 +669,8 @@ class Form:
                     if m is None or _classify(k) or _MONEY_UNIT.search(k):
                         return None
                     seq = int(m.group("seq"))
-        ref = self.reference
-        got = {}
-        for f, (_v, addr) in ref.values.items():
-            r, c = L.parse_a1(addr) or (0, 0)
-            got[f] = (g.rows[r][c], addr)
+        ref, rows = self.reference, g.rows
+        got = {f: (rows[r][c], addr) for f, (r, c), addr in self._values}
         names, where, start, _stop = ref.table or ((), (), 0, 0)
         return Located(got, seq, ref.factor, ref.money_unit, ref.plan, self.plan_values,
                        (names, where, start, g.height))

@@ -313,6 +313,9 @@ def _read_small(z: zipfile.ZipFile, name: str, limit: int) -> bytes:
         return b""
 
 
+_OVERRIDE = re.compile(rb"""<(?:[\w.-]+:)?Override\s[^>]*?\bContentType\s*=\s*(["'])([^"'<>]*)\1""")
+
+
 def _main_kind(content_types: bytes) -> str:
     """The kind named by the main part's content type in ``[Content_Types].xml``."""
     from defusedxml import DefusedXmlException
@@ -320,6 +323,10 @@ def _main_kind(content_types: bytes) -> str:
 
     if b"<!DOCTYPE" in content_types or b"<!ENTITY" in content_types:
         raise _Unsafe
+    for m in _OVERRIDE.finditer(content_types):  # the plain form, without parsing the XML
+        ct = m.group(2).decode("utf-8", "replace").split(";")[0].strip().lower()
+        if ct in _MAIN_TYPES:
+            return _MAIN_TYPES[ct]
     try:
         root = fromstring(content_types, forbid_dtd=True)
     except DefusedXmlException:
