@@ -180,13 +180,14 @@ class Department:
         return frames_of([self])
 
 
-def frames_of(depts: list[Department]) -> dict[str, pd.DataFrame]:
+def frames_of(depts: list[Department], *, parsed: bool = True) -> dict[str, pd.DataFrame]:
     """Tidy tables (units, projects, plan, indicators) of many departments, one row per record.
 
     One frame per table for a whole batch, so pandera runs once per table, not once per book.
     Money is integer fen (exact, and fast); ``book`` and ``project`` (and ``row`` for indicators)
     point back to the model and its cell map. The text columns the schemas require are stripped
-    (so "filled" is a vectorised comparison with "").
+    (so "filled" is a vectorised comparison with ""). ``parsed=False`` leaves out the indicator
+    values taken apart (kind, op, number, unit), which the schemas do not check.
     """
     import pandas as pd
 
@@ -198,9 +199,9 @@ def frames_of(depts: list[Department]) -> dict[str, pd.DataFrame]:
             for b, i, _, p in projects for q, pct in enumerate(p.plan or ())]
     ids = [(b, i, j) for b, i, _, p in projects for j in range(len(p.indicators))]
     texts = list(map(_INDICATOR_TEXT, (x for *_, p in projects for x in p.indicators)))
-    parsed = [(None, None, None, None) if v is None else
+    values = [(None, None, None, None) if v is None else
               (v.kind, v.op, None if v.number is None else float(v.number), v.unit)
-              for v in map(parse_value, (t[4] for t in texts))]
+              for v in map(parse_value, (t[4] for t in texts))] if parsed else []
     fen = [(to_fen(p.budget), to_fen(p.fiscal), to_fen(p.other)) for *_, p in projects]
     project_rows = [(b, i, year, p.seq, p.sheet, p.unit_code, p.unit_name, p.code,
                      p.code_raw or p.code, p.name, p.purpose, p.goals, p.plan is not None,
@@ -210,7 +211,7 @@ def frames_of(depts: list[Department]) -> dict[str, pd.DataFrame]:
         return list(zip(*rows, strict=True)) if rows else [[] for _ in range(n)]
 
     u, pr, pl, ix, tx, pv, fn = (columns(units, 3), columns(project_rows, 14), columns(plan, 4),
-                                 columns(ids, 3), columns(texts, 6), columns(parsed, 4),
+                                 columns(ids, 3), columns(texts, 6), columns(values, 4),
                                  columns(fen, 3))
     strip = _strip_all
     return {
@@ -229,8 +230,9 @@ def frames_of(depts: list[Department]) -> dict[str, pd.DataFrame]:
         "indicators": pd.DataFrame({
             "book": ix[0], "project": ix[1], "row": ix[2], "level1": strip(tx[0]),
             "level2": strip(tx[1]), "level3": strip(tx[2]), "description": tx[3],
-            "value": strip(tx[4]), "basis": tx[5], "kind": pv[0], "op": pv[1],
-            "number": pv[2], "unit": pv[3]}, columns=list(_INDICATOR_COLUMNS)),
+            "value": strip(tx[4]), "basis": tx[5],
+            **({"kind": pv[0], "op": pv[1], "number": pv[2], "unit": pv[3]} if parsed else {})},
+            columns=list(_INDICATOR_COLUMNS if parsed else _INDICATOR_COLUMNS[:-4])),
     }
 
 
@@ -239,7 +241,10 @@ _INDICATOR_TEXT = operator.attrgetter("level1", "level2", "level3", "description
 
 
 def _strip_all(values: tuple[Any, ...]) -> list[str]:
-    return [v.strip() if v.__class__ is str else _stripped(v) for v in values]
+    try:
+        return list(map(str.strip, values))  # model text is str
+    except TypeError:
+        return [v.strip() if v.__class__ is str else _stripped(v) for v in values]
 
 
 def _stripped(v: object) -> str:

@@ -833,7 +833,10 @@ def _indicator_rows(g: Grid, names: tuple[str, ...], where: tuple[int, ...], sta
             values = list(values)
             for i, (tr, tc) in inside:
                 values[i] = g.raw(tr, tc)
-        vals = [v.strip() if v.__class__ is str else text(v) for v in values]
+        try:
+            vals = list(map(str.strip, values))  # the common case: every cell holds text
+        except TypeError:
+            vals = [v.strip() if v.__class__ is str else text(v) for v in values]
         vals.append("")
         first = text_key(vals[at1])
         if first.startswith(_NOTES) or (_MAYBE_BLOCK.search(texts[r])

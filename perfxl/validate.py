@@ -33,7 +33,7 @@ def check_all(depts: Sequence[Department], config: RulesConfig | None = None, *,
     A pure function of (models, rules) → reports; ``extra`` adds findings made elsewhere (a merge).
     """
     cfg = config or RulesConfig()
-    frames = frames_of(list(depts))
+    frames = frames_of(list(depts), parsed=False)
     found: list[list[Finding | None]] = [list(extra[b]) if extra else [] for b in range(len(depts))]
     keys = {t: (frames[t]["book"].to_numpy(), frames[t]["project"].to_numpy())
             for t in ("projects", "plan", "indicators")}
