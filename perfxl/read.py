@@ -78,7 +78,12 @@ class Grid:
         """Each row's text cells joined by NUL: one regex search per row decides whether any
         cell of the row may hold a label (most rows: none)."""
         if self._texts is None:
-            self._texts = ["\0".join(map(str, row)) for row in self.rows]
+            self._texts = texts = []
+            for row in self.rows:
+                try:
+                    texts.append("\0".join(row))  # a row of text only (most rows)
+                except TypeError:
+                    texts.append("\0".join(map(str, row)))
         return self._texts
 
     def _index(self) -> dict[Pos, str]:
