@@ -612,10 +612,10 @@ class _PartState:
 
 @functools.lru_cache(maxsize=16)
 def _cell_tags(prefix: bytes) -> re.Pattern[bytes]:
-    """Every cell tag: (' r="B7"', letters, digits) for the plain form ``<c r="B7"``, three empty
-    strings for any other (``<c>``, ``<c s="1" r="B7">``, a tab, ``r="B7x"`` …)."""
+    """Every cell tag: (letters, digits) for the plain form ``<c r="B7"``, two empty strings for
+    any other (``<c>``, ``<c s="1" r="B7">``, a tab, ``r="B7x"`` …)."""
     return re.compile(re.escape(b"<" + prefix + b"c")
-                      + rb'(?:( r="([A-Z]+)([0-9]+)")|[>/\t\n\r ])')
+                      + rb'(?: r="([A-Z]+)([0-9]+)"|[>/\t\n\r ])')
 
 
 def _piece(data: bytes, st: _PartState, book: Book, tally: _Tally, last: bool = False) -> None:
@@ -649,7 +649,9 @@ def _piece(data: bytes, st: _PartState, book: Book, tally: _Tally, last: bool = 
         raise _refuse(UnsafeFile, name, f"{where} 含有 DTD/实体声明,Office 文件不会有这种内容"
                       "(可能是恶意文件),已拒绝", f"{where} holds a DTD or entity declarations")
     _check_runs(data, lim.string, st, name)
-    if not st.role:  # worksheets and shared strings: see the module's note on depth
+    # worksheets and shared strings: see the module's note on depth; a last piece with fewer
+    # tags than the limit cannot nest deeper than it
+    if not st.role and not (last and st.depth + data.count(b"<") <= lim.depth):
         _check_depth(data, st, lim.depth, name)
     if st.role == "sheet":
         _sheet_piece(data, st, book, tally)
@@ -714,7 +716,7 @@ def _check_runs(data: bytes, limit: int, st: _PartState, name: str) -> None:
                             f"{where} holds a text or attribute value of", run, limit)
 
 
-_ODD = (b"", b"", b"")
+_ODD = (b"", b"")
 
 
 def _sheet_piece(data: bytes, st: _PartState, book: Book, tally: _Tally) -> None:
@@ -734,7 +736,7 @@ def _sheet_piece(data: bytes, st: _PartState, book: Book, tally: _Tally) -> None
     if tally.cells > lim.cells:
         raise _over("cells", name, "单元格个数超过", "it holds more cells than",
                     tally.cells, lim.cells)
-    _tags, letters, digits = zip(*refs, strict=True)
+    letters, digits = zip(*refs, strict=True)
     col = max(map(_col_number, set(letters)))
     row = max(map(int, set(digits)))
     if col > MAX_COLS or row > MAX_ROWS:
