@@ -699,7 +699,9 @@ _FORMS: list[Form] = []
 
 
 def _head_merges(g: Grid, rows: int) -> tuple[tuple[int, int, int, int], ...]:
-    return tuple(sorted(m for m in g.merges if m[0] < rows))
+    """The merged ranges that start in the head, in the book's order (the same order for every
+    sheet our template writes; another order is simply not the form)."""
+    return tuple(m for m in g.merges if m[0] < rows)
 
 
 def _significant(v: str) -> bool:
@@ -805,7 +807,7 @@ def _indicator_rows(g: Grid, names: tuple[str, ...], where: tuple[int, ...], sta
     at1 = names.index("level1") if "level1" in names else absent
     at2 = names.index("level2") if "level2" in names else absent
     others = [i for i, f in enumerate(names) if f not in _CATEGORIES]
-    letters = [L.column_letters(c) for c in where]
+    columns = [(f, L.column_letters(c)) for f, c in zip(names, where, strict=True)]
     rows, texts = g.rows, g.texts()
     # the table's cells inside a merged range (not its top-left): row → (field index, top-left);
     # from the merged ranges below ``start`` only, as Grid._anchor maps them (the last wins)
@@ -852,7 +854,7 @@ def _indicator_rows(g: Grid, names: tuple[str, ...], where: tuple[int, ...], sta
                 break  # a note below the table, not an indicator
             continue  # blank, or a placeholder row (categories only)
         number = str(r + 1)
-        cells = dict(zip(names, [letter + number for letter in letters], strict=True))
+        cells = {f: letter + number for f, letter in columns}
         if inside:
             for i, (tr, tc) in inside:
                 cells[names[i]] = a1(tr, tc)
