@@ -704,8 +704,10 @@ def _head_merges(g: Grid, rows: int) -> tuple[tuple[int, int, int, int], ...]:
     return tuple(m for m in g.merges if m[0] < rows)
 
 
+@functools.lru_cache(maxsize=16384)
 def _significant(v: str) -> bool:
-    """Text the label search would take for a label, a title or a money unit."""
+    """Text the label search would take for a label, a title or a money unit (cached: the
+    same names and labels come back in every sheet)."""
     if not _MAYBE_LABEL.search(v):
         return False
     k = key(v)
