@@ -289,23 +289,22 @@ def parse_book(grids: list[Grid], template_version: str | None = None) -> Depart
             parse_department(g, dept)
             continue
         if ours and _one_table(g) and (at := Form.fit(g)) is not None:
-            dept.projects.append(_project(g, at, True) or _missing(at))
-            continue
-        template = ours and _template_head(g)
-        if template:
-            g.index_rows = L.FIRST_INDICATOR_ROW  # rows below are indicator rows, read by row
-        anchors = g.positions(_LABELS["project.code"])
-        if anchors:
-            for block in _blocks(g, anchors):
-                at = locate(g, block)
-                if template:
-                    Form.learn(g, at)
-                p = _project(g, at, ours)
-                if p is None:
-                    dept.skipped.append(Skipped(g.name, "空白项目表", "blank project table"))
-                else:
-                    dept.projects.append(p)
+            located = [at]  # our form: the fields at its cells, no search
         else:
+            template = ours and _template_head(g)
+            if template:
+                g.index_rows = L.FIRST_INDICATOR_ROW  # rows below are indicator rows, by row
+            located = [locate(g, block)
+                       for block in _blocks(g, g.positions(_LABELS["project.code"]))]
+            if template and located:
+                Form.learn(g, located[0])
+        for at in located:
+            p = _project(g, at, ours)
+            if p is None:
+                dept.skipped.append(Skipped(g.name, "空白项目表", "blank project table"))
+            else:
+                dept.projects.append(p)
+        if not located:
             dept.skipped.append(Skipped(
                 g.name, "不是项目支出绩效目标表(未找到「项目编码」)",
                 "not a project table: no 项目编码 label found"))
@@ -556,10 +555,6 @@ def _project(g: Grid, at: Located, fractions: bool) -> Project | None:
         goals=text(get("project.goals")), plan=plan, indicators=indicators, sheet=g.name,
         code_raw=code_raw, raw=raw, cells=cells, amount_unit=at.money_unit,
     )
-
-
-def _missing(at: Located) -> Project:
-    raise AssertionError("a sheet that fits the form has its fields filled")  # pragma: no cover
 
 
 # Fields a sheet in the form must have filled (else it is read by label).
