@@ -467,11 +467,30 @@ def _sheet_labels(z: zipfile.ZipFile) -> dict[str, str]:
     return out
 
 
+def _damaged(name: str, info: zipfile.ZipInfo, what_zh: str, what_en: str) -> ReadError:
+    return _refuse(DamagedFile, name, f"文件已损坏:部件 {info.filename} {what_zh}",
+                   f"damaged: {info.filename} {what_en}")
+
+
+def _past_declared(name: str, info: zipfile.ZipInfo) -> ReadError:
+    return _refuse(UnsafeFile, name,
+                   f"部件 {info.filename} 解压后比它声明的 {info.file_size:,} 字节更大"
+                   "(可能是压缩炸弹),已拒绝",
+                   f"{info.filename} inflates past its declared {info.file_size:,} bytes")
+
+
+def _check_whole(name: str, info: zipfile.ZipInfo, total: int, crc: int) -> None:
+    if total != info.file_size:
+        raise _damaged(name, info, f"的实际大小 {total:,} 字节与声明的 {info.file_size:,} 字节不符",
+                       f"holds {total:,} bytes, not the declared {info.file_size:,}")
+    if crc != info.CRC:
+        raise _damaged(name, info, "的校验和不符", "fails its CRC check")
+
+
 def _inflate(fp: IO[bytes], info: zipfile.ZipInfo, data_at: int, name: str) -> Iterator[bytes]:
     """The entry's content in chunks; never more than it declares; CRC verified at the end."""
     def damaged(what_zh: str, what_en: str) -> ReadError:
-        return _refuse(DamagedFile, name, f"文件已损坏:部件 {info.filename} {what_zh}",
-                       f"damaged: {info.filename} {what_en}")
+        return _damaged(name, info, what_zh, what_en)
 
     fp.seek(data_at)
     left, declared, total, crc = info.compress_size, info.file_size, 0, 0
@@ -502,10 +521,7 @@ def _inflate(fp: IO[bytes], info: zipfile.ZipInfo, data_at: int, name: str) -> I
                 buf = d.unconsumed_tail
                 total += len(out)
                 if total > declared:
-                    raise _refuse(UnsafeFile, name,
-                                  f"部件 {info.filename} 解压后比它声明的 {declared:,} 字节更大"
-                                  "(可能是压缩炸弹),已拒绝",
-                                  f"{info.filename} inflates past its declared {declared:,} bytes")
+                    raise _past_declared(name, info)
                 if out:
                     crc = zlib.crc32(out, crc)
                     yield out
@@ -513,46 +529,31 @@ def _inflate(fp: IO[bytes], info: zipfile.ZipInfo, data_at: int, name: str) -> I
                     break
         if not d.eof:
             raise damaged("被截断", "is truncated")
-    if total != declared:
-        raise damaged(f"的实际大小 {total:,} 字节与声明的 {declared:,} 字节不符",
-                      f"holds {total:,} bytes, not the declared {declared:,}")
-    if crc != info.CRC:
-        raise damaged("的校验和不符", "fails its CRC check")
+    _check_whole(name, info, total, crc)
 
 
 def _inflate_small(fp: IO[bytes], info: zipfile.ZipInfo, data_at: int, name: str) -> bytes:
     """:func:`_inflate` of an entry under ``_CHUNK`` bytes, in one call (the same checks)."""
-    def damaged(what_zh: str, what_en: str) -> ReadError:
-        return _refuse(DamagedFile, name, f"文件已损坏:部件 {info.filename} {what_zh}",
-                       f"damaged: {info.filename} {what_en}")
-
     fp.seek(data_at)
     declared = info.file_size
     raw = fp.read(info.compress_size)
     if info.compress_type == zipfile.ZIP_STORED:
         if info.compress_size != declared:
-            raise damaged("的大小前后不一致", "has inconsistent sizes")
+            raise _damaged(name, info, "的大小前后不一致", "has inconsistent sizes")
         if len(raw) < declared:
-            raise damaged("被截断", "is truncated")
+            raise _damaged(name, info, "被截断", "is truncated")
         data = raw
     else:
         d = zlib.decompressobj(-15)
         try:
             data = d.decompress(raw, declared + 1)
         except zlib.error as e:
-            raise damaged(f"无法解压({e})", f"cannot be inflated ({e})") from None
+            raise _damaged(name, info, f"无法解压({e})", f"cannot be inflated ({e})") from None
         if len(data) > declared:
-            raise _refuse(UnsafeFile, name,
-                          f"部件 {info.filename} 解压后比它声明的 {declared:,} 字节更大"
-                          "(可能是压缩炸弹),已拒绝",
-                          f"{info.filename} inflates past its declared {declared:,} bytes")
+            raise _past_declared(name, info)
         if not d.eof:
-            raise damaged("被截断", "is truncated")
-    if len(data) != declared:
-        raise damaged(f"的实际大小 {len(data):,} 字节与声明的 {declared:,} 字节不符",
-                      f"holds {len(data):,} bytes, not the declared {declared:,}")
-    if zlib.crc32(data) != info.CRC:
-        raise damaged("的校验和不符", "fails its CRC check")
+            raise _damaged(name, info, "被截断", "is truncated")
+    _check_whole(name, info, len(data), zlib.crc32(data))
     return data
 
 

@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import bisect
 import functools
-import io
 import itertools
 import operator
 import re
 import unicodedata
-import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -70,12 +68,13 @@ class Grid:
         """Index labels only above this row (set by the parser for an intact template head)."""
         self._keys: dict[Pos, str] | None = None
         self._by_row: dict[int, list[tuple[int, str]]] = {}
-        self._found: dict[str, list[Pos]] = {}
+        self._found: dict[str, list[Pos]] | None = None
+        self._tops: list[tuple[Pos, str]] | None = None
         self._texts: list[str] | None = None
         self._exact: dict[str, list[Pos]] | None = None
 
     def texts(self) -> list[str]:
-        """Each row's text cells joined by NUL: one regex search per row decides whether any
+        """Each row's cells as text joined by NUL: one regex search per row decides whether any
         cell of the row may hold a label (most rows: none)."""
         if self._texts is None:
             self._texts = texts = []
@@ -152,33 +151,31 @@ class Grid:
             self._by_row[r] = got
         return got
 
+    def _top_labels(self) -> list[tuple[Pos, str]]:
+        """(top-left cell, label without a trailing colon) of every label cell, sorted."""
+        if self._tops is None:
+            covered = self._anchor
+            self._tops = [(pos, k.rstrip(":")) for pos, k in sorted(self._index().items())
+                          if covered.get(pos, pos) == pos]
+        return self._tops
+
     def exact(self, label: str) -> list[Pos]:
-        """Sorted top-left cells whose label (key without a trailing colon) is ``label``."""
+        """Sorted top-left cells whose label is ``label``."""
         if self._exact is None:
             self._exact = {}
-            for pos, k in sorted(self._index().items()):
-                if self.anchor(*pos) == pos:
-                    self._exact.setdefault(k.rstrip(":"), []).append(pos)
+            for pos, text in self._top_labels():
+                self._exact.setdefault(text, []).append(pos)
         return self._exact.get(label, [])
 
     def positions(self, pattern: re.Pattern[str]) -> list[Pos]:
-        """Sorted top-left cells whose label (key without a trailing colon) matches ``pattern``,
-        one of the parser's label patterns. All are found in one pass over the sheet."""
-        found = self._found  # keyed by the pattern's text: a Pattern's hash is not cached
-        if not found:
-            found[_NOTHING.pattern] = []
-            covered = self._anchor
-            for pos, k in sorted(self._index().items()):
-                for pat in _classify(k):
-                    if covered.get(pos, pos) == pos:
-                        found.setdefault(pat.pattern, []).append(pos)
-        got = found.get(pattern.pattern)
-        if got is None:
-            got = [] if pattern.pattern in _KNOWN else [  # else an ad-hoc label
-                pos for pos, k in sorted(self._index().items())
-                if self.anchor(*pos) == pos and pattern.match(k.rstrip(":"))]
-            found[pattern.pattern] = got
-        return got
+        """Sorted top-left cells whose label matches ``pattern``, one of the parser's label
+        patterns. All are found in one pass over the sheet."""
+        if self._found is None:  # keyed by the pattern's text: a Pattern's hash is not cached
+            self._found = {}
+            for pos, text in self._top_labels():
+                for pat in _classify(text):
+                    self._found.setdefault(pat.pattern, []).append(pos)
+        return self._found.get(pattern.pattern, [])
 
 
 # --- grid sources ------------------------------------------------------------------------------
@@ -225,18 +222,6 @@ def _grids(source: Path | bytes, p: Path) -> tuple[list[Grid], dict[str, str]]:
     grids = [Grid(name, rows, merges, hidden=hidden)
              for name, rows, merges, hidden in book.sheets(skip)]
     return grids, props
-
-
-def custom_properties(book: Path | bytes) -> dict[str, str]:
-    """``docProps/custom.xml`` name → value (where the template version lives); {} when absent."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(book) if isinstance(book, bytes) else book) as z:
-            info = z.getinfo("docProps/custom.xml")
-            if info.file_size > 1_000_000:
-                return {}
-            return _properties(z.read(info))
-    except (KeyError, zipfile.BadZipFile, OSError):
-        return {}
 
 
 def _properties(xml: bytes) -> dict[str, str]:
@@ -351,11 +336,9 @@ _UNIT_LINE = re.compile(
     r"^\s*(?P<code>[0-9０-９]{6})\s*(?P<name>.*?)\s*((金额)?单位\s*[:：]\s*万?元)?\s*$", re.S)
 
 
-_NOTHING = re.compile("(?!)")
 # A title (…绩效目标表) or a 项目编码 label, as raw text may write them (spaced, full-width).
 _MAYBE_BLOCK = re.compile("表|项\\s*目\\s*[编代]")
 _PATTERNS = (*_LABELS.values(), *_HEADERS.values(), _QUARTER)
-_KNOWN = frozenset(p.pattern for p in _PATTERNS)
 _LONGEST_LABEL = 24
 """No label pattern matches a longer text (the longest, 其中:财政资金(万元), has 11 characters)."""
 
@@ -821,7 +804,7 @@ def _indicator_rows(g: Grid, names: tuple[str, ...], where: tuple[int, ...], sta
         if top != (r, c):
             merged.setdefault(r, []).append((index[c], top))
     width = max(where, default=-1) + 1
-    get = operator.itemgetter(*where) if len(where) > 1 else lambda line: (line[where[0]],)
+    get = _getter(list(where))
     out = []
     for r in range(start, stop):
         # values straight from the row (a merged cell from its top-left); addresses only for

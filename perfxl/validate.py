@@ -303,7 +303,7 @@ def few_collections() -> Iterator[None]:
         return
     threshold = gc.get_threshold()
     gc.freeze()  # also keeps forked workers from writing to the pages they share with us
-    gc.set_threshold(100_000, 50, 1000)
+    gc.set_threshold(*_READING)
     _tuned = True
     try:
         yield
@@ -314,12 +314,14 @@ def few_collections() -> Iterator[None]:
 
 
 _tuned = False
+_READING = (100_000, 50, 1000)
+"""The collector's thresholds while books are read."""
 
 
 def _worker_start() -> None:
     import gc
 
-    gc.set_threshold(100_000, 50, 1000)  # inherited frozen; see few_collections
+    gc.set_threshold(*_READING)  # inherited frozen; see few_collections
 
 
 def _warm_up(cfg: RulesConfig) -> None:
