@@ -1,7 +1,9 @@
 """The ``perfxl`` command line: each command is one call into the library.
 
 Library errors (PerfxlError) become a message, Chinese first, and their exit code; a traceback only
-with ``--debug``. Heavy modules are imported inside the commands so ``perfxl --help`` is instant.
+with ``--debug``. click's own help and usage errors are worded the same way (``usage.py``); Ctrl-C
+ends a command with 已中断 and exit code 130. Heavy modules are imported inside the commands so
+``perfxl --help`` is instant.
 """
 
 from __future__ import annotations
@@ -15,10 +17,41 @@ from typing import Any
 
 import click
 
+from . import usage
 from .errors import PerfxlError
+from .outputs import book_output
+from .usage import bad_value, usage_error
+
+_FORMAT_HELP = "输出格式:text 供阅读,json 供脚本 (output format: text for people, json for scripts)."
 
 
-class _Group(click.Group):
+class _Command(click.Command):
+    """A command whose help is bilingual (headings, the --help option)."""
+
+    context_class = usage.Context
+
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.help = usage.HELP_OPTION
+        return option
+
+
+class _Group(_Command, click.Group):
+    """The command group: every error becomes one sentence, Chinese first, and an exit code."""
+
+    command_class = _Command
+    group_class = type  # subgroups (addin) are _Groups too
+
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: click.Context | None = None, **extra: Any) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.exceptions.Exit:
+            raise
+        except click.ClickException as e:
+            raise usage.bilingual(e) from None
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -27,8 +60,13 @@ class _Group(click.Group):
                 raise
             click.echo(f"错误: {e}", err=True)
             ctx.exit(e.exit_code)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
+        except click.exceptions.Exit:
             raise
+        except click.ClickException as e:
+            raise usage.bilingual(e) from None
+        except (KeyboardInterrupt, click.Abort):
+            click.echo(f"\n{usage.INTERRUPTED}", err=True)
+            ctx.exit(usage.INTERRUPTED_EXIT)
         except Exception as e:  # an internal error still gets a sentence, not a traceback
             if ctx.meta.get("perfxl.debug"):
                 raise
@@ -38,11 +76,13 @@ class _Group(click.Group):
 
 
 @click.group(cls=_Group)
-@click.version_option(package_name="perfxl")
+@click.version_option(package_name="perfxl", help=usage.VERSION_OPTION,
+                      message="%(prog)s 版本 (version) %(version)s")
 @click.option("--debug", is_flag=True, help="出错时显示完整的 traceback (show tracebacks).")
 @click.pass_context
 def main(ctx: click.Context, debug: bool) -> None:
-    """perfxl: 预算绩效目标表 — build, fill, read and check performance-target workbooks."""
+    """perfxl: 生成、填写、读取和校验预算绩效目标表工作簿 (build, fill, read and check
+    budget performance-target workbooks)."""
     ctx.meta["perfxl.debug"] = debug
 
 
@@ -71,11 +111,13 @@ def run() -> None:
     os._exit(code)
 
 
-@main.command()
+@main.command(short_help="生成 2021 年示例部门工作簿 (build the demo department book).")
 @click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("."), show_default=True, help="Folder for the department book.")
+              default=Path("."), show_default=True,
+              help="部门工作簿所在的文件夹 (folder for the department book).")
 def demo(out_dir: Path) -> None:
-    """Build the department book of the embedded 2021 dataset (山海关区行政审批部门)."""
+    """生成内置 2021 年数据集(山海关区行政审批部门)的部门工作簿 (build the department book of
+    the embedded 2021 dataset)."""
     from . import dataset
     from .consolidate import describe
     from .populate import demo_book_name, department_book
@@ -97,30 +139,42 @@ def demo(out_dir: Path) -> None:
     _echo_counts(report)
 
 
-@main.command()
+@main.command(short_help="重建汇总表,报告合计与对账 (rebuild the 汇总 sheet, report totals).")
 @click.argument("book", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Where to write the book with the rebuilt 汇总 (default: BOOK_汇总.xlsx).")
-@click.option("--in-place", is_flag=True, help="Rebuild BOOK itself (a backup is kept beside it).")
-@click.option("--declared-total", type=str, help="The declared department total in 元.")
+              help="重建汇总后的工作簿写到这里,默认 BOOK_汇总.xlsx (where to write the book with "
+                   "the rebuilt 汇总; default BOOK_汇总.xlsx).")
+@click.option("--in-place", is_flag=True,
+              help="直接改写 BOOK,旁边保留备份 (rebuild BOOK itself; a backup is kept beside it).")
+@click.option("--declared-total", type=str,
+              help="申报的部门预算总额,单位元 (the declared department total in 元).")
 @click.option("--declared-unit", "declared_units", multiple=True, metavar="CODE=AMOUNT",
-              help="A declared unit total in 元 (repeatable).")
+              help="申报的单位预算总额,写作 单位编码=金额,可重复 (a declared unit total in 元, "
+                   "CODE=AMOUNT; repeatable).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
+              show_default=True, help=_FORMAT_HELP)
 @click.option("--rules", "rules_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Rules file for the validation counts in the summary.")
+              help="规则文件,用于汇总中的校验计数 (rules file for the validation counts in the "
+                   "summary).")
 def summarize(book: Path, out: Path | None, in_place: bool, declared_total: str | None,
               declared_units: tuple[str, ...], fmt: str, rules_file: Path | None) -> None:
-    """Rebuild the 汇总 sheet of BOOK and report the totals and the reconciliation."""
+    """重建 BOOK 的「汇总」工作表,报告合计与对账结果 (rebuild the 汇总 sheet of BOOK and
+    report the totals and the reconciliation)."""
     from .consolidate import describe
     from .populate import summarize_book
     from .rules import load_config
 
     if out is not None and in_place:
-        raise click.UsageError("-o 与 --in-place 只能选一个 (use either -o or --in-place)")
+        raise usage_error("-o 与 --in-place 只能选一个", "use either -o or --in-place")
+    if out is not None:
+        book_output(out)
     units = {}
     for item in declared_units:
-        code, _, amount = item.partition("=")
+        code, eq, amount = item.partition("=")
+        if not (eq and code.strip() and amount.strip()):
+            raise bad_value(f"应写作 单位编码=金额,如 630001=500000,而不是 {item!r}",
+                            f"expected CODE=AMOUNT, e.g. 630001=500000, not {item!r}",
+                            "--declared-unit")
         units[code.strip()] = _amount_option(amount, "--declared-unit")
     dept, t, written = summarize_book(
         book, out=out, in_place=in_place, config=load_config(rules_file),
@@ -145,35 +199,45 @@ def _amount_option(text: str, option: str) -> Any:
     except ValueError:
         value = None
     if value is None:
-        raise click.BadParameter(f"不是金额 (not an amount): {text!r}", param_hint=option)
+        raise bad_value(f"{text!r} 不是金额", f"not an amount: {text!r}", option)
     return value
 
 
-@main.command()
+@main.command(short_help="按规则目录校验工作簿 (check books against the rule catalogue).")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
+              show_default=True, help=_FORMAT_HELP)
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="One book: an annotated copy. Several: a review book of all of them.")
+              help="一个工作簿:写出标注了校验结果的副本;多个:写出审核工作簿 (one book: an "
+                   "annotated copy; several: a review book of all of them).")
 @click.option("--in-place", is_flag=True,
-              help="Annotate each book itself (a backup is kept beside it).")
+              help="直接在每个工作簿中标注,旁边保留备份 (annotate each book itself; a backup is "
+                   "kept beside it).")
 @click.option("--rules", "rules_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Rules file with thresholds and severities (YAML).")
+              help="规则文件(YAML):阈值与严重程度 (rules file with thresholds and severities, "
+                   "YAML).")
 @click.option("--jobs", type=click.IntRange(0, 64), default=0, show_default=True,
-              help="Processes reading the books (0: one per core).")
+              help="读取工作簿的进程数,0 为每个 CPU 核一个 (processes reading the books; 0: one "
+                   "per core).")
 def validate(inputs: tuple[Path, ...], fmt: str, out: Path | None, in_place: bool,
              rules_file: Path | None, jobs: int) -> None:
-    """Check books (files or folders) against the rule catalogue.
+    """按规则目录校验工作簿(文件或文件夹) (check books, files or folders, against the rule
+    catalogue).
 
-    Exit 0: no errors; 1: errors; 2: a book cannot be read.
+    \b
+    退出码 (exit code): 0 没有错误 (no errors); 1 有错误 (errors);
+    2 有工作簿无法读取 (a book cannot be read).
     """
     from .rules import load_config
     from .validate import annotate_book, validate_book
 
     if out is not None and in_place:
-        raise click.UsageError("-o 与 --in-place 只能选一个 (use either -o or --in-place)")
+        raise usage_error("-o 与 --in-place 只能选一个", "use either -o or --in-place")
+    one = len(inputs) == 1 and not inputs[0].is_dir()
+    if out is not None:
+        book_output(out, copy_of=inputs[0] if one else None)
     config = load_config(rules_file)
-    if len(inputs) == 1 and not inputs[0].is_dir():
+    if one:
         book = inputs[0]
         dept, report = validate_book(book, config)
         written = annotate_book(book, report, out=out, in_place=in_place)
@@ -230,13 +294,17 @@ def _check_many(paths: list[Path], fmt: str, out: Path | None, in_place: bool, c
     sys.exit(2 if unreadable else 1 if errors else 0)
 
 
-@main.command()
+@main.command(short_help="列出规则目录 (list the rule catalogue).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
-              show_default=True)
+              show_default=True,
+              help="输出格式:text 供阅读,json 供脚本,markdown 即 docs/rules.md (output format: "
+                   "text, json, or markdown as in docs/rules.md).")
 @click.option("--rules", "rules_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Show the thresholds and severities in effect with this rules file.")
+              help="显示此规则文件下生效的阈值和严重程度 (show the thresholds and severities in "
+                   "effect with this rules file).")
 def rules(fmt: str, rules_file: Path | None) -> None:
-    """List the rule catalogue: code, slug, severity, field, message, thresholds."""
+    """列出规则目录:代码、规则、严重程度、字段、说明、阈值 (list the rule catalogue: code,
+    slug, severity, field, message, thresholds)."""
     from .rules import catalogue, catalogue_markdown, load_config
 
     if fmt == "markdown":
@@ -251,42 +319,52 @@ def rules(fmt: str, rules_file: Path | None) -> None:
     print_rules(entries)
 
 
-@main.command()
+@main.command(short_help="按单位拆分出待填写的工作簿 (one book per unit to hand out).")
 @click.argument("book", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              required=True, help="Folder for the unit books.")
+              required=True, help="单位工作簿所在的文件夹 (folder for the unit books).")
 @click.option("--blank", is_flag=True,
-              help="Project sheets keep only their identity (unit, 序号, 编码, 名称).")
+              help="项目表只保留单位、序号、编码、名称 (project sheets keep only their identity: "
+                   "unit, 序号, 编码, 名称).")
 def split(book: Path, out_dir: Path, blank: bool) -> None:
-    """Write one book per unit (<unit code>_<unit name>.xlsx) to hand out for filling in."""
+    """为每个单位写出一个工作簿(<单位编码>_<单位名称>.xlsx)供下发填写 (write one book per
+    unit, <unit code>_<unit name>.xlsx, to hand out for filling in)."""
     from .merge import split as _split
 
     for path in _split(book, out_dir, blank=blank):
         click.echo(f"已生成 (written): {path}")
 
 
-@main.command()
+@main.command(short_help="合并各单位提交的工作簿 (merge unit submissions).")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="The department book to write.")
+              help="要写出的部门工作簿 (the department book to write, .xlsx).")
 @click.option("--plan", type=click.Path(dir_okay=False, path_type=Path),
-              help="The department's book: its 部门整体, and the projects expected.")
+              help="部门的工作簿:取其部门整体和应提交的项目 (the department's book: its 部门整体, "
+                   "and the projects expected).")
 @click.option("--on-conflict", type=click.Choice(["refuse", "first", "newest"]),
               default="refuse", show_default=True,
-              help="Two inputs with different content for one project code.")
+              help="两个输入中同一项目编码内容不同时:refuse 停止,first 取先给出的,newest 取修改时间"
+                   "最新的 (two inputs with different content for one project code).")
 @click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Read the inputs in this many processes.")
-@click.option("--strict", is_flag=True, help="Write nothing unless every input can be merged.")
+              help="读取输入的进程数 (read the inputs in this many processes).")
+@click.option("--strict", is_flag=True,
+              help="有任何输入无法合并就不写出 (write nothing unless every input can be merged).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
+              show_default=True, help=_FORMAT_HELP)
 def merge(inputs: tuple[Path, ...], out: Path, plan: Path | None, on_conflict: str, jobs: int,
           strict: bool, fmt: str) -> None:
-    """Merge unit submissions (files or folders) into one department book.
+    """把各单位提交的工作簿(文件或文件夹)合并为一个部门工作簿 (merge unit submissions, files
+    or folders, into one department book).
 
-    Exit 0: every input merged; 1: a conflict stopped the merge; 2: some inputs could not be
-    merged (they are listed; the rest were).
+    \b
+    退出码 (exit code): 0 全部合并 (every input merged); 1 冲突使合并停止 (a conflict
+    stopped the merge); 2 有输入无法合并,已列出,其余已合并 (some inputs could not be
+    merged: they are listed, the rest were).
     """
     from .merge import merge as _merge
+
+    book_output(out)
 
     with _progress("读取 (reading)") as (advance, total):
         result = _merge(inputs, out, plan=plan, on_conflict=on_conflict, jobs=jobs,
@@ -319,15 +397,20 @@ def _echo_counts(report: Any) -> None:
                " — 见工作簿中的「校验结果」工作表")
 
 
-@main.command()
+@main.command(short_help="写出空白模板,或用数据文件填写 (a blank template, or one filled "
+                          "from data).")
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="The book to write (.xlsx).")
+              help="要写出的工作簿 (the book to write, .xlsx).")
 @click.option("--data", type=click.Path(dir_okay=False, path_type=Path),
-              help="Fill it from this department data file (YAML or JSON).")
+              help="用此部门数据文件(YAML 或 JSON)填写 (fill it from this department data file, "
+                   "YAML or JSON).")
 def template(out: Path, data: Path | None) -> None:
-    """Write a blank template book, or one filled from a data file."""
+    """写出空白模板工作簿,或用数据文件填写的工作簿 (write a blank template book, or one
+    filled from a data file)."""
     from .populate import populate
     from .template import write_book
+
+    book_output(out)
 
     if data is None:
         write_book(out)
@@ -338,26 +421,29 @@ def template(out: Path, data: Path | None) -> None:
         click.echo(f"已生成 (written): {out} — {len(dept.projects)} 个项目 (projects)")
 
 
-@main.command()
+@main.command(short_help="用数据文件生成部门工作簿 (fill the template from a data file).")
 @click.argument("data", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="The book to write (.xlsx).")
+              help="要写出的工作簿 (the book to write, .xlsx).")
 def populate(data: Path, out: Path) -> None:
-    """Fill the template from DATA, a department data file (YAML or JSON)."""
+    """用部门数据文件 DATA(YAML 或 JSON)填写模板 (fill the template from DATA, a department
+    data file in YAML or JSON)."""
     from .populate import populate as _populate
 
     _refuse_same(data, out)
+    book_output(out)
     dept = _populate(data, out)
     click.echo(f"已生成 (written): {out} — {len(dept.projects)} 个项目 (projects)")
 
 
-@main.command()
+@main.command(short_help="读回工作簿并输出 (read a book back and print it).")
 @click.argument("book", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "data"]), default="text",
               show_default=True,
-              help="text for people, json (documented shape) for scripts, data = the data-file form.")
+              help="text 供阅读,json(README 所述结构)供脚本,data 为数据文件格式 (text for people, "
+                   "json for scripts, data = the data-file form).")
 def read(book: Path, fmt: str) -> None:
-    """Read BOOK back into the model and print it."""
+    """把 BOOK 读回模型并输出 (read BOOK back into the model and print it)."""
     from .read import read_book
 
     dept = read_book(book)
@@ -392,31 +478,41 @@ def _refuse_same(source: Path, out: Path) -> None:
                           f"refusing to overwrite the input {out}")
 
 
-@main.group()
+@main.group(short_help="Excel 功能区加载项 (the Excel ribbon add-in).")
 def addin() -> None:
-    """The Excel ribbon add-in (绩效目标 tab): build perfxl.xlam, install it."""
+    """Excel 功能区加载项(「绩效目标」选项卡):生成并安装 perfxl.xlam (the Excel ribbon
+    add-in, the 绩效目标 tab: build perfxl.xlam, install it)."""
 
 
-@addin.command("build")
+@addin.command("build", short_help="生成加载项 (build the add-in).")
 @click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("."), show_default=True, help="Folder for the built files.")
-@click.option("--interpreter", help="python.exe for Excel to run (written into the add-in's "
-              "perfxl.conf sheet); default: from a perfxl.conf file.")
+              default=Path("."), show_default=True,
+              help="生成的文件所在的文件夹 (folder for the built files).")
+@click.option("--interpreter",
+              help="Excel 调用的 python.exe(写入加载项的 perfxl.conf 工作表),默认取自 perfxl.conf "
+                   "文件 (python.exe for Excel to run, written into the add-in; default: from a "
+                   "perfxl.conf file).")
 def addin_build(out_dir: Path, interpreter: str | None) -> None:
-    """Build perfxl.xlam and perfxl_template.xltm from xlmacros/ and the installed xlwings."""
+    """用 xlmacros/ 和已安装的 xlwings 生成 perfxl.xlam 与 perfxl_template.xltm (build
+    perfxl.xlam and perfxl_template.xltm from xlmacros/ and the installed xlwings)."""
     from .addin import build_addin
 
     for path in build_addin(out_dir, interpreter=interpreter).paths():
         click.echo(f"已生成 (written): {path}")
 
 
-@addin.command("install")
+@addin.command("install", short_help="把加载项装进 Excel (install the add-in).")
 @click.option("--dir", "target_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Install into this folder instead of Excel's XLSTART.")
-@click.option("--interpreter", help="python.exe for Excel to run (default: this Python).")
-@click.option("--no-config", is_flag=True, help="Do not write %USERPROFILE%\\.perfxl\\perfxl.conf.")
+              help="安装到此文件夹,而不是 Excel 的 XLSTART (install into this folder instead of "
+                   "Excel's XLSTART).")
+@click.option("--interpreter",
+              help="Excel 调用的 python.exe,默认为当前的 Python (python.exe for Excel to run; "
+                   "default: this Python).")
+@click.option("--no-config", is_flag=True,
+              help="不写入 %USERPROFILE%\\.perfxl\\perfxl.conf (do not write it).")
 def addin_install(target_dir: Path | None, interpreter: str | None, no_config: bool) -> None:
-    """Put perfxl.xlam where Excel loads it (the user's XLSTART) and point it at Python."""
+    """把 perfxl.xlam 放到 Excel 启动时加载的位置(用户的 XLSTART),并指向 Python (put
+    perfxl.xlam where Excel loads it, the user's XLSTART, and point it at Python)."""
     from .addin import install_addin
 
     done = install_addin(target_dir, interpreter=interpreter, config=not no_config)

@@ -145,8 +145,10 @@ def read_sources(paths: Sequence[Path], jobs: int = 1,
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
+    from .validate import ignore_interrupts
+
     try:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+        with ProcessPoolExecutor(max_workers=jobs, initializer=ignore_interrupts) as pool:
             results = []
             for src in pool.map(read_source, paths, chunksize=4):
                 results.append(src)

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
+import pytest
 from click.testing import CliRunner
 
 from perfxl.cli import main
@@ -116,3 +118,158 @@ def test_every_command_is_documented_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for name in main.commands:
         assert re.search(rf"perfxl {name}\b", readme), f"perfxl {name} is not in README.md"
+
+
+# --- what a newcomer meets: help, usage errors, Ctrl-C, output names ----------------------------
+
+BILINGUAL = re.compile(r"[^(]*[\u4e00-\u9fff][^(]*\(.*[A-Za-z]{3}.*\)\.?", re.DOTALL)
+"""中文 first, then the English in parentheses (a paragraph)."""
+
+
+def _commands(group: click.Group, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...],
+                                                                               click.Command]]:
+    found: list[tuple[tuple[str, ...], click.Command]] = [(path, group)]
+    for name, cmd in group.commands.items():
+        if isinstance(cmd, click.Group):
+            found += _commands(cmd, (*path, name))
+        else:
+            found.append(((*path, name), cmd))
+    return found
+
+
+def test_every_help_text_is_chinese_first_with_english_beside() -> None:
+    for path, cmd in _commands(main):
+        assert cmd.help, path
+        for paragraph in cmd.help.strip().replace("\b\n", "").split("\n\n"):
+            assert BILINGUAL.fullmatch(paragraph.strip()), (path, paragraph)
+        if path:
+            assert cmd.short_help and BILINGUAL.fullmatch(cmd.short_help), (path, cmd.short_help)
+        for param in cmd.params:
+            if isinstance(param, click.Option):
+                assert param.help and BILINGUAL.fullmatch(param.help), (path, param.opts)
+        code, out, err = run(*path, "--help")
+        assert code == 0, err
+        assert out.startswith("用法 (Usage): ") and "选项 (Options):" in out
+        assert "显示本帮助并退出 (show this message and exit)." in out
+        assert "Usage:" not in out and "Show this message" not in out and "[default:" not in out
+    code, out, _ = run("--help")
+    assert "命令 (Commands):" in out and "显示版本并退出 (show the version and exit)." in out
+    code, out, _ = run("validate", "--help")
+    assert "[默认 (default): text]" in out and "退出码 (exit code): 0 没有错误 (no errors)" in out
+    code, out, _ = run("merge", "--help")
+    assert "必填 (required)]" in out
+
+
+@pytest.mark.parametrize(("args", "zh", "en"), [
+    (("read", "{tmp}"), "'BOOK' 的取值无效: '{tmp}' 是文件夹,这里要的是文件",
+     "Invalid value for 'BOOK': File '{tmp}' is a directory"),
+    (("read",), "缺少参数 'BOOK'", "Missing argument 'BOOK'"),
+    (("template",), "缺少选项 '-o' / '--out'", "Missing option '-o' / '--out'"),
+    (("read", "x.xlsx", "--fromat", "json"), "没有选项 '--fromat',是不是要用 '--format'?",
+     "No such option '--fromat'. Did you mean '--format'?"),
+    (("valdate", "x.xlsx"), "没有命令 'valdate',是不是要用 'validate'?",
+     "No such command 'valdate'. Did you mean 'validate'?"),
+    (("validate", "x.xlsx", "--format", "xml"),
+     "'--format' 的取值无效: 'xml' 不是可选的值,应为 'text', 'json' 之一",
+     "Invalid value for '--format': 'xml' is not one of 'text', 'json'"),
+    (("validate", "x.xlsx", "--jobs", "99"), "'--jobs' 的取值无效: 99 不在允许的范围 0<=x<=64 内",
+     "99 is not in the range 0<=x<=64"),
+    (("validate", "x.xlsx", "-o"), "选项 '-o' 后面要跟一个值", "Option '-o' requires an argument"),
+    (("demo", "extra"), "多余的参数: extra", "Got unexpected extra argument (extra)"),
+    (("validate", "x.xlsx", "-o", "y.xlsx", "--in-place"), "-o 与 --in-place 只能选一个",
+     "use either -o or --in-place"),
+    (("summarize", "x.xlsx", "--declared-unit", "630001"),
+     "--declared-unit 的取值无效: 应写作 单位编码=金额,如 630001=500000,而不是 '630001'",
+     "expected CODE=AMOUNT, e.g. 630001=500000, not '630001'"),
+    (("summarize", "x.xlsx", "--declared-unit", "630001=abc"),
+     "--declared-unit 的取值无效: 'abc' 不是金额", "not an amount: 'abc'"),
+])
+def test_click_usage_errors_are_chinese_first(tmp_path: Path, args: tuple[str, ...], zh: str,
+                                              en: str) -> None:
+    code, out, err = run(*(a.format(tmp=tmp_path) for a in args))
+    assert code == 2 and out == ""
+    last = err.strip().splitlines()[-1]
+    assert last.startswith(f"错误: {zh.format(tmp=tmp_path)} (") and last.endswith(")"), err
+    assert en.format(tmp=tmp_path) in last
+    assert "Error:" not in err and "Usage:" not in err and "Traceback" not in err
+
+
+def test_usage_error_shows_the_usage_and_where_help_is() -> None:
+    code, _, err = run("read")
+    assert code == 2 and err.splitlines()[:2] == ["用法 (Usage): main read [OPTIONS] BOOK",
+                                    "帮助 (help): main read --help"]
+
+
+@pytest.mark.parametrize("args", [
+    ("template", "-o", "{tmp}/book.csv"),
+    ("populate", "{data}", "-o", "{tmp}/book"),
+    ("merge", "{demo}", "-o", "{tmp}/merged.ods"),
+    ("summarize", "{demo}", "-o", "{tmp}/book.xlsm"),
+    ("validate", "{demo}", "{demo}", "-o", "{tmp}/review.csv"),
+    ("validate", "{demo}", "-o", "{tmp}/annotated.xlsm"),
+])
+def test_a_book_is_written_only_under_a_name_that_fits_it(tmp_path: Path, demo_book: Path,
+                                                         args: tuple[str, ...]) -> None:
+    from perfxl.dataset import embedded_path
+
+    code, out, err = run(*(a.format(tmp=tmp_path, data=embedded_path(), demo=demo_book)
+                           for a in args))
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert re.fullmatch(r"错误: (输出的工作簿应以 \.xlsx 结尾|标注副本应与原工作簿 .* 一样以 \.xlsx 结尾)"
+                        r": \S+ \(.* must end in \.xlsx: \S+\)\n", err), err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_book_names_that_fit(tmp_path: Path, demo_book: Path) -> None:
+    from perfxl.outputs import book_output
+
+    assert book_output(tmp_path / "A.XLSX") == tmp_path / "A.XLSX"
+    assert book_output("x.xlsm", copy_of="in.xlsm") == Path("x.xlsm")
+    assert book_output("x.xlsx", copy_of="old.xls") == Path("x.xlsx")  # refused later, by annotate
+    code, _, err = run("validate", str(demo_book), "-o", str(tmp_path / "checked.XLSX"))
+    assert code == 1 and (tmp_path / "checked.XLSX").is_file(), err
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            kids.append(int(stat.parent.name))
+    return kids
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc to see the workers start")
+def test_ctrl_c_while_validating_a_folder_exits_130(tmp_path: Path, demo_book: Path) -> None:
+    """Ctrl-C on a terminal interrupts the whole process group: the command and its workers."""
+    import os
+    import shutil
+    import signal
+    import time
+
+    folder = tmp_path / "books"
+    folder.mkdir()
+    for i in range(300):
+        shutil.copyfile(demo_book, folder / f"{i:03}.xlsx")
+    proc = subprocess.Popen([sys.executable, "-m", "perfxl", "validate", str(folder), "--jobs", "2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        deadline = time.monotonic() + 60
+        while len(_children(proc.pid)) < 2 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)  # the workers are forked once validating starts
+        # Not during a fork itself: Python drops a KeyboardInterrupt raised in its at-fork hooks.
+        time.sleep(0.2)
+        assert proc.poll() is None, "finished before it could be interrupted"
+        os.killpg(proc.pid, signal.SIGINT)
+        sent = time.monotonic()
+        out, err = proc.communicate(timeout=60)
+        assert time.monotonic() - sent < 15  # the workers are ended, not waited for
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, err
+    assert err.strip() == "已中断 (interrupted)" and out == ""
