@@ -1,7 +1,8 @@
-"""Human-readable output on a terminal (rich tables; plain text when piped)."""
+"""Human-readable output: rich tables that fit a terminal, and whole rows when written to a file."""
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Any
 
 from .consolidate import Totals
@@ -9,17 +10,27 @@ from .findings import ERROR, SEVERITY_ZH, WARNING, Report
 from .model import Department
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from .merge import MergeResult
     from .validate import BookResult
 
+UNCUT = 100_000
+"""The width of the report when it is not on a terminal: a table row never wraps or cuts."""
+
+
+def _console(*, highlight: bool = False) -> Console:
+    """On a terminal, tables fit its width (long messages cut with …); written to a file or a
+    pipe, nothing is cut: every row of a table is whole on its line, for reading and grep."""
+    from rich.console import Console
+
+    return Console(width=None if sys.stdout.isatty() else UNCUT, highlight=highlight)
+
 
 def print_department(dept: Department) -> None:
-    import sys
-
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console(width=None if sys.stdout.isatty() else 160)
+    console = _console(highlight=True)
     title = f"{dept.year or ''} {dept.name}".strip() or "(未命名部门)"
     console.print(f"[bold]{title}[/bold]  模板版本 (template): {dept.template_version or '—'}")
     table = Table(show_lines=False)
@@ -42,13 +53,11 @@ def print_department(dept: Department) -> None:
 
 def print_report(dept: Department, report: Report) -> None:
     """Findings grouped by project, errors first, with counts; coloured on a terminal."""
-    import sys
     from itertools import groupby
 
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console(width=None if sys.stdout.isatty() else 160, highlight=False)
+    console = _console()
     names = {p.sheet: f"{p.seq}. {p.name} ({p.code})" for p in dept.projects}
     ordered = sorted(report.findings, key=lambda f: (f.sheet not in names, f.sheet != "部门整体",
                                                     list(names).index(f.sheet)
@@ -70,12 +79,9 @@ def print_report(dept: Department, report: Report) -> None:
 
 
 def print_rules(entries: list[dict[str, Any]]) -> None:
-    import sys
-
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console(width=None if sys.stdout.isatty() else 200, highlight=False)
+    console = _console()
     table = Table(show_lines=False)
     for col in ("代码", "规则", "严重程度", "字段", "说明", "阈值"):
         table.add_column(col)
@@ -86,12 +92,9 @@ def print_rules(entries: list[dict[str, Any]]) -> None:
 
 
 def print_totals(dept: Department, t: Totals) -> None:
-    import sys
-
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console(width=None if sys.stdout.isatty() else 160, highlight=False)
+    console = _console()
     table = Table(title=f"{dept.year or ''} {dept.name} 汇总", title_justify="left")
     for col in ("单位", "项目数", "预算数(元)"):
         table.add_column(col, justify="right" if col != "单位" else "left")
@@ -106,12 +109,9 @@ def print_totals(dept: Department, t: Totals) -> None:
 
 
 def print_merge(result: MergeResult, out: Any) -> None:
-    import sys
-
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console(width=None if sys.stdout.isatty() else 160, highlight=False)
+    console = _console()
     table = Table(title="来源 (inputs)", title_justify="left")
     for col in ("文件", "单位", "取用的项目", "跳过及原因"):
         table.add_column(col)
@@ -129,12 +129,9 @@ def print_merge(result: MergeResult, out: Any) -> None:
 
 def print_books(results: list[BookResult]) -> None:
     """One line per book of a folder validation, then the totals."""
-    import sys
-
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console(width=None if sys.stdout.isatty() else 160, highlight=False)
+    console = _console()
     table = Table(title="校验结果 (books)", title_justify="left")
     for col, justify in (("工作簿", "left"), ("部门", "left"), ("项目", "right"),
                          ("预算合计(元)", "right"), ("错误", "right"), ("警告", "right"),

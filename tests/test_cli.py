@@ -273,3 +273,17 @@ def test_ctrl_c_while_validating_a_folder_exits_130(tmp_path: Path, demo_book: P
             os.killpg(proc.pid, signal.SIGKILL)
     assert proc.returncode == 130, err
     assert err.strip() == "已中断 (interrupted)" and out == ""
+
+
+def test_text_report_written_to_a_file_keeps_every_message_whole(demo_book: Path) -> None:
+    """Cut with … only on a terminal: piped or redirected, each finding is whole on its line."""
+    code, out, _ = run("validate", str(demo_book), "--format", "json")
+    messages = [f["message"] for f in json.loads(out)["findings"]]
+    assert max(len(m) for m in messages) > 100  # longer than any terminal column for them
+    code, out, _ = run("validate", str(demo_book))
+    assert code == 1 and "…" not in out
+    lines = out.splitlines()
+    for message in messages:
+        assert any(message in line for line in lines), message
+    code, out, _ = run("validate", str(demo_book), str(demo_book))
+    assert "…" not in out and all(len(line) < 1000 for line in out.splitlines())
