@@ -34,7 +34,7 @@ from urllib.parse import quote, unquote
 from lxml import etree  # type: ignore[import-untyped]
 
 from .errors import ReadError, WriteError
-from .findings import ERROR, SEVERITY_ZH, WARNING, Finding
+from .findings import ERROR, SEVERITY_ZH, WARNING, Finding, field_label
 from .layout import SHEET_GUIDE, SHEET_RESULTS, column_letters, parse_a1
 from .ooxml import (
     CONTENT_TYPES,
@@ -1345,10 +1345,17 @@ def _add_result_sheet(pkg: _Package, book: _Book, located: Sequence[_Located], s
                         hidden=False)
 
 
+def result_row(f: Finding, place: Any) -> list[Any]:
+    """A finding's row on 校验结果 after its number (RESULT_COLUMNS): the rule and the field in
+    Chinese with the slug and the canonical name beside them, for searching."""
+    from .rules import rule_label
+
+    return [SEVERITY_ZH.get(f.severity, f.severity), f.code, rule_label(f.rule), f.unit_code,
+            f.project_code, f.project_name, field_label(f.field), place, f.message]
+
+
 def _row_values(loc: _Located) -> list[str]:
-    f = loc.finding
-    return [SEVERITY_ZH.get(f.severity, f.severity), f.code, f.rule, f.unit_code, f.project_code,
-            f.project_name, f.field, _place(loc), f.message]
+    return result_row(loc.finding, _place(loc))
 
 
 def _place(loc: _Located) -> str:

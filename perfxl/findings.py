@@ -10,6 +10,24 @@ ERROR = "error"
 WARNING = "warning"
 SEVERITY_ZH = {ERROR: "错误", WARNING: "警告"}
 
+FIELD_LABELS = {
+    "unit.code": "单位编码", "unit.name": "单位名称", "project.code": "项目编码",
+    "project.name": "项目名称", "project.budget": "预算数", "project.fiscal": "财政资金",
+    "project.other": "其他资金", "project.purpose": "资金用途", "project.goals": "绩效目标",
+    "project.plan": "资金支出计划", "indicator.level1": "一级指标", "indicator.level2": "二级指标",
+    "indicator.level3": "三级指标", "indicator.description": "绩效指标描述",
+    "indicator.value": "指标值", "indicator.basis": "指标值确定依据",
+    "department.total": "部门预算总额", "department.scoring": "考核分值", "source": "来源文件",
+    "project.*": "项目必填项",
+}
+"""The canonical field names (DESIGN.md) in Chinese: as the form labels them."""
+
+
+def field_label(field: str) -> str:
+    """``资金支出计划 (project.plan)``: the Chinese name, the canonical name beside it."""
+    zh = FIELD_LABELS.get(field)
+    return f"{zh} ({field})" if zh else field
+
 
 @dataclass(frozen=True)
 class Finding:

@@ -25,6 +25,7 @@ def write_review(path: str | Path, results: list[BookResult]) -> Path:
     """Write the review book atomically (XlsxWriter, constant memory: thousands of rows)."""
     import xlsxwriter
 
+    from .rules import rule_label
     from .template import BUILD_DATE
 
     path = Path(path)
@@ -78,7 +79,7 @@ def write_review(path: str | Path, results: list[BookResult]) -> Path:
                 fs.write_string(row, 0, r.name, plain)
                 fs.write_string(row, 1, SEVERITY_ZH[f.severity],
                                 red if f.severity == "error" else amber)
-                fs.write_row(row, 2, (f.code, f.rule, f.unit_code, f.project_code,
+                fs.write_row(row, 2, (f.code, rule_label(f.rule), f.unit_code, f.project_code,
                                       f.project_name, f.sheet), plain)
                 if f.sheet and f.cell:
                     sheet = f.sheet.replace("'", "''")

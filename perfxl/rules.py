@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ReadError
-from .findings import ERROR, WARNING, Finding
+from .findings import ERROR, FIELD_LABELS, WARNING, Finding
 from .model import LEVELS, Department, Indicator, Project, finer_than_fen
 from .values import WAN, fmt_amount, key, text_key
 
@@ -30,6 +30,7 @@ from .values import WAN, fmt_amount, key, text_key
 class Rule:
     code: str
     slug: str
+    title_zh: str         # a short Chinese title, shown beside the slug in the books
     severity: str
     field: str
     message: str          # Chinese template, str.format(**params)
@@ -39,112 +40,118 @@ class Rule:
 
 
 CATALOGUE: tuple[Rule, ...] = (
-    Rule("PX101", "required-missing", ERROR, "project.*",
+    Rule("PX101", "required-missing", "必填项未填写", ERROR, "project.*",
          "必填项「{label}」未填写", "required field {label} is empty", engine="pandera"),
-    Rule("PX102", "amount-not-number", ERROR, "project.budget",
+    Rule("PX102", "amount-not-number", "金额不是数字", ERROR, "project.budget",
          "「{label}」不是数字: {value}", "{label} is not a number: {value}"),
-    Rule("PX103", "money-unit-unstated", WARNING, "project.budget",
+    Rule("PX103", "money-unit-unstated", "未注明金额单位", WARNING, "project.budget",
          "表中未注明金额单位(单位:元 或 单位:万元),已按元读取",
          "the table does not state its money unit; read as 元"),
-    Rule("PX201", "funds-mismatch", ERROR, "project.budget",
+    Rule("PX201", "funds-mismatch", "预算数与资金来源不符", ERROR, "project.budget",
          "预算数 {budget} 元 ≠ 财政资金 {fiscal} 元 + 其他资金 {other} 元(相差 {diff} 元)",
          "budget {budget} ≠ fiscal {fiscal} + other {other} (difference {diff})",
          engine="pandera"),
-    Rule("PX202", "amount-negative", ERROR, "project.budget",
+    Rule("PX202", "amount-negative", "金额为负数", ERROR, "project.budget",
          "「{label}」不能为负数: {value} 元", "{label} is negative: {value}", engine="pandera"),
-    Rule("PX203", "amount-finer-than-fen", ERROR, "project.budget",
+    Rule("PX203", "amount-finer-than-fen", "金额精确到分以下", ERROR, "project.budget",
          "「{label}」{value} 元精确到分以下,金额应保留两位小数",
          "{label} {value} is finer than a fen; amounts have two decimals"),
-    Rule("PX301", "plan-missing", ERROR, "project.plan",
+    Rule("PX301", "plan-missing", "缺少资金支出计划", ERROR, "project.plan",
          "资金支出计划未填写{which}", "the spending plan is missing{which_en}"),
-    Rule("PX302", "plan-out-of-range", ERROR, "project.plan",
+    Rule("PX302", "plan-out-of-range", "支出比例超出 0–100%", ERROR, "project.plan",
          "{quarter}累计支出比例 {value}% 不在 0–100% 之间",
          "cumulative spending at {quarter} is {value}%, outside 0–100%", engine="pandera"),
-    Rule("PX303", "plan-not-monotonic", ERROR, "project.plan",
+    Rule("PX303", "plan-not-monotonic", "累计支出比例减少", ERROR, "project.plan",
          "{quarter}累计支出比例 {value}% 小于上一期的 {previous}%(累计比例不应减少)",
          "cumulative spending at {quarter} ({value}%) is below the previous {previous}%"),
-    Rule("PX304", "plan-not-100", ERROR, "project.plan",
+    Rule("PX304", "plan-not-100", "12月底累计不是 100%", ERROR, "project.plan",
          "12月底累计支出比例应为 100%,实际为 {value}%",
          "cumulative spending at 12月底 must be 100%, is {value}%"),
-    Rule("PX401", "code-pattern", ERROR, "project.code",
+    Rule("PX401", "code-pattern", "项目编码不合规则", ERROR, "project.code",
          "项目编码「{value}」不符合规则: 应为 {length} 位,以 {prefix} 开头的数字和大写字母(实际 {actual} 位)",
          "project code {value} does not match: {length} characters starting {prefix} "
          "(has {actual})", thresholds=("code_region", "code_length"), engine="pandera"),
-    Rule("PX402", "code-whitespace", WARNING, "project.code",
+    Rule("PX402", "code-whitespace", "项目编码含空格", WARNING, "project.code",
          "项目编码中有空格或换行,已去除后读取: 「{raw}」",
          "the project code contains whitespace, removed when reading: {raw!r}"),
-    Rule("PX403", "project-code-duplicate", ERROR, "project.code",
+    Rule("PX403", "project-code-duplicate", "项目编码重复", ERROR, "project.code",
          "项目编码 {value} 重复,另见: {others}", "project code {value} is also used by: {others}"),
-    Rule("PX404", "project-code-cross-book", ERROR, "project.code",
+    Rule("PX404", "project-code-cross-book", "项目编码与其他工作簿重复", ERROR, "project.code",
          "项目编码 {value} 也出现在其他部门的工作簿中: {others}",
          "project code {value} is also used in: {others}", engine="batch"),
-    Rule("PX501", "indicator-level-missing", ERROR, "indicator.level3",
+    Rule("PX501", "indicator-level-missing", "缺少指标层级", ERROR, "indicator.level3",
          "指标行缺少{label}", "the indicator row has no {label}", engine="pandera"),
-    Rule("PX502", "indicator-level-mismatch", ERROR, "indicator.level2",
+    Rule("PX502", "indicator-level-mismatch", "二级指标不属于一级指标", ERROR, "indicator.level2",
          "二级指标「{level2}」不属于一级指标「{level1}」(应为: {allowed})",
          "level-2 indicator {level2} does not belong to {level1} (allowed: {allowed})",
          engine="pandera"),
-    Rule("PX503", "indicator-category-missing", ERROR, "indicator.level1",
+    Rule("PX503", "indicator-category-missing", "缺少某类指标", ERROR, "indicator.level1",
          "缺少{category}(每个项目应至少有一条)", "no {category} indicator in this project"),
-    Rule("PX504", "indicator-duplicate", ERROR, "indicator.level3",
+    Rule("PX504", "indicator-duplicate", "三级指标重复", ERROR, "indicator.level3",
          "三级指标「{value}」在本项目中重复出现", "level-3 indicator {value} appears twice"),
-    Rule("PX505", "indicator-value-missing", ERROR, "indicator.value",
+    Rule("PX505", "indicator-value-missing", "缺少指标值", ERROR, "indicator.value",
          "指标「{name}」未填写指标值", "indicator {name} has no value", engine="pandera"),
-    Rule("PX506", "indicator-value-unparseable", ERROR, "indicator.value",
+    Rule("PX506", "indicator-value-unparseable", "指标值无法识别", ERROR, "indicator.value",
          "指标值「{value}」无法识别: 应为「运算符 数值 单位」(如 ≥95%)、日期或 优/良/中/差、达到/基本达到",
          "indicator value {value} cannot be read: operator number unit (≥95%), a date or a grade"),
-    Rule("PX507", "indicator-unit-mismatch", WARNING, "indicator.value",
+    Rule("PX507", "indicator-unit-mismatch", "指标值单位不符", WARNING, "indicator.value",
          "{problem}: 「{name}」的指标值为「{value}」", "{problem_en}: {name} = {value}",
          thresholds=("money_units", "duration_units", "count_units", "percent_max")),
-    Rule("PX508", "satisfaction-below-floor", WARNING, "indicator.value",
+    Rule("PX508", "satisfaction-below-floor", "满意度目标偏低", WARNING, "indicator.value",
          "满意度指标值 {value} 低于 {floor}%", "satisfaction target {value} is below {floor}%",
          thresholds=("satisfaction_floor",)),
-    Rule("PX509", "description-repeats-name", WARNING, "indicator.description",
+    Rule("PX509", "description-repeats-name", "指标描述只重复名称", WARNING, "indicator.description",
          "绩效指标描述只是重复了指标名称「{name}」,请说明指标的含义和计算方法",
          "the description only repeats the indicator name {name}"),
-    Rule("PX510", "indicator-value-vague", WARNING, "indicator.value",
+    Rule("PX510", "indicator-value-vague", "指标值表述模糊", WARNING, "indicator.value",
          "指标值「{value}」含模糊表述「{word}」,应量化", "indicator value {value} is vague ({word})",
          thresholds=("vague_words",)),
-    Rule("PX511", "description-missing", WARNING, "indicator.description",
+    Rule("PX511", "description-missing", "缺少指标描述", WARNING, "indicator.description",
          "指标「{name}」没有绩效指标描述", "indicator {name} has no description"),
-    Rule("PX512", "basis-missing", WARNING, "indicator.basis",
+    Rule("PX512", "basis-missing", "缺少指标值确定依据", WARNING, "indicator.basis",
          "指标「{name}」未填写指标值确定依据", "indicator {name} has no basis for its value"),
-    Rule("PX601", "indicator-set-copied", WARNING, "indicator.level3",
+    Rule("PX601", "indicator-set-copied", "指标与其他项目雷同", WARNING, "indicator.level3",
          "本项目的 {count} 条指标与其他项目完全相同({others}),指标应针对本项目设置",
          "the {count} indicators are identical to those of: {others}",
          thresholds=("copied_min_indicators",)),
-    Rule("PX602", "goals-copied", WARNING, "project.goals",
+    Rule("PX602", "goals-copied", "绩效目标与其他项目雷同", WARNING, "project.goals",
          "绩效目标与其他项目完全相同({others})", "the performance goals are identical to: {others}"),
-    Rule("PX701", "scoring-not-100", ERROR, "department.scoring",
+    Rule("PX701", "scoring-not-100", "考核分值不符", ERROR, "department.scoring",
          "{problem}", "{problem_en}", thresholds=("scoring_total", "bonus_cap")),
     # merging unit submissions (perfxl merge): findings point at the input's row on 来源
-    Rule("PX801", "input-unreadable", ERROR, "source",
+    Rule("PX801", "input-unreadable", "文件未能合并", ERROR, "source",
          "文件 {file} 未合并: {reason}", "{file} was not merged: {reason}", engine="merge"),
-    Rule("PX802", "duplicate-file", WARNING, "source",
+    Rule("PX802", "duplicate-file", "文件重复", WARNING, "source",
          "文件 {file} 与 {first} 内容相同,只合并一次", "{file} is identical to {first}; merged once",
          engine="merge"),
-    Rule("PX803", "duplicate-project", WARNING, "source",
+    Rule("PX803", "duplicate-project", "项目重复提交", WARNING, "source",
          "项目 {code} 在 {file} 与 {first} 中各有一份相同的副本,只取一次",
          "project {code} is in {file} and {first} alike; taken once", engine="merge"),
-    Rule("PX804", "unit-in-two-files", WARNING, "source",
+    Rule("PX804", "unit-in-two-files", "单位分在两个文件中", WARNING, "source",
          "单位 {unit} 的项目分别来自 {first} 和 {file},请确认",
          "unit {unit} has projects in {first} and {file}", engine="merge"),
-    Rule("PX805", "plan-project-missing", ERROR, "source",
+    Rule("PX805", "plan-project-missing", "计划项目未提交", ERROR, "source",
          "计划中的项目 {code} {name}(单位 {unit})没有提交",
          "planned project {code} {name} (unit {unit}) was not submitted", engine="merge"),
-    Rule("PX806", "project-not-in-plan", WARNING, "source",
+    Rule("PX806", "project-not-in-plan", "项目不在计划中", WARNING, "source",
          "项目 {code} {name} 不在部门计划中", "project {code} {name} is not in the department plan",
          engine="merge"),
-    Rule("PX807", "merge-conflict", WARNING, "source",
+    Rule("PX807", "merge-conflict", "合并冲突", WARNING, "source",
          "项目 {code}: {file} 与 {other} 内容不同 (字段: {fields}),按 --on-conflict {choice} 处理",
          "project {code} differs between {file} and {other} ({fields}); resolved by "
          "--on-conflict {choice}", engine="merge"),
-    Rule("PX808", "unit-mismatch", ERROR, "unit.code",
+    Rule("PX808", "unit-mismatch", "项目单位与文件不符", ERROR, "unit.code",
          "文件 {file} 是单位 {book_unit} 的工作簿,但项目 {code} 填写的单位是 {unit}",
          "{file} belongs to unit {book_unit} but project {code} names unit {unit}",
          engine="merge"),
 )
 RULES: dict[str, Rule] = {r.slug: r for r in CATALOGUE}
+
+
+def rule_label(slug: str) -> str:
+    """``缺少资金支出计划 (plan-missing)``: the Chinese title, the slug beside it for searching."""
+    rule = RULES.get(slug)
+    return f"{rule.title_zh} ({slug})" if rule else slug
 
 
 # --- thresholds ----------------------------------------------------------------------------------
@@ -249,14 +256,6 @@ def load_config(path: str | Path | None) -> RulesConfig:
 
 # --- making findings -----------------------------------------------------------------------------
 
-FIELD_LABELS = {
-    "unit.code": "单位编码", "unit.name": "单位名称", "project.code": "项目编码",
-    "project.name": "项目名称", "project.budget": "预算数", "project.fiscal": "财政资金",
-    "project.other": "其他资金", "project.purpose": "资金用途", "project.goals": "绩效目标",
-    "project.plan": "资金支出计划", "indicator.level1": "一级指标", "indicator.level2": "二级指标",
-    "indicator.level3": "三级指标", "indicator.description": "绩效指标描述",
-    "indicator.value": "指标值", "indicator.basis": "指标值确定依据",
-}
 QUARTER_NAMES = ("3月底", "6月底", "10月底", "12月底")
 
 
@@ -532,7 +531,7 @@ def catalogue(config: RulesConfig | None = None) -> list[dict[str, Any]]:
     out = []
     for r in CATALOGUE:
         out.append({
-            "code": r.code, "rule": r.slug, "severity": cfg.severity(r),
+            "code": r.code, "rule": r.slug, "title": r.title_zh, "severity": cfg.severity(r),
             "default_severity": r.severity, "field": r.field, "engine": r.engine,
             "message": r.message, "message_en": r.message_en,
             "thresholds": {t: {"value": _plain(getattr(cfg, t)), "default": _plain(docs[t][0]),
@@ -571,13 +570,13 @@ def catalogue_markdown() -> str:
         "  basis-missing: {enabled: false}",
         "```",
         "",
-        "| code | rule | severity | field | engine | message | thresholds |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| code | rule | title | severity | field | engine | message | thresholds |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in catalogue():
         th = ", ".join(f"`{t}`" for t in r["thresholds"]) or ""
         msg = f"{r['message']}<br>*{r['message_en']}*".replace("|", "\\|")
-        lines.append(f"| {r['code']} | `{r['rule']}` | {r['severity']} | `{r['field']}` | "
+        lines.append(f"| {r['code']} | `{r['rule']}` | {r['title']} | {r['severity']} | `{r['field']}` | "
                      f"{r['engine']} | {msg} | {th} |")
     lines += ["", "## Thresholds", "", "| name | default | meaning |", "| --- | --- | --- |"]
     for name, (default, doc) in threshold_docs().items():

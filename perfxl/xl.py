@@ -42,6 +42,7 @@ from .annotate import (
     RESULT_SHEET,
     WARNING_FORMULA,
     note_text,
+    result_row,
     result_summary,
 )
 from .errors import PerfxlError
@@ -51,7 +52,7 @@ __all__ = [
     "ACTIONS", "HELP", "MERGE", "NEW_PROJECT", "SUMMARIZE", "VALIDATE", "Formula", "Link",
     "OpenpyxlBook", "SheetSpec", "Workbook", "XlwingsBook", "on_ribbon", "run",
 ]
-from .findings import ERROR, SEVERITY_ZH, WARNING, Finding, Report
+from .findings import ERROR, WARNING, Finding, Report
 from .model import Department
 from .read import Grid
 
@@ -224,8 +225,7 @@ def result_sheet(report: Report, located: Sequence[tuple[Finding, str, str]]) ->
     for number, (f, sheet, cell) in enumerate(located, start=1):
         place: Value = Link(f"{sheet}!{cell}", sheet, cell) if sheet else (
             f"{f.sheet}!{f.cell}" if f.sheet and f.cell else f.sheet or f.cell)
-        rows.append([number, SEVERITY_ZH.get(f.severity, f.severity), f.code, f.rule,
-                     f.unit_code, f.project_code, f.project_name, f.field, place, f.message])
+        rows.append([number, *result_row(f, place)])
     colour = {"summary-ok": (0x00, 0x61, 0x00), "summary-error": (0xC0, 0x00, 0x00),
               "summary-warning": (0xFF, 0xC0, 0x00)}[summary.role]
     return SheetSpec(RESULT_SHEET, rows, widths=[w for _, w in RESULT_COLUMNS],

@@ -36,7 +36,8 @@ def finding(code: str, severity: str, sheet: str = "", cell: str = "", message: 
 FINDINGS = [
     finding("PX501", WARNING, P1, "F13", "=指标值单位与指标类型不符 <&> \"'"),  # text, never a formula
     finding("PX201", ERROR, P1, "C4", "预算数 ≠ 财政资金 + 其他资金", unit_code="630001",
-            project_code="130303216DIAX82DQONDM", project_name="行政审批等专家评审费"),
+            project_code="130303216DIAX82DQONDM", project_name="行政审批等专家评审费",
+            rule="funds-mismatch"),
     finding("PX301", ERROR, P4, "B7", "缺少资金支出计划"),
     finding("PX502", WARNING, P1, "C4", "同一单元格上的警告"),
     finding("PX601", WARNING, "汇总", "", "没有单元格的发现"),
@@ -113,8 +114,10 @@ def test_result_sheet_rows(annotated: Path) -> None:
     assert [(r[1], r[2]) for r in rows] == [  # errors first, otherwise in the given order
         ("错误", "PX201"), ("错误", "PX301"), ("警告", "PX501"), ("警告", "PX502"),
         ("警告", "PX601"), ("警告", "PX602"), ("警告", "PX603")]
-    assert rows[0][4:] == ["630001", "130303216DIAX82DQONDM", "行政审批等专家评审费",
-                           "project.budget", f"{P1}!C4", "预算数 ≠ 财政资金 + 其他资金"]
+    assert rows[0][3:] == ["预算数与资金来源不符 (funds-mismatch)", "630001",
+                           "130303216DIAX82DQONDM", "行政审批等专家评审费",
+                           "预算数 (project.budget)", f"{P1}!C4", "预算数 ≠ 财政资金 + 其他资金"]
+    assert rows[1][3] == "some-rule"  # a rule perfxl does not know keeps its slug
     assert [r[8] for r in rows] == [f"{P1}!C4", f"{P4}!B7", f"{P1}!F13", f"{P1}!C4", "汇总",
                                     "不存在的表!A1", f"{P1}!B5"]  # E5 lies in the merge B5:G5
     assert ws["J7"].value == "=指标值单位与指标类型不符 <&> \"'" and ws["J7"].data_type == "s"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 import json
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -86,6 +87,9 @@ def test_review_book(folder: Path, tmp_path: Path) -> None:
     link = first[8].hyperlink
     assert link.target.endswith("demo.xlsx") and link.location == f"'{first[7].value}'!{first[8].value}"
     assert findings.max_row > 100 and findings.auto_filter.ref
+    rules = {row[3].value for row in findings.iter_rows(min_row=2)}
+    assert "缺少资金支出计划 (plan-missing)" in rules  # Chinese, the slug beside it
+    assert all(re.fullmatch(r"[^()]*[\u4e00-\u9fff][^()]* \([a-z0-9-]+\)", r) for r in rules)
 
 
 def test_text_output_lists_every_book(folder: Path) -> None:

@@ -199,7 +199,7 @@ def test_plan_checks_missing_and_unplanned_projects(demo_book: Path, unit_books:
     assert ("project-not-in-plan", "130303219NEWPROJECT01") in found
     results = python_calamine.CalamineWorkbook.from_path(str(out)).get_sheet_by_name("校验结果")
     listed = {row[3] for row in results.to_python()[4:]}
-    assert {"plan-project-missing", "project-not-in-plan"} <= listed
+    assert {"计划项目未提交 (plan-project-missing)", "项目不在计划中 (project-not-in-plan)"} <= listed
 
 
 def test_a_unit_book_naming_another_unit_is_flagged(unit_books: Path, tmp_path: Path) -> None:

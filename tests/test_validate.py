@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
@@ -17,9 +18,9 @@ from seedlayout import write_seed_layout_book
 
 from perfxl import embedded, read_book, write_book
 from perfxl.cli import main
-from perfxl.findings import ERROR, WARNING
+from perfxl.findings import ERROR, WARNING, field_label
 from perfxl.model import Department, Indicator, Project, Unit
-from perfxl.rules import CATALOGUE, RULES, RulesConfig, load_config
+from perfxl.rules import CATALOGUE, RULES, RulesConfig, load_config, rule_label
 from perfxl.validate import check, validate_book
 
 P4 = "4.跨省通办及省内通办网络建设及设备费"
@@ -267,6 +268,20 @@ def test_the_catalogue_has_the_slugs_reviewers_filter_on() -> None:
     assert {r.engine for r in CATALOGUE} == {"pandera", "rule", "merge", "batch"}
     for r in CATALOGUE:
         assert r.field.split(".")[0] in ("project", "unit", "indicator", "department", "source")
+        assert re.fullmatch(r"[^()a-z]{3,14}", r.title_zh), r.title_zh  # short, no slug in it
+        assert re.search(r"[\u4e00-\u9fff]", r.title_zh), r.title_zh
+        assert field_label(r.field) != r.field, f"{r.field} has no Chinese name in FIELD_LABELS"
+    assert len({r.title_zh for r in CATALOGUE}) == len(CATALOGUE)
+    assert rule_label("plan-missing") == "缺少资金支出计划 (plan-missing)"
+    assert field_label("project.plan") == "资金支出计划 (project.plan)"
+    assert rule_label("not-a-rule") == "not-a-rule" and field_label("x.y") == "x.y"
+
+
+def row_is_chinese_first(row: list[Any]) -> bool:
+    """A 校验结果 row: 规则 and 字段 in Chinese with the slug and canonical field beside them."""
+    rule, field = row[3], row[7]
+    return bool(re.fullmatch(r"[^()]*[\u4e00-\u9fff][^()]* \([a-z0-9-]+\)", rule)
+                and re.fullmatch(r"[\u4e00-\u9fff][^()]* \([a-z0-9.*]+\)", field))
 
 
 def test_rules_command_and_generated_docs() -> None:
@@ -315,6 +330,7 @@ def test_mutation_is_marked_at_its_cell_in_the_annotated_book(valid_book: Path, 
     assert note is not None and note.author == "perfxl" and RULES[rule].code in note.text
     results = wb["校验结果"]
     rows = [[c.value for c in row] for row in results.iter_rows(min_row=5)]
-    hit = next(row for row in rows if row[3] == rule and row[8] == f"{SHEET}!{cell}")
+    hit = next(row for row in rows if row[3] == rule_label(rule) and row[8] == f"{SHEET}!{cell}")
+    assert row_is_chinese_first(hit)
     link = results.cell(rows.index(hit) + 5, 9).hyperlink
     assert link is not None and link.location == f"'{SHEET}'!{cell}"
