@@ -11,14 +11,21 @@ from .files import atomic_path
 from .findings import SEVERITY_ZH
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from xlsxwriter.worksheet import Worksheet
+
     from .validate import BookResult
 
 BOOKS = ("序号", "工作簿", "部门", "年度", "单位数", "项目数", "预算合计(元)", "错误", "警告", "状态",
          "说明")
-BOOK_WIDTHS = (6, 34, 24, 7, 7, 7, 16, 7, 7, 9, 50)
+BOOK_WIDTHS = (5, 24, 24, 6, 7, 7, 15, 5, 5, 7, 40)
 FINDINGS = ("工作簿", "严重程度", "代码", "规则", "单位", "项目编码", "项目名称", "工作表", "单元格",
             "说明")
-FINDING_WIDTHS = (28, 8, 8, 26, 9, 24, 28, 26, 9, 70)
+FINDING_WIDTHS = (18, 9, 7, 20, 8, 23, 20, 18, 7, 50)
+WRAPPED = (0, 3, 6, 7, 9)
+"""Columns of 问题 whose text wraps (the rows are as tall as their longest text)."""
+LINE = 15.0  # points per line of text
 
 
 def write_review(path: str | Path, results: list[BookResult]) -> Path:
@@ -33,13 +40,14 @@ def write_review(path: str | Path, results: list[BookResult]) -> Path:
         wb = xlsxwriter.Workbook(str(tmp), {"constant_memory": True, "strings_to_formulas": False,
                                             "strings_to_urls": False, "strings_to_numbers": False})
         wb.set_properties({"title": "绩效目标审核", "author": "perfxl", "created": BUILD_DATE})
-        bold = wb.add_format({"bold": True, "bg_color": "#D9E1F2", "border": 1, "font_name": "宋体"})
-        plain = wb.add_format({"font_name": "宋体"})
-        money = wb.add_format({"font_name": "宋体", "num_format": "#,##0.00"})
-        link = wb.add_format({"font_name": "宋体", "font_color": "#0563C1", "underline": 1})
-        red = wb.add_format({"font_name": "宋体", "font_color": "#9C0006", "bg_color": "#FFC7CE"})
-        amber = wb.add_format({"font_name": "宋体", "font_color": "#9C5700", "bg_color": "#FFEB9C"})
-        green = wb.add_format({"font_name": "宋体", "font_color": "#006100", "bg_color": "#C6EFCE"})
+        base = {"font_name": "宋体", "valign": "top", "text_wrap": True}
+        bold = wb.add_format({**base, "bold": True, "bg_color": "#D9E1F2", "border": 1})
+        plain = wb.add_format(base)
+        money = wb.add_format({**base, "num_format": "#,##0.00"})
+        link = wb.add_format({**base, "font_color": "#0563C1", "underline": 1})
+        red = wb.add_format({**base, "font_color": "#9C0006", "bg_color": "#FFC7CE"})
+        amber = wb.add_format({**base, "font_color": "#9C5700", "bg_color": "#FFEB9C"})
+        green = wb.add_format({**base, "font_color": "#006100", "bg_color": "#C6EFCE"})
 
         ws = wb.add_worksheet("工作簿")
         for c, w in enumerate(BOOK_WIDTHS):
@@ -47,6 +55,8 @@ def write_review(path: str | Path, results: list[BookResult]) -> Path:
         ws.write_row(0, 0, BOOKS, bold)
         for i, r in enumerate(results, start=1):
             target = _relative(r.path, path)
+            _height(ws, i, ((r.name, BOOK_WIDTHS[1]), (r.department, BOOK_WIDTHS[2]),
+                            (r.error or "", BOOK_WIDTHS[10])))
             ws.write_number(i, 0, i, plain)
             ws.write_url(i, 1, f"external:{target}", link, r.name)
             if r.report is None:
@@ -65,6 +75,7 @@ def write_review(path: str | Path, results: list[BookResult]) -> Path:
                             green if r.report.valid else red)
         ws.freeze_panes(1, 0)
         ws.autofilter(0, 0, len(results), len(BOOKS) - 1)
+        _print_setup(ws)
 
         fs = wb.add_worksheet("问题")
         for c, w in enumerate(FINDING_WIDTHS):
@@ -76,10 +87,13 @@ def write_review(path: str | Path, results: list[BookResult]) -> Path:
                 continue
             target = _relative(r.path, path)
             for f in r.report.findings:
+                rule = rule_label(f.rule)
+                texts = (r.name, "", "", rule, "", "", f.project_name, f.sheet, "", f.message)
+                _height(fs, row, [(texts[c], FINDING_WIDTHS[c]) for c in WRAPPED])
                 fs.write_string(row, 0, r.name, plain)
                 fs.write_string(row, 1, SEVERITY_ZH[f.severity],
                                 red if f.severity == "error" else amber)
-                fs.write_row(row, 2, (f.code, rule_label(f.rule), f.unit_code, f.project_code,
+                fs.write_row(row, 2, (f.code, rule, f.unit_code, f.project_code,
                                       f.project_name, f.sheet), plain)
                 if f.sheet and f.cell:
                     sheet = f.sheet.replace("'", "''")
@@ -90,8 +104,29 @@ def write_review(path: str | Path, results: list[BookResult]) -> Path:
                 row += 1
         fs.freeze_panes(1, 0)
         fs.autofilter(0, 0, max(row - 1, 1), len(FINDINGS) - 1)
+        _print_setup(fs)
         wb.close()
     return path
+
+
+def _height(ws: Worksheet, row: int, texts: Sequence[tuple[str, int]]) -> None:
+    """Give a row the lines its longest wrapped text needs: Excel does not fit row heights to
+    wrapped text when it opens a book (before the row is written: constant memory)."""
+    from .template import lines_needed
+
+    lines = max(lines_needed(text, width) for text, width in texts)
+    if lines > 1:
+        ws.set_row(row, LINE * lines)
+
+
+def _print_setup(ws: Worksheet) -> None:
+    """A4 landscape, every column on the page's width, the header row on every page."""
+    ws.set_paper(9)
+    ws.set_landscape()
+    ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(0)
+    ws.set_footer("&C第 &P 页,共 &N 页")
 
 
 def _relative(book: Path, review: Path) -> str:

@@ -8,6 +8,7 @@ Unit subtotals and the total use SUBTOTAL(9, …), which skips the subtotals nes
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
@@ -33,7 +34,13 @@ HEADER_ROW, FIRST_ROW = 3, 4
 UNIT_COLOURS = ("#4472C4", "#ED7D31", "#70AD47", "#FFC000", "#5B9BD5", "#A5A5A5", "#7030A0",
                 "#C00000")
 CHART_DATA_COL = 17  # R: hidden chart data, right of the printed table
+CHART_HEIGHT = 310  # pixels
 ZERO = Decimal(0)
+
+# Printing: A4 landscape, fit to the page's width.
+PAGE_INCHES = (11.69, 8.27)
+MARGIN_INCHES = {"left": 0.4, "right": 0.4, "top": 0.6, "bottom": 0.6}
+DEFAULT_ROW = 15.0  # points
 
 
 def ref(sheet: str, cell: str) -> str:
@@ -180,11 +187,19 @@ def summary_sheet(wb: Workbook, st: Styles, dept: Department, t: Totals,
     ws = wb.add_worksheet(L.SHEET_SUMMARY)
     for c, w in enumerate(WIDTHS):
         ws.set_column(c, c, w)
+    heights: dict[int, float] = {}
+
+    def height(row: int, points: float) -> None:
+        ws.set_row(row, points)
+        heights[row] = points
+
     last = len(HEADERS) - 1
     ws.merge_range(0, 0, 0, last, f"{dept.year or ''}年{dept.name}项目支出绩效目标汇总表", st.title)
-    ws.set_row(0, 30)
+    height(0, 30)
     ws.merge_range(1, 0, 1, last, "单位:元", st.money_unit)
     _header(ws, st)
+    height(HEADER_ROW - 1, 20)
+    height(HEADER_ROW, 20)
     project_rows: list[tuple[int, Project]] = []
     total_row = FIRST_ROW
     r = FIRST_ROW
@@ -192,7 +207,7 @@ def summary_sheet(wb: Workbook, st: Styles, dept: Department, t: Totals,
         if row.kind == "project" and row.project is not None:
             _write_cells(ws, st, r, row.cells, st.cell, st.cell_money, st.cell_center)
             p = row.project
-            ws.set_row(r, row_height((p.name, WIDTHS[4]), (p.unit_name, WIDTHS[1]), minimum=18))
+            height(r, row_height((p.name, WIDTHS[4]), (p.unit_name, WIDTHS[1]), minimum=18))
             project_rows.append((r, p))
         elif row.kind in ("subtotal", "total"):
             ws.merge_range(r, 0, r, 1, str(row.cells[0]), st.total_left)
@@ -210,18 +225,37 @@ def summary_sheet(wb: Workbook, st: Styles, dept: Department, t: Totals,
         elif row.kind in ("explanation", "note"):
             ws.merge_range(r, 0, r, last, str(row.cells[0]),
                            st.cell if row.kind == "explanation" else st.note)
-            ws.set_row(r, row_height((str(row.cells[0]), float(sum(WIDTHS)))))
+            height(r, row_height((str(row.cells[0]), float(sum(WIDTHS)))))
         r += 1
-    _charts(wb, ws, dept, project_rows, total_row, r + 1)
+    top = r + 1  # a blank row, then the charts
+    _charts(wb, ws, dept, project_rows, total_row, top)
+    if project_rows and charts_cross_the_page(sum(heights.get(i, DEFAULT_ROW) for i in range(top))):
+        ws.set_h_pagebreaks([top])
 
     ws.freeze_panes(FIRST_ROW, 0)
     ws.set_paper(9)
     ws.set_landscape()
     ws.fit_to_pages(1, 0)
     ws.repeat_rows(HEADER_ROW - 1, HEADER_ROW)
-    ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+    ws.set_margins(**MARGIN_INCHES)
     ws.print_area(0, 0, r + 18, last)
     ws.set_footer("&C第 &P 页,共 &N 页")
+
+
+def charts_cross_the_page(table_points: float) -> bool:
+    """Whether the table and the charts below it are more than one printed page, so the charts
+    go on a page of their own rather than across the page break.
+
+    The sheet prints fit to the page's width: a column of w characters is w * 7 + 5 pixels
+    (XlsxWriter's default font), ¾ point each; Excel scales by whole percents, and the page is
+    that much taller in the sheet's points. 2% are kept spare.
+    """
+    width = sum(w * 7 + 5 for w in WIDTHS) * 0.75
+    printable_width = (PAGE_INCHES[0] - MARGIN_INCHES["left"] - MARGIN_INCHES["right"]) * 72
+    scale = min(100, math.floor(100 * printable_width / width)) / 100
+    page = (PAGE_INCHES[1] - MARGIN_INCHES["top"] - MARGIN_INCHES["bottom"]) * 72 / scale
+    charts = (CHART_HEIGHT + 5) * 0.75
+    return table_points + charts > page * 0.98
 
 
 def _write_cells(ws: Worksheet, st: Styles, r: int, cells: list[Value], text: Any, money: Any,
@@ -291,7 +325,7 @@ def _charts(wb: Workbook, ws: Worksheet, dept: Department, rows: list[tuple[int,
     bars.set_y_axis({"num_format": "#,##0", "name": "元"})
     bars.set_legend({"position": "bottom"})
     bars.show_hidden_data()
-    bars.set_size({"width": 620, "height": 330})
+    bars.set_size({"width": 620, "height": CHART_HEIGHT})
     ws.insert_chart(top, 0, bars, {"x_offset": 5, "y_offset": 5})
 
     line = wb.add_chart({"type": "line"})
@@ -305,5 +339,5 @@ def _charts(wb: Workbook, ws: Worksheet, dept: Department, rows: list[tuple[int,
     line.set_title({"name": "资金支出计划(累计,元)", "name_font": {"size": 12}})
     line.set_y_axis({"num_format": "#,##0", "min": 0})
     line.set_legend({"none": True})
-    line.set_size({"width": 560, "height": 330})
+    line.set_size({"width": 560, "height": CHART_HEIGHT})
     ws.insert_chart(top, 6, line, {"x_offset": 30, "y_offset": 5})

@@ -145,9 +145,15 @@ def span(first: int, last: int, widths: tuple[int, ...] = L.COLUMN_WIDTHS) -> fl
 
 # --- sheets ------------------------------------------------------------------------------------
 
+GUIDE_WIDTH = 72
+"""Characters of the 说明 column, so that it is narrower than an A4 portrait page at 100%: a
+sheet of one column is never scaled to fit the page's width (LibreOffice counts whole columns),
+and LibreOffice draws a character of the default font up to a third wider than Excel does."""
+
+
 def guide_sheet(wb: Workbook, st: Styles) -> None:
     ws = wb.add_worksheet(L.SHEET_GUIDE)
-    ws.set_column(0, 0, 100)
+    ws.set_column(0, 0, GUIDE_WIDTH)
     ws.hide_gridlines(2)
     ws.write(0, 0, "预算绩效目标表 填写说明", st.title)
     ws.set_row(0, 30)
@@ -164,7 +170,8 @@ def guide_sheet(wb: Workbook, st: Styles) -> None:
     ]
     for i, line in enumerate(lines, start=2):
         ws.write_string(i, 0, line, st.plain)
-        ws.set_row(i, row_height((line, 100)))
+        ws.set_row(i, row_height((line, GUIDE_WIDTH)))
+    _print_setup(ws, 1 + len(lines), 0, landscape=False)
     ws.protect("", {"format_columns": True, "format_rows": True})
 
 

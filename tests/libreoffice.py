@@ -28,8 +28,11 @@ import openpyxl
 __all__ = [
     "convert",
     "convert_all",
+    "pdf_texts",
+    "pdf_words",
     "recalculated_values",
     "render_png",
+    "sheet_pdf",
     "soffice",
     "soffice_version",
 ]
@@ -287,6 +290,11 @@ _SHEET_TAG = re.compile(r"<(?:[\w.-]+:)?sheet\s[^>]*>")
 _NAME_ATTR = re.compile(r"""\sname\s*=\s*(["'])(.*?)\1""", re.DOTALL)
 _STATE_ATTR = re.compile(r"""\sstate\s*=\s*(["'])(.*?)\1""", re.DOTALL)
 _VIEW_TAG = re.compile(r"<(?:[\w.-]+:)?workbookView\b[^>]*>")
+_PRINT_AREA = re.compile(
+    r"""<(?:[\w.-]+:)?definedName\s[^>]*name=["']_xlnm\.Print_Area["'][^>]*"""
+    r"""localSheetId=["'](\d+)["'][^>]*>.*?</(?:[\w.-]+:)?definedName>""",
+    re.DOTALL,
+)
 
 
 def _attr(pattern: re.Pattern[str], tag: str, default: str) -> str:
@@ -322,9 +330,11 @@ def _sheet_index(book: Path, sheet: str, src: Path) -> int:
 def _only_sheet_visible(book: Path, index: int, dest: Path) -> None:
     """Copy an .xlsx/.xlsm to ``dest`` with every sheet but number ``index`` hidden.
 
-    Hidden sheets are skipped by the normal PDF export.  The workbook XML is
-    patched textually (not via openpyxl) so charts, images and styles survive
-    untouched, and the other sheets stay available to cross-sheet formulas.
+    Hidden sheets are skipped by the normal PDF export, except (LibreOffice 7.4)
+    those with a print area, so the other sheets' print areas are dropped too.
+    The workbook XML is patched textually (not via openpyxl) so charts, images
+    and styles survive untouched, and the other sheets stay available to
+    cross-sheet formulas.
     """
     with zipfile.ZipFile(book) as zin:
         part = _workbook_part(zin)
@@ -337,6 +347,9 @@ def _only_sheet_visible(book: Path, index: int, dest: Path) -> None:
             return tag if position == index else _set_attr(tag, "state", "hidden")
 
         xml = _SHEET_TAG.sub(patch, zin.read(part).decode("utf-8"))
+        xml = _PRINT_AREA.sub(
+            lambda m: m.group(0) if m.group(1) == str(index) else "", xml
+        )
         xml = _VIEW_TAG.sub(
             lambda m: _set_attr(_set_attr(m.group(0), "activeTab", str(index)), "firstSheet", "0"),
             xml,
@@ -356,6 +369,52 @@ def _pdf_pages(pdf: Path, timeout: float) -> int:
     if match is None:
         raise RuntimeError(f"cannot read the page count of {pdf}:\n{info}")
     return int(match.group(1))
+
+
+def sheet_pdf(src: Path, sheet: str, outdir: Path, *, timeout: float = 120) -> Path:
+    """``sheet`` of an .xlsx/.xlsm printed to ``outdir/<stem>.pdf`` as its print setup says
+    (the other sheets hidden)."""
+    src = Path(src)
+    with tempfile.TemporaryDirectory(prefix="perfxl-lo-sheet-") as tmp:
+        only = Path(tmp) / f"{src.stem}.xlsx"
+        _only_sheet_visible(src, _sheet_index(src, sheet, src), only)
+        return convert(only, "pdf", outdir, timeout=timeout)
+
+
+def pdf_texts(pdf: Path, *, timeout: float = 60) -> list[str]:
+    """The text of each page of a PDF (``pdftotext -layout``), in page order."""
+    binary = shutil.which("pdftotext")
+    if binary is None:
+        raise RuntimeError("pdftotext not found; install poppler-utils")
+    text = _run([binary, "-layout", str(pdf), "-"], timeout, f"pdftotext on {pdf.name}")
+    pages = text.split("\f")
+    return pages[:-1] if pages and not pages[-1].strip() else pages
+
+
+_PAGE = re.compile(r'<page width="([\d.]+)" height="([\d.]+)">(.*?)</page>', re.DOTALL)
+_WORD = re.compile(
+    r'<word xMin="([\d.-]+)" yMin="([\d.-]+)" xMax="([\d.-]+)" yMax="([\d.-]+)">(.*?)</word>'
+)
+
+
+def pdf_words(
+    pdf: Path, *, timeout: float = 60
+) -> list[tuple[tuple[float, float], list[tuple[float, float, float, float, str]]]]:
+    """Per page: its (width, height) in points and its words as (x0, y0, x1, y1, text)."""
+    binary = shutil.which("pdftotext")
+    if binary is None:
+        raise RuntimeError("pdftotext not found; install poppler-utils")
+    xml = _run([binary, "-bbox", str(pdf), "-"], timeout, f"pdftotext -bbox on {pdf.name}")
+    return [
+        (
+            (float(w), float(h)),
+            [
+                (float(a), float(b), float(c), float(d), html.unescape(t))
+                for a, b, c, d, t in _WORD.findall(body)
+            ],
+        )
+        for w, h, body in _PAGE.findall(xml)
+    ]
 
 
 def render_png(

@@ -87,6 +87,14 @@ def test_review_book(folder: Path, tmp_path: Path) -> None:
     link = first[8].hyperlink
     assert link.target.endswith("demo.xlsx") and link.location == f"'{first[7].value}'!{first[8].value}"
     assert findings.max_row > 100 and findings.auto_filter.ref
+    for sheet in (books, findings):  # printed: landscape, all columns on the page's width
+        assert sheet.page_setup.orientation == "landscape" and sheet.page_setup.paperSize == 9
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage
+        assert sheet.page_setup.fitToWidth in (None, 1) and sheet.page_setup.fitToHeight == 0
+        assert sheet.print_title_rows == "$1:$1"  # the header row on every page
+    tall = [findings.row_dimensions[row[0].row].height for row in findings.iter_rows(min_row=2)
+            if len(row[9].value) > 60]
+    assert tall and all(h and h >= 30 for h in tall)  # long messages wrap onto more lines
     rules = {row[3].value for row in findings.iter_rows(min_row=2)}
     assert "缺少资金支出计划 (plan-missing)" in rules  # Chinese, the slug beside it
     assert all(re.fullmatch(r"[^()]*[\u4e00-\u9fff][^()]* \([a-z0-9-]+\)", r) for r in rules)

@@ -194,3 +194,37 @@ def test_a_workbook_that_is_not_a_performance_book_is_reported(tmp_path: Path) -
 
     r = CliRunner().invoke(main, ["validate", str(CORPUS / "excel_made" / "poi__SampleSS.xlsx")])
     assert r.exit_code == 2 and "不是预算绩效目标工作簿" in r.stderr
+
+
+def _chart_rows(book: Path) -> list[int]:
+    """0-based rows where the charts of the book's drawings are anchored."""
+    import re
+
+    with zipfile.ZipFile(book) as z:
+        return [int(row) for name in z.namelist() if name.startswith("xl/drawings/drawing")
+                for row in re.findall(r"<xdr:from><xdr:col>\d+</xdr:col><xdr:colOff>-?\d+"
+                                      r"</xdr:colOff><xdr:row>(\d+)</xdr:row>",
+                                      z.read(name).decode())]
+
+
+@pytest.mark.parametrize(("projects", "own_page"), [(4, False), (24, True), (60, True)])
+def test_summary_charts_go_on_their_own_page_when_they_would_cross_a_break(
+        tmp_path: Path, projects: int, own_page: bool) -> None:
+    import random
+
+    from benchmarks.generate import department
+
+    book = tmp_path / "d.xlsx"
+    department_book(department(projects, projects, random.Random(projects)), book)
+    ws = openpyxl.load_workbook(book)["汇总"]
+    assert ws.page_setup.orientation == "landscape" and ws.page_setup.fitToHeight == 0
+    assert ws.sheet_properties.pageSetUpPr.fitToPage
+    charts = _chart_rows(book)
+    assert len(charts) == 2 and len(set(charts)) == 1
+    breaks = [b.id for b in ws.row_breaks.brk]
+    assert breaks == ([charts[0]] if own_page else [])  # a break right above the charts
+
+
+def test_demo_summary_keeps_its_charts_under_the_table(demo_book: Path) -> None:
+    ws = openpyxl.load_workbook(demo_book)["汇总"]
+    assert not ws.row_breaks.brk and len(_chart_rows(demo_book)) == 2

@@ -68,3 +68,83 @@ def test_summary_recalculated_by_libreoffice_equals_cached(tmp_path: Path, soffi
     assert total[5] == 1110000
     diff = next(r for r in values if r and r[0] == "差额 (计算合计 − 申报总额)")
     assert diff[5] == 60000  # live: 计算合计 − 申报总额
+
+
+def _flat(text: str) -> str:
+    return "".join(text.split())
+
+
+def test_guide_fits_the_page_width(tmp_path: Path, soffice: str) -> None:
+    from libreoffice import pdf_texts, pdf_words, sheet_pdf
+
+    from perfxl import write_book
+
+    book = tmp_path / "t.xlsx"
+    write_book(book)
+    pdf = sheet_pdf(book, "说明", tmp_path)
+    [((width, _), words)] = pdf_words(pdf)  # one page
+    margin = 0.5 * 72
+    assert min(w[0] for w in words) >= margin - 1 and max(w[2] for w in words) <= width - margin + 1
+    text = _flat(pdf_texts(pdf)[0])
+    assert "8.填写完成后" in text and "工作表逐条修改。" in text and "模板版本" in text
+
+
+def test_summary_charts_do_not_straddle_a_page_break(tmp_path: Path, soffice: str) -> None:
+    """22 projects: the table fills the first page, the charts are whole on the next one
+    (placed under the table, they began at the foot of the first page)."""
+    import random
+
+    from libreoffice import pdf_texts, sheet_pdf
+
+    from benchmarks.generate import department
+    from perfxl.populate import department_book
+
+    dept = department(22, 22, random.Random(22))
+    book = tmp_path / "d.xlsx"
+    department_book(dept, book)
+    pages = [_flat(t) for t in pdf_texts(sheet_pdf(book, "汇总", tmp_path))]
+    assert len(pages) >= 2
+    charts = [i for i, t in enumerate(pages) if "各项目预算数" in t]
+    assert len(charts) == 1
+    page = pages[charts[0]]
+    assert "资金支出计划(累计,元)" in page and "12月底" in page
+    assert all(_flat(f"{u.code} {u.name}") in page for u in dept.units)  # the legend, below
+    assert not any(p.code in page for p in dept.projects)  # a page of its own
+    assert all(p.code in "".join(pages[:charts[0]]) for p in dept.projects)
+
+
+def test_demo_summary_prints_table_and_charts_on_one_page(demo_book: Path, tmp_path: Path,
+                                                          soffice: str) -> None:
+    from libreoffice import pdf_texts, sheet_pdf
+
+    [page] = [_flat(t) for t in pdf_texts(sheet_pdf(demo_book, "汇总", tmp_path))]
+    assert "各项目预算数" in page and "资金支出计划(累计,元)" in page and "合计" in page
+
+
+def test_review_book_prints_every_column_on_each_page(tmp_path: Path, soffice: str) -> None:
+    """The review book of 20 books: landscape, fit to the width, the header on every page."""
+    import random
+
+    from click.testing import CliRunner
+    from libreoffice import pdf_words, sheet_pdf
+
+    from benchmarks.generate import department
+    from perfxl.cli import main
+    from perfxl.populate import department_book
+    from perfxl.review import BOOKS, FINDINGS
+
+    folder = tmp_path / "books"
+    folder.mkdir()
+    for i in range(20):
+        department_book(department(i, 4 + i % 6, random.Random(i)), folder / f"dept_{i:02}.xlsx")
+    review = tmp_path / "review.xlsx"
+    r = CliRunner().invoke(main, ["validate", str(folder), "-o", str(review)])
+    assert r.exit_code in (0, 1) and review.is_file(), r.output
+    for sheet, header, most in (("工作簿", BOOKS, 1), ("问题", FINDINGS, 20)):
+        pages = pdf_words(sheet_pdf(review, sheet, tmp_path / sheet))
+        assert 1 <= len(pages) <= most, (sheet, len(pages))
+        for (width, _), words in pages:
+            assert max(w[2] for w in words) <= width
+            top = min(w[1] for w in words)
+            first_line = {w[4] for w in words if w[1] - top < 5}
+            assert set(header) <= first_line, (sheet, set(header) - first_line)

@@ -100,3 +100,16 @@ def test_sheet_names_are_unique_ignoring_case() -> None:
     a = project_sheet_name(1, "A" * 40, taken)
     b = project_sheet_name(1, "a" * 40, taken)
     assert a != b and len(b) <= 31 and b.endswith("(2)")
+
+
+def test_guide_prints_on_the_width_of_an_a4_page(tmp_path: Path) -> None:
+    """说明 is one column, which no spreadsheet scales to fit a page: it is narrower than the
+    page itself (A4 portrait, 0.5" margins) even in LibreOffice's wider default font."""
+    book = tmp_path / "t.xlsx"
+    write_book(book)
+    ws = openpyxl.load_workbook(book)["说明"]
+    assert ws.page_setup.paperSize == 9 and ws.page_setup.orientation == "portrait"
+    assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToHeight == 0
+    assert ws.print_area == "'说明'!$A$1:$A$11"
+    width_inches = ws.column_dimensions["A"].width * 0.0972  # LibreOffice's character
+    assert width_inches <= 8.27 - 2 * ws.page_margins.left
