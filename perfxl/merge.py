@@ -145,10 +145,11 @@ def read_sources(paths: Sequence[Path], jobs: int = 1,
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
-    from .validate import ignore_interrupts
+    from .validate import ignore_interrupts, workers_ended_on_interrupt
 
     try:
-        with ProcessPoolExecutor(max_workers=jobs, initializer=ignore_interrupts) as pool:
+        with ProcessPoolExecutor(max_workers=jobs, initializer=ignore_interrupts) as pool, \
+                workers_ended_on_interrupt():
             results = []
             for src in pool.map(read_source, paths, chunksize=4):
                 results.append(src)
