@@ -17,6 +17,7 @@ Annotating again first removes all three, so the result depends only on the sour
 from __future__ import annotations
 
 import bisect
+import io
 import itertools
 import math
 import posixpath
@@ -98,15 +99,16 @@ _MAX_CELL_TEXT = 32767  # Excel's limit for a cell's text and for a comment
 Cell = tuple[int, int]  # (row, column), both 1-based
 
 
-def annotate(src: Path, dst: Path, findings: Sequence[Finding], *, checked_at: datetime,
+def annotate(src: Path | bytes, dst: Path, findings: Sequence[Finding], *, checked_at: datetime,
              book_label: str = "") -> None:
-    """Write ``src`` with ``findings`` marked in it to ``dst`` (written whole, not atomically).
+    """Write ``src`` (a path, or the book's bytes as read once) with ``findings`` marked in it
+    to ``dst`` (written whole, not atomically: the caller writes a temporary file).
 
     Adds the 校验结果 sheet (made the active tab), marks each finding's cell with a conditional
     format and a note, after removing whatever an earlier run left. Everything else is copied
     unchanged. Raises :class:`ReadError` when ``src`` is not an OOXML workbook this can patch.
     """
-    pkg = _Package.open(Path(src))
+    pkg = _Package.open(src if isinstance(src, bytes) else Path(src))
     book = _Book(pkg)
     book.remove_sheet(RESULT_SHEET)
     for sheet in book.sheets:
@@ -181,9 +183,12 @@ class _Package:
         self.changed: set[str] = set()
 
     @classmethod
-    def open(cls, src: Path) -> _Package:
+    def open(cls, src: Path | bytes) -> _Package:
+        source = io.BytesIO(src) if isinstance(src, bytes) else src
+        if isinstance(src, bytes):
+            src = Path("book.xlsx")
         try:
-            with zipfile.ZipFile(src) as archive:
+            with zipfile.ZipFile(source) as archive:
                 pkg = cls(archive)
         except FileNotFoundError:
             raise ReadError(f"找不到文件: {src}", f"file not found: {src}") from None

@@ -7,6 +7,8 @@ with ``--debug``. Heavy modules are imported inside the commands so ``perfxl --h
 from __future__ import annotations
 
 import contextlib
+import errno
+import io
 import json
 import sys
 from collections.abc import Iterator
@@ -25,7 +27,8 @@ class _Group(click.Group):
         except PerfxlError as e:
             if ctx.meta.get("perfxl.debug"):
                 raise
-            click.echo(f"错误: {e}", err=True)
+            with contextlib.suppress(OSError, ValueError):
+                click.echo(f"错误: {e}", err=True)
             ctx.exit(e.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
@@ -57,6 +60,7 @@ def run() -> None:
     import atexit
     import os
 
+    safe_streams()
     try:
         main()
         code = 0
@@ -65,16 +69,87 @@ def run() -> None:
         if isinstance(e.code, str):
             print(e.code, file=sys.stderr)
     atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError) as e:
         with contextlib.suppress(OSError, ValueError):
-            stream.flush()
+            print(f"错误: {OutputError(e)}", file=sys.stderr)
+        code = 2
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.flush()
     os._exit(code)
+
+
+class OutputError(PerfxlError):
+    """Standard output cannot be written (closed, a full disk behind a redirect, a broken pipe)."""
+
+    def __init__(self, cause: BaseException) -> None:
+        reason = getattr(cause, "strerror", None) or type(cause).__name__
+        super().__init__(f"无法输出结果到标准输出: {reason}",
+                         f"cannot write to standard output: {reason}")
+
+
+class _Guarded(io.TextIOBase):
+    """sys.stdout as the command writes to it: characters the console or the redirect cannot
+    encode are replaced, and a failing write is an :class:`OutputError` (exit 2), never a
+    traceback. A closed stdout (``>&-``) fails at the first write."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        if self._stream is None:
+            raise OutputError(OSError(errno.EBADF, "标准输出已关闭 (closed)"))
+        try:
+            return int(self._stream.write(text))
+        except (OSError, ValueError) as e:
+            raise OutputError(e) from None
+
+    def flush(self) -> None:
+        if self._stream is None:
+            return
+        try:
+            self._stream.flush()
+        except (OSError, ValueError) as e:
+            raise OutputError(e) from None
+
+    def isatty(self) -> bool:
+        return self._stream is not None and bool(self._stream.isatty())
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return str(getattr(self._stream, "encoding", "utf-8") or "utf-8")
+
+    @property
+    def errors(self) -> str:  # type: ignore[override]
+        return "replace"
+
+    def fileno(self) -> int:
+        if self._stream is None:
+            raise io.UnsupportedOperation("closed")
+        return int(self._stream.fileno())
+
+
+def safe_streams() -> None:
+    """Standard output and error for a console command: encoding errors replaced (a console or a
+    file in cp1252 still gets the report, with ? for what it cannot show), write failures as a
+    sentence."""
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if stream is not None:
+            with contextlib.suppress(AttributeError, ValueError, OSError):
+                stream.reconfigure(errors="replace")
+        if name == "stdout":
+            sys.stdout = _Guarded(stream)
+        elif stream is None:
+            sys.stderr = io.StringIO()  # nowhere to say anything; the exit code still tells
 
 
 @main.command()
 @click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("."), show_default=True, help="Folder for the department book.")
-def demo(out_dir: Path) -> None:
+@click.option("--force", is_flag=True, help="Replace an existing output file.")
+def demo(out_dir: Path, force: bool) -> None:
     """Build the department book of the embedded 2021 dataset (山海关区行政审批部门)."""
     from . import dataset
     from .consolidate import describe
@@ -82,9 +157,8 @@ def demo(out_dir: Path) -> None:
     from .values import fmt_amount
 
     dept = dataset.embedded()
-    out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / demo_book_name(dept)
-    report, t = department_book(dept, path)
+    report, t = department_book(dept, path, force=force)
     click.echo(f"已生成 (written): {path}")
     click.echo(f"  {dept.year} {dept.name}: {len(dept.units)} 个单位 (units), "
                f"{len(dept.projects)} 个项目 (projects)")
@@ -109,8 +183,10 @@ def demo(out_dir: Path) -> None:
               show_default=True)
 @click.option("--rules", "rules_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Rules file for the validation counts in the summary.")
+@click.option("--force", is_flag=True, help="Replace an existing output file.")
 def summarize(book: Path, out: Path | None, in_place: bool, declared_total: str | None,
-              declared_units: tuple[str, ...], fmt: str, rules_file: Path | None) -> None:
+              declared_units: tuple[str, ...], fmt: str, rules_file: Path | None,
+              force: bool) -> None:
     """Rebuild the 汇总 sheet of BOOK and report the totals and the reconciliation."""
     from .consolidate import describe
     from .populate import summarize_book
@@ -122,10 +198,10 @@ def summarize(book: Path, out: Path | None, in_place: bool, declared_total: str 
     for item in declared_units:
         code, _, amount = item.partition("=")
         units[code.strip()] = _amount_option(amount, "--declared-unit")
-    dept, t, written = summarize_book(
+    dept, t, written, saved = summarize_book(
         book, out=out, in_place=in_place, config=load_config(rules_file),
         declared_total=_amount_option(declared_total, "--declared-total")
-        if declared_total else None, declared_units=units)
+        if declared_total else None, declared_units=units, force=force)
     if fmt == "json":
         _echo_json(t.to_json(dept))
         return
@@ -135,6 +211,7 @@ def summarize(book: Path, out: Path | None, in_place: bool, declared_total: str 
     for rec in ([t.department] if t.department else []) + t.units:
         click.echo(f"  {describe(rec, dept)[0]}")
     click.echo(f"已写入 (written): {written}")
+    _echo_backup(saved)
 
 
 def _amount_option(text: str, option: str) -> Any:
@@ -161,47 +238,52 @@ def _amount_option(text: str, option: str) -> Any:
               help="Rules file with thresholds and severities (YAML).")
 @click.option("--jobs", type=click.IntRange(0, 64), default=0, show_default=True,
               help="Processes reading the books (0: one per core).")
+@click.option("--force", is_flag=True, help="Replace an existing output file.")
 def validate(inputs: tuple[Path, ...], fmt: str, out: Path | None, in_place: bool,
-             rules_file: Path | None, jobs: int) -> None:
+             rules_file: Path | None, jobs: int, force: bool) -> None:
     """Check books (files or folders) against the rule catalogue.
 
     Exit 0: no errors; 1: errors; 2: a book cannot be read.
     """
     from .rules import load_config
-    from .validate import annotate_book, validate_book
+    from .validate import validate_file
 
     if out is not None and in_place:
         raise click.UsageError("-o 与 --in-place 只能选一个 (use either -o or --in-place)")
     config = load_config(rules_file)
     if len(inputs) == 1 and not inputs[0].is_dir():
-        book = inputs[0]
-        dept, report = validate_book(book, config)
-        written = annotate_book(book, report, out=out, in_place=in_place)
+        done = validate_file(inputs[0], config, out=out, in_place=in_place, force=force)
         if fmt == "json":
-            _echo_json(report.to_json())
+            _echo_json(done.report.to_json())
         else:
             from .report import print_report
 
-            print_report(dept, report)
-            if written:
-                click.echo(f"已写入校验结果 (annotated): {written}")
-        sys.exit(0 if report.valid else 1)
-    _validate_many(inputs, fmt, out, in_place, config, jobs)
+            print_report(done.dept, done.report)
+            if done.written:
+                click.echo(f"已写入校验结果 (annotated): {done.written}")
+            _echo_backup(done.backup)
+        sys.exit(0 if done.report.valid else 1)
+    _validate_many(inputs, fmt, out, in_place, config, jobs, force)
 
 
 def _validate_many(inputs: tuple[Path, ...], fmt: str, out: Path | None, in_place: bool,
-                   config: Any, jobs: int) -> None:
-    from .files import collect
+                   config: Any, jobs: int, force: bool) -> None:
+    from .files import Inputs, check_output, collect
     from .validate import few_collections
 
+    paths = collect(inputs)
+    if out is not None:  # refused before hours of work, and again when it is written
+        check_output(out, Inputs(inputs), force=force)
     with few_collections():
-        _check_many(collect(inputs), fmt, out, in_place, config, jobs)
+        _check_many(paths, fmt, out, in_place, config, jobs, inputs, force)
 
 
 def _check_many(paths: list[Path], fmt: str, out: Path | None, in_place: bool, config: Any,
-                jobs: int) -> None:
-    from .validate import annotate_book, validate_paths
+                jobs: int, inputs: tuple[Path, ...], force: bool) -> None:
+    from .files import Snapshot
+    from .validate import annotate_in_place, validate_paths
 
+    before = {p: _snapshot(p, Snapshot) for p in paths} if in_place else {}
     with _progress("校验 (validating)") as (advance, total):
         if total:
             total(len(paths))
@@ -209,12 +291,21 @@ def _check_many(paths: list[Path], fmt: str, out: Path | None, in_place: bool, c
     if out is not None:
         from .review import write_review
 
-        write_review(out, results)
+        write_review(out, results, inputs=inputs, force=force)
+    failed = []
     if in_place:
         for r in results:
-            if r.report is not None:
-                annotate_book(r.path, r.report, in_place=True)
-    unreadable = sum(1 for r in results if r.report is None)
+            if r.report is None:
+                continue
+            try:
+                saved = annotate_in_place(r.path, r.report, before.get(r.path))
+            except PerfxlError as e:
+                failed.append(e)
+                click.echo(f"错误: {e}", err=True)
+                continue
+            if fmt != "json":
+                _echo_backup(saved)
+    unreadable = sum(1 for r in results if r.report is None) + len(failed)
     errors = sum(r.report.counts["error"] for r in results if r.report)
     warnings = sum(r.report.counts["warning"] for r in results if r.report)
     if fmt == "json":
@@ -228,6 +319,18 @@ def _check_many(paths: list[Path], fmt: str, out: Path | None, in_place: bool, c
         if out is not None:
             click.echo(f"已写入审核工作簿 (review book): {out}")
     sys.exit(2 if unreadable else 1 if errors else 0)
+
+
+def _snapshot(path: Path, snapshot: Any) -> Any:
+    try:
+        return snapshot.of(path)
+    except OSError:
+        return None
+
+
+def _echo_backup(saved: Path | None) -> None:
+    if saved is not None:
+        click.echo(f"原文件已备份 (backup of the original): {saved}")
 
 
 @main.command()
@@ -257,11 +360,12 @@ def rules(fmt: str, rules_file: Path | None) -> None:
               required=True, help="Folder for the unit books.")
 @click.option("--blank", is_flag=True,
               help="Project sheets keep only their identity (unit, 序号, 编码, 名称).")
-def split(book: Path, out_dir: Path, blank: bool) -> None:
+@click.option("--force", is_flag=True, help="Replace an existing output file.")
+def split(book: Path, out_dir: Path, blank: bool, force: bool) -> None:
     """Write one book per unit (<unit code>_<unit name>.xlsx) to hand out for filling in."""
     from .merge import split as _split
 
-    for path in _split(book, out_dir, blank=blank):
+    for path in _split(book, out_dir, blank=blank, force=force):
         click.echo(f"已生成 (written): {path}")
 
 
@@ -279,8 +383,9 @@ def split(book: Path, out_dir: Path, blank: bool) -> None:
 @click.option("--strict", is_flag=True, help="Write nothing unless every input can be merged.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
+@click.option("--force", is_flag=True, help="Replace an existing output file.")
 def merge(inputs: tuple[Path, ...], out: Path, plan: Path | None, on_conflict: str, jobs: int,
-          strict: bool, fmt: str) -> None:
+          strict: bool, fmt: str, force: bool) -> None:
     """Merge unit submissions (files or folders) into one department book.
 
     Exit 0: every input merged; 1: a conflict stopped the merge; 2: some inputs could not be
@@ -290,7 +395,7 @@ def merge(inputs: tuple[Path, ...], out: Path, plan: Path | None, on_conflict: s
 
     with _progress("读取 (reading)") as (advance, total):
         result = _merge(inputs, out, plan=plan, on_conflict=on_conflict, jobs=jobs,
-                        strict=strict, progress=advance, on_total=total)
+                        strict=strict, progress=advance, on_total=total, force=force)
     if fmt == "json":
         _echo_json(result.to_json(out))
     else:
@@ -324,17 +429,17 @@ def _echo_counts(report: Any) -> None:
               help="The book to write (.xlsx).")
 @click.option("--data", type=click.Path(dir_okay=False, path_type=Path),
               help="Fill it from this department data file (YAML or JSON).")
-def template(out: Path, data: Path | None) -> None:
+@click.option("--force", is_flag=True, help="Replace an existing output file.")
+def template(out: Path, data: Path | None, force: bool) -> None:
     """Write a blank template book, or one filled from a data file."""
     from .populate import populate
     from .template import write_book
 
     if data is None:
-        write_book(out)
+        write_book(out, force=force)
         click.echo(f"已生成空白模板 (blank template written): {out}")
     else:
-        _refuse_same(data, out)
-        dept = populate(data, out)
+        dept = populate(data, out, force=force)
         click.echo(f"已生成 (written): {out} — {len(dept.projects)} 个项目 (projects)")
 
 
@@ -342,12 +447,12 @@ def template(out: Path, data: Path | None) -> None:
 @click.argument("data", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="The book to write (.xlsx).")
-def populate(data: Path, out: Path) -> None:
+@click.option("--force", is_flag=True, help="Replace an existing output file.")
+def populate(data: Path, out: Path, force: bool) -> None:
     """Fill the template from DATA, a department data file (YAML or JSON)."""
     from .populate import populate as _populate
 
-    _refuse_same(data, out)
-    dept = _populate(data, out)
+    dept = _populate(data, out, force=force)
     click.echo(f"已生成 (written): {out} — {len(dept.projects)} 个项目 (projects)")
 
 
@@ -384,14 +489,6 @@ def _echo_json(obj: Any, books: list[Any] | None = None) -> None:
     click.echo(f'{head},\n  "books": [\n    {lines}\n  ]\n}}')
 
 
-def _refuse_same(source: Path, out: Path) -> None:
-    from .files import same_file
-
-    if same_file(source, out):
-        raise PerfxlError(f"输出文件与输入文件相同,拒绝覆盖: {out}",
-                          f"refusing to overwrite the input {out}")
-
-
 @main.group()
 def addin() -> None:
     """The Excel ribbon add-in (绩效目标 tab): build perfxl.xlam, install it."""
@@ -402,11 +499,12 @@ def addin() -> None:
               default=Path("."), show_default=True, help="Folder for the built files.")
 @click.option("--interpreter", help="python.exe for Excel to run (written into the add-in's "
               "perfxl.conf sheet); default: from a perfxl.conf file.")
-def addin_build(out_dir: Path, interpreter: str | None) -> None:
+@click.option("--force", is_flag=True, help="Replace an existing output file.")
+def addin_build(out_dir: Path, interpreter: str | None, force: bool) -> None:
     """Build perfxl.xlam and perfxl_template.xltm from xlmacros/ and the installed xlwings."""
     from .addin import build_addin
 
-    for path in build_addin(out_dir, interpreter=interpreter).paths():
+    for path in build_addin(out_dir, interpreter=interpreter, force=force).paths():
         click.echo(f"已生成 (written): {path}")
 
 

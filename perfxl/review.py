@@ -11,6 +11,7 @@ from .files import atomic_path
 from .findings import SEVERITY_ZH
 
 if TYPE_CHECKING:
+    from .files import Given
     from .validate import BookResult
 
 BOOKS = ("序号", "工作簿", "部门", "年度", "单位数", "项目数", "预算合计(元)", "错误", "警告", "状态",
@@ -21,14 +22,17 @@ FINDINGS = ("工作簿", "严重程度", "代码", "规则", "单位", "项目�
 FINDING_WIDTHS = (28, 8, 8, 26, 9, 24, 28, 26, 9, 70)
 
 
-def write_review(path: str | Path, results: list[BookResult]) -> Path:
-    """Write the review book atomically (XlsxWriter, constant memory: thousands of rows)."""
+def write_review(path: str | Path, results: list[BookResult], *,
+                 inputs: Given = (), force: bool = False) -> Path:
+    """Write the review book atomically (XlsxWriter, constant memory: thousands of rows): never
+    over one of ``inputs`` (the folders and books validated), over an existing file only with
+    ``force``."""
     import xlsxwriter
 
     from .template import BUILD_DATE
 
     path = Path(path)
-    with atomic_path(path) as tmp:
+    with atomic_path(path, inputs, force=force) as tmp:
         wb = xlsxwriter.Workbook(str(tmp), {"constant_memory": True, "strings_to_formulas": False,
                                             "strings_to_urls": False, "strings_to_numbers": False})
         wb.set_properties({"title": "绩效目标审核", "author": "perfxl", "created": BUILD_DATE})
@@ -94,8 +98,10 @@ def write_review(path: str | Path, results: list[BookResult]) -> Path:
 
 
 def _relative(book: Path, review: Path) -> str:
-    """The book's path relative to the review book's folder, so links survive moving both."""
+    """The book's path relative to the review book's folder, so links survive moving both;
+    ``%`` and ``#`` escaped, as a link's target is a URI (``a#b.xlsx`` is not a cell in ``a``)."""
     try:
-        return os.path.relpath(book.resolve(), review.resolve().parent)
+        path = os.path.relpath(book.resolve(), review.resolve().parent)
     except ValueError:  # another drive on Windows
-        return str(book.resolve())
+        path = str(book.resolve())
+    return path.replace("%", "%25").replace("#", "%23")

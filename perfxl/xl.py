@@ -615,14 +615,13 @@ class OpenpyxlBook:
     messages: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        from .files import same_file
+        from .files import check_output
 
         openpyxl = _openpyxl("openpyxl")
 
         self.path, self.out = Path(self.path), Path(self.out)
-        if same_file(self.path, self.out):
-            raise PerfxlError("输出文件不能是输入文件(openpyxl 保存会丢失公式的缓存值)",
-                              "the output must not be the input")
+        # openpyxl's save drops cached formula values: never over the book it read
+        check_output(self.out, [self.path], force=True)
         keep_vba = self.path.suffix.lower() in (".xlsm", ".xltm", ".xlam")
         self.wb = openpyxl.load_workbook(self.path, keep_vba=keep_vba, rich_text=True)
         self.values = openpyxl.load_workbook(self.path, data_only=True)
@@ -765,7 +764,7 @@ class OpenpyxlBook:
     def finish(self) -> None:
         from .files import atomic_path
 
-        with atomic_path(self.out) as tmp:
+        with atomic_path(self.out, [self.path], force=True) as tmp:
             self.wb.save(tmp)
 
 
