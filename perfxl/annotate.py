@@ -34,7 +34,7 @@ from urllib.parse import quote, unquote
 
 from lxml import etree  # type: ignore[import-untyped]
 
-from .errors import ReadError, WriteError
+from .errors import ReadError
 from .findings import ERROR, SEVERITY_ZH, WARNING, Finding
 from .layout import SHEET_GUIDE, SHEET_RESULTS, column_letters, parse_a1
 from .ooxml import (
@@ -257,17 +257,16 @@ class _Package:
         return [name for name, data in self.data.items() if data is not None]
 
     def save(self, dst: Path) -> None:
-        try:
-            with zipfile.ZipFile(dst, "w") as out:
-                out.comment = self.comment
-                for name, data in self.data.items():
-                    if data is None:
-                        continue
-                    if name in self.changed and name in self.trees:
-                        data = _serialize(self.trees[name], self.original.get(name))
-                    out.writestr(self._zip_info(name), data)
-        except OSError as e:
-            raise WriteError(f"无法写入 {dst}: {e.strerror}", f"cannot write {dst}: {e}") from None
+        """Write the package to ``dst`` (a temporary file of ``files.atomic_path``, which turns
+        an OSError into a sentence naming the real target)."""
+        with zipfile.ZipFile(dst, "w") as out:
+            out.comment = self.comment
+            for name, data in self.data.items():
+                if data is None:
+                    continue
+                if name in self.changed and name in self.trees:
+                    data = _serialize(self.trees[name], self.original.get(name))
+                out.writestr(self._zip_info(name), data)
 
     def _zip_info(self, name: str) -> zipfile.ZipInfo:
         old = self.infos.get(name)

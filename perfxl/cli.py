@@ -7,7 +7,6 @@ with ``--debug``. Heavy modules are imported inside the commands so ``perfxl --h
 from __future__ import annotations
 
 import contextlib
-import errno
 import io
 import json
 import sys
@@ -61,6 +60,7 @@ def run() -> None:
     import os
 
     safe_streams()
+    sys.unraisablehook = _quiet_unraisable
     try:
         main()
         code = 0
@@ -80,10 +80,21 @@ def run() -> None:
     os._exit(code)
 
 
+def _quiet_unraisable(info: Any) -> None:
+    """A failed write (a full disk) already said its sentence; a library's object that fails
+    again to close the same file when it is collected adds nothing but a traceback."""
+    if isinstance(info.exc_value, OSError):
+        return
+    sys.__unraisablehook__(info)
+
+
 class OutputError(PerfxlError):
     """Standard output cannot be written (closed, a full disk behind a redirect, a broken pipe)."""
 
-    def __init__(self, cause: BaseException) -> None:
+    def __init__(self, cause: BaseException | None) -> None:
+        if cause is None:
+            super().__init__("无法输出结果:标准输出已关闭", "standard output is closed")
+            return
         reason = getattr(cause, "strerror", None) or type(cause).__name__
         super().__init__(f"无法输出结果到标准输出: {reason}",
                          f"cannot write to standard output: {reason}")
@@ -99,7 +110,7 @@ class _Guarded(io.TextIOBase):
 
     def write(self, text: str) -> int:
         if self._stream is None:
-            raise OutputError(OSError(errno.EBADF, "标准输出已关闭 (closed)"))
+            raise OutputError(None)
         try:
             return int(self._stream.write(text))
         except (OSError, ValueError) as e:

@@ -124,6 +124,13 @@ def check_output(target: str | Path, inputs: Given = (), *, force: bool = False,
     ``force``; return the path the bytes will be written to (through symlinks). ``hint`` ends
     the sentence that refuses an input."""
     shown = Path(target)
+    try:
+        return _check_output(shown, inputs, force, hint)
+    except OSError as e:  # a name too long, a folder we may not look into …
+        raise _write_error(shown, e) from None
+
+
+def _check_output(shown: Path, inputs: Given, force: bool, hint: tuple[str, str]) -> Path:
     if shown.is_dir():
         raise WriteError(f"输出路径是一个文件夹,请给出文件名: {shown}",
                          f"the output is a folder; give a file name: {shown}")
@@ -365,17 +372,21 @@ def backup(original: Original) -> Path:
     reused. Written atomically, with the book's mode."""
     real = original.real
     digest = hashlib.sha256(original.data).digest()
-    for n in range(1, 10_000):
+    n = 1
+    while n < 10_000:
         name = _backup_name(real, n)
         if name.exists():
             if name.stat().st_size == len(original.data) and \
                     hashlib.sha256(name.read_bytes()).digest() == digest:
                 return name
+            n += 1
             continue
         try:
             with atomic_path(name, force=False, like=original.stat) as tmp:
                 tmp.write_bytes(original.data)
         except WriteError as e:
+            if name.exists():  # another run made this backup meanwhile: look at it again
+                continue
             raise WriteError(f"无法备份 {original.path.name},原文件未修改: {e.zh}",
                              f"cannot back up {original.path.name}; the book was not changed: "
                              f"{e.en}") from None
