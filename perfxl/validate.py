@@ -197,6 +197,8 @@ class BookResult:
     by_unit: dict[str, Decimal] = field(default_factory=dict)
     codes: dict[str, tuple[str, str, str, str]] = field(default_factory=dict)
     """project code → (sheet, cell, name, unit code), for the cross-book check."""
+    url: str = ""
+    """Where the book was read from when it is not a local file (an object-store URL)."""
 
     @property
     def name(self) -> str:
@@ -205,7 +207,8 @@ class BookResult:
     def to_json(self) -> dict[str, Any]:
         from .values import fmt_amount
 
-        out: dict[str, Any] = {"book": self.name, "path": str(self.path), "error": self.error,
+        out: dict[str, Any] = {"book": self.name, "path": self.url or str(self.path),
+                               "error": self.error,
                                "valid": bool(self.report and self.report.valid)}
         if self.report is not None:
             out.update(counts=self.report.counts, department=self.department, year=self.year,
