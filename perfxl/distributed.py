@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 def validate_on_dask(books: Sequence[str | Path], config: RulesConfig | None = None, *,
                      client: Client | None = None, chunk: int = 0,
-                     review: str | Path | None = None) -> list[BookResult]:
+                     review: str | Path | None = None, force: bool = False) -> list[BookResult]:
     """Validate ``books`` on the Dask cluster of ``client`` (default: the current client).
 
     A book is a local path the workers can read (a shared folder; ``files.collect`` expands a
@@ -36,7 +36,8 @@ def validate_on_dask(books: Sequence[str | Path], config: RulesConfig | None = N
 
     Returns one ``BookResult`` per book in the order given, as ``validate_paths`` does: a book
     that cannot be read keeps its error sentence; the cross-book check is applied. With
-    ``review``, the review book is written there too.
+    ``review``, the review book is written there too (never over one of the local books; over
+    an existing file only with ``force``).
     """
     if chunk < 0:
         raise PerfxlError(f"chunk 不能为负数: {chunk}", f"chunk must be 0 or more: {chunk}")
@@ -65,7 +66,8 @@ def validate_on_dask(books: Sequence[str | Path], config: RulesConfig | None = N
     if review is not None:
         from .review import write_review
 
-        write_review(review, results)
+        local = [b for b in books if "://" not in str(b)]
+        write_review(review, results, inputs=local, force=force)
     return results
 
 

@@ -341,10 +341,12 @@ def show_help(book: Workbook, opener: Callable[[str], Any] | None = None) -> str
     import webbrowser
 
     text = help_text()
-    page = Path(tempfile.gettempdir()) / "perfxl-help.html"
-    page.write_text("<!doctype html><meta charset='utf-8'><title>perfxl 帮助</title>"
-                    "<pre style='white-space:pre-wrap;font-family:sans-serif;max-width:60em'>"
-                    f"{html.escape(text)}</pre>", encoding="utf-8")
+    from .files import write_bytes
+
+    page = Path(tempfile.mkdtemp(prefix="perfxl-help-")) / "perfxl-help.html"  # a folder of its own
+    write_bytes(page, ("<!doctype html><meta charset='utf-8'><title>perfxl 帮助</title>"
+                       "<pre style='white-space:pre-wrap;font-family:sans-serif;max-width:60em'>"
+                       f"{html.escape(text)}</pre>").encode())
     (opener or webbrowser.open)(page.as_uri())
     return f"已在浏览器中打开使用说明:{page}"
 

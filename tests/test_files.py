@@ -330,7 +330,7 @@ def _is_whole_book(path: Path) -> bool:
         return z.testzip() is None and "xl/workbook.xml" in z.namelist()
 
 
-@pytest.mark.parametrize("delay", [0.3, 0.6, 0.9, 1.2, 1.6, 2.2])
+@pytest.mark.parametrize("delay", [0.4, 0.9, 1.5, 2.2])
 def test_kill_9_at_any_moment_loses_nothing(book: Path, tmp_path: Path, delay: float) -> None:
     """Case 7: kill -9 of `validate -o`, `validate --in-place` and `merge -o` at varied moments:
     the input is byte-identical (or, in place, either the original or the whole annotated book
