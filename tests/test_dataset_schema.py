@@ -234,6 +234,23 @@ def test_alias_bomb_is_refused_quickly_in_bounded_memory(tmp_path: Path) -> None
     assert took < 30 and not out.exists()
 
 
+def test_the_python_composer_is_bounded_alike() -> None:
+    """Without libyaml, PyYAML scans and parses in Python; the same bounded composer runs."""
+    from perfxl.datafile import _PyLoader
+    from perfxl.errors import LimitExceeded
+
+    def load(text: str) -> Any:
+        loader = _PyLoader(text)
+        loader.bound(Path("data.yaml"))
+        return loader.get_single_data()
+
+    seed = embedded_path().read_text(encoding="utf-8")
+    assert load(seed) == yaml.safe_load(seed)
+    with pytest.raises(LimitExceeded) as e:
+        load(_bomb())
+    assert e.value.limit == "data_nodes" and e.value.maximum == 1_000_000
+
+
 def test_anchors_and_aliases_within_bounds_are_fine(tmp_path: Path) -> None:
     """The embedded dataset shares one indicator set by an anchor; safe_dump writes aliases."""
     r = CliRunner().invoke(main, ["populate", str(embedded_path()), "-o", str(tmp_path / "a.xlsx")])
