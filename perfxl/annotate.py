@@ -181,6 +181,14 @@ class _Package:
         self.original = dict(self.data)  # each member as read, for its XML prolog
         self.trees: dict[str, Any] = {}
         self.changed: set[str] = set()
+        # indexes that keep a book of a thousand sheets linear: live names (lower case), the
+        # lowest number each free_name pattern may still have free, the content-type overrides,
+        # and the shape-id blocks each VML drawing claims
+        self.live = {name.lower() for name in self.data}
+        self.low: dict[str, int] = {}
+        self.overrides: dict[str, Any] | None = None
+        self.vml_blocks: dict[str, list[int]] | None = None  # live VML drawing → its blocks
+        self.defaults: set[str] = set()  # extensions known to have a Default content type
 
     @classmethod
     def open(cls, src: Path | bytes) -> _Package:
@@ -233,25 +241,36 @@ class _Package:
         if self.data.get(name) == data:
             return
         self.data[name] = data
+        self.live.add(name.lower())
+        if self.vml_blocks is not None and name.lower().endswith(".vml"):
+            self.vml_blocks[name] = _vml_blocks(data)
         self.trees.pop(name, None)
         self.changed.add(name)
 
     def put_xml(self, name: str, root: Any) -> None:
         self.data[name] = b""
+        self.live.add(name.lower())
         self.trees[name] = root
         self.changed.add(name)
 
     def delete(self, name: str) -> None:
         if name in self.data:
             self.data[name] = None
+        self.live.discard(name.lower())
+        self.low.clear()  # a number may be free again
+        if self.vml_blocks is not None:
+            self.vml_blocks.pop(name, None)
         self.trees.pop(name, None)
         self.changed.discard(name)
 
     def free_name(self, pattern: str) -> str:
         """The first ``pattern.format(n)``, n = 1, 2, …, that no live member uses."""
-        live = {name.lower() for name, data in self.data.items() if data is not None}
-        return next(name for n in itertools.count(1)
-                    if (name := pattern.format(n)).lower() not in live)
+        for n in itertools.count(self.low.get(pattern, 1)):
+            name = pattern.format(n)
+            if name.lower() not in self.live:
+                self.low[pattern] = n  # 1 … n-1 are taken while nothing is deleted
+                return name
+        raise AssertionError("unreachable")
 
     def names(self) -> list[str]:
         return [name for name, data in self.data.items() if data is not None]
@@ -344,36 +363,60 @@ def _remove_rel(pkg: _Package, part: str, rid: str) -> None:
         pkg.delete(name)
 
 
+def _overrides(pkg: _Package) -> dict[str, Any]:
+    """The content-type Override elements by lower-case part name (the first of each), indexed
+    once per package; only :func:`_set_override` changes them."""
+    if pkg.overrides is None:
+        pkg.overrides = {}
+        for el in pkg.xml(CONTENT_TYPES):
+            if _local(el) == "Override":
+                pkg.overrides.setdefault(el.get("PartName", "").lower(), el)
+    return pkg.overrides
+
+
 def _set_override(pkg: _Package, part: str, content_type: str | None) -> None:
     """Set (or with ``None`` remove) the content-type Override of ``part``."""
     root = pkg.xml(CONTENT_TYPES)
     partname = "/" + part
-    for el in root:
-        if _local(el) == "Override" and el.get("PartName", "").lower() == partname.lower():
-            if content_type is None:
-                root.remove(el)
-                pkg.touch(CONTENT_TYPES)
-            elif el.get("ContentType") != content_type:
-                el.set("ContentType", content_type)
-                pkg.touch(CONTENT_TYPES)
-            return
+    index = _overrides(pkg)
+    el = index.get(partname.lower())
+    if el is not None:
+        if content_type is None:
+            root.remove(el)
+            del index[partname.lower()]
+            for other in root:  # a duplicate Override of the same part takes its place
+                if _local(other) == "Override" and \
+                        other.get("PartName", "").lower() == partname.lower():
+                    index[partname.lower()] = other
+                    break
+            pkg.touch(CONTENT_TYPES)
+        elif el.get("ContentType") != content_type:
+            el.set("ContentType", content_type)
+            pkg.touch(CONTENT_TYPES)
+        return
     if content_type is not None:
         el = etree.SubElement(root, _qname(root, "Override"))
         el.set("PartName", partname)
         el.set("ContentType", content_type)
+        index[partname.lower()] = el
         pkg.touch(CONTENT_TYPES)
 
 
 def _ensure_default(pkg: _Package, extension: str, content_type: str) -> None:
+    if extension in pkg.defaults:
+        return
     root = pkg.xml(CONTENT_TYPES)
     defaults = [el for el in root if _local(el) == "Default"]
     if any(el.get("Extension", "").lower() == extension for el in defaults):
+        pkg.defaults.add(extension)
         return
+    last = defaults[-1] if defaults else None
+    pkg.defaults.add(extension)
     el = etree.Element(_qname(root, "Default"))
     el.set("Extension", extension)
     el.set("ContentType", content_type)
-    if defaults:
-        defaults[-1].addnext(el)
+    if last is not None:
+        last.addnext(el)
     else:
         root.insert(0, el)
     pkg.touch(CONTENT_TYPES)
@@ -1132,10 +1175,11 @@ def _vml_blocks(vml: bytes) -> list[int]:
 
 
 def _free_vml_block(pkg: _Package, taken: Iterable[int] = ()) -> int:
-    used = set(taken)
-    for name in pkg.names():
-        if name.lower().endswith(".vml"):
-            used.update(_vml_blocks(pkg.read(name)))
+    """The lowest shape-id block no VML drawing of the package claims (nor ``taken``)."""
+    if pkg.vml_blocks is None:  # indexed once; put and delete keep it current
+        pkg.vml_blocks = {name: _vml_blocks(pkg.read(name)) for name in pkg.names()
+                          if name.lower().endswith(".vml")}
+    used = set(taken).union(*pkg.vml_blocks.values())
     return next(n for n in itertools.count(1) if n not in used)
 
 
