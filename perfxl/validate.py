@@ -72,6 +72,8 @@ def _from_failure(f: dict[str, Any], dept: Department, p: Project, frames: Any,
     table, column, i = f["table"], f["column"], f["index"]
     if table == "projects":
         fld = {**REQUIRED_TEXT, **AMOUNTS}.get(column or "", rule.field)
+        if fld in p.absent:
+            return None  # the form has no place for it: rules.absent_in_form says so once
         if rule.slug == "funds-mismatch":
             fiscal, other = p.fiscal or Decimal(0), p.other or Decimal(0)
             return make(rule, cfg, project=p, cell=project_cell(p, "project.budget"),
