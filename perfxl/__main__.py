@@ -1,3 +1,3 @@
-from .cli import run
+from perfxl.cli import run
 
 run()

@@ -17,6 +17,7 @@ Annotating again first removes all three, so the result depends only on the sour
 from __future__ import annotations
 
 import bisect
+import io
 import itertools
 import math
 import posixpath
@@ -33,7 +34,7 @@ from urllib.parse import quote, unquote
 
 from lxml import etree  # type: ignore[import-untyped]
 
-from .errors import ReadError, WriteError
+from .errors import ReadError
 from .findings import ERROR, SEVERITY_ZH, WARNING, Finding, field_label
 from .layout import SHEET_GUIDE, SHEET_RESULTS, column_letters, parse_a1
 from .ooxml import (
@@ -98,15 +99,16 @@ _MAX_CELL_TEXT = 32767  # Excel's limit for a cell's text and for a comment
 Cell = tuple[int, int]  # (row, column), both 1-based
 
 
-def annotate(src: Path, dst: Path, findings: Sequence[Finding], *, checked_at: datetime,
+def annotate(src: Path | bytes, dst: Path, findings: Sequence[Finding], *, checked_at: datetime,
              book_label: str = "") -> None:
-    """Write ``src`` with ``findings`` marked in it to ``dst`` (written whole, not atomically).
+    """Write ``src`` (a path, or the book's bytes as read once) with ``findings`` marked in it
+    to ``dst`` (written whole, not atomically: the caller writes a temporary file).
 
     Adds the 校验结果 sheet (made the active tab), marks each finding's cell with a conditional
     format and a note, after removing whatever an earlier run left. Everything else is copied
     unchanged. Raises :class:`ReadError` when ``src`` is not an OOXML workbook this can patch.
     """
-    pkg = _Package.open(Path(src))
+    pkg = _Package.open(src if isinstance(src, bytes) else Path(src))
     book = _Book(pkg)
     book.remove_sheet(RESULT_SHEET)
     for sheet in book.sheets:
@@ -179,11 +181,22 @@ class _Package:
         self.original = dict(self.data)  # each member as read, for its XML prolog
         self.trees: dict[str, Any] = {}
         self.changed: set[str] = set()
+        # indexes that keep a book of a thousand sheets linear: live names (lower case), the
+        # lowest number each free_name pattern may still have free, the content-type overrides,
+        # and the shape-id blocks each VML drawing claims
+        self.live = {name.lower() for name in self.data}
+        self.low: dict[str, int] = {}
+        self.overrides: dict[str, Any] | None = None
+        self.vml_blocks: dict[str, list[int]] | None = None  # live VML drawing → its blocks
+        self.defaults: set[str] = set()  # extensions known to have a Default content type
 
     @classmethod
-    def open(cls, src: Path) -> _Package:
+    def open(cls, src: Path | bytes) -> _Package:
+        source = io.BytesIO(src) if isinstance(src, bytes) else src
+        if isinstance(src, bytes):
+            src = Path("book.xlsx")
         try:
-            with zipfile.ZipFile(src) as archive:
+            with zipfile.ZipFile(source) as archive:
                 pkg = cls(archive)
         except FileNotFoundError:
             raise ReadError(f"找不到文件: {src}", f"file not found: {src}") from None
@@ -228,41 +241,51 @@ class _Package:
         if self.data.get(name) == data:
             return
         self.data[name] = data
+        self.live.add(name.lower())
+        if self.vml_blocks is not None and name.lower().endswith(".vml"):
+            self.vml_blocks[name] = _vml_blocks(data)
         self.trees.pop(name, None)
         self.changed.add(name)
 
     def put_xml(self, name: str, root: Any) -> None:
         self.data[name] = b""
+        self.live.add(name.lower())
         self.trees[name] = root
         self.changed.add(name)
 
     def delete(self, name: str) -> None:
         if name in self.data:
             self.data[name] = None
+        self.live.discard(name.lower())
+        self.low.clear()  # a number may be free again
+        if self.vml_blocks is not None:
+            self.vml_blocks.pop(name, None)
         self.trees.pop(name, None)
         self.changed.discard(name)
 
     def free_name(self, pattern: str) -> str:
         """The first ``pattern.format(n)``, n = 1, 2, …, that no live member uses."""
-        live = {name.lower() for name, data in self.data.items() if data is not None}
-        return next(name for n in itertools.count(1)
-                    if (name := pattern.format(n)).lower() not in live)
+        for n in itertools.count(self.low.get(pattern, 1)):
+            name = pattern.format(n)
+            if name.lower() not in self.live:
+                self.low[pattern] = n  # 1 … n-1 are taken while nothing is deleted
+                return name
+        raise AssertionError("unreachable")
 
     def names(self) -> list[str]:
         return [name for name, data in self.data.items() if data is not None]
 
     def save(self, dst: Path) -> None:
-        try:
-            with zipfile.ZipFile(dst, "w") as out:
-                out.comment = self.comment
-                for name, data in self.data.items():
-                    if data is None:
-                        continue
-                    if name in self.changed and name in self.trees:
-                        data = _serialize(self.trees[name], self.original.get(name))
-                    out.writestr(self._zip_info(name), data)
-        except OSError as e:
-            raise WriteError(f"无法写入 {dst}: {e.strerror}", f"cannot write {dst}: {e}") from None
+        """Write the package to ``dst`` (a temporary file of ``files.atomic_path``, which turns
+        an OSError into a sentence naming the real target)."""
+        with zipfile.ZipFile(dst, "w") as out:
+            out.comment = self.comment
+            for name, data in self.data.items():
+                if data is None:
+                    continue
+                if name in self.changed and name in self.trees:
+                    data = _serialize(self.trees[name], self.original.get(name))
+                out.writestr(self._zip_info(name), data)
 
     def _zip_info(self, name: str) -> zipfile.ZipInfo:
         old = self.infos.get(name)
@@ -340,36 +363,60 @@ def _remove_rel(pkg: _Package, part: str, rid: str) -> None:
         pkg.delete(name)
 
 
+def _overrides(pkg: _Package) -> dict[str, Any]:
+    """The content-type Override elements by lower-case part name (the first of each), indexed
+    once per package; only :func:`_set_override` changes them."""
+    if pkg.overrides is None:
+        pkg.overrides = {}
+        for el in pkg.xml(CONTENT_TYPES):
+            if _local(el) == "Override":
+                pkg.overrides.setdefault(el.get("PartName", "").lower(), el)
+    return pkg.overrides
+
+
 def _set_override(pkg: _Package, part: str, content_type: str | None) -> None:
     """Set (or with ``None`` remove) the content-type Override of ``part``."""
     root = pkg.xml(CONTENT_TYPES)
     partname = "/" + part
-    for el in root:
-        if _local(el) == "Override" and el.get("PartName", "").lower() == partname.lower():
-            if content_type is None:
-                root.remove(el)
-                pkg.touch(CONTENT_TYPES)
-            elif el.get("ContentType") != content_type:
-                el.set("ContentType", content_type)
-                pkg.touch(CONTENT_TYPES)
-            return
+    index = _overrides(pkg)
+    el = index.get(partname.lower())
+    if el is not None:
+        if content_type is None:
+            root.remove(el)
+            del index[partname.lower()]
+            for other in root:  # a duplicate Override of the same part takes its place
+                if _local(other) == "Override" and \
+                        other.get("PartName", "").lower() == partname.lower():
+                    index[partname.lower()] = other
+                    break
+            pkg.touch(CONTENT_TYPES)
+        elif el.get("ContentType") != content_type:
+            el.set("ContentType", content_type)
+            pkg.touch(CONTENT_TYPES)
+        return
     if content_type is not None:
         el = etree.SubElement(root, _qname(root, "Override"))
         el.set("PartName", partname)
         el.set("ContentType", content_type)
+        index[partname.lower()] = el
         pkg.touch(CONTENT_TYPES)
 
 
 def _ensure_default(pkg: _Package, extension: str, content_type: str) -> None:
+    if extension in pkg.defaults:
+        return
     root = pkg.xml(CONTENT_TYPES)
     defaults = [el for el in root if _local(el) == "Default"]
     if any(el.get("Extension", "").lower() == extension for el in defaults):
+        pkg.defaults.add(extension)
         return
+    last = defaults[-1] if defaults else None
+    pkg.defaults.add(extension)
     el = etree.Element(_qname(root, "Default"))
     el.set("Extension", extension)
     el.set("ContentType", content_type)
-    if defaults:
-        defaults[-1].addnext(el)
+    if last is not None:
+        last.addnext(el)
     else:
         root.insert(0, el)
     pkg.touch(CONTENT_TYPES)
@@ -1128,10 +1175,11 @@ def _vml_blocks(vml: bytes) -> list[int]:
 
 
 def _free_vml_block(pkg: _Package, taken: Iterable[int] = ()) -> int:
-    used = set(taken)
-    for name in pkg.names():
-        if name.lower().endswith(".vml"):
-            used.update(_vml_blocks(pkg.read(name)))
+    """The lowest shape-id block no VML drawing of the package claims (nor ``taken``)."""
+    if pkg.vml_blocks is None:  # indexed once; put and delete keep it current
+        pkg.vml_blocks = {name: _vml_blocks(pkg.read(name)) for name in pkg.names()
+                          if name.lower().endswith(".vml")}
+    used = set(taken).union(*pkg.vml_blocks.values())
     return next(n for n in itertools.count(1) if n not in used)
 
 

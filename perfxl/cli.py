@@ -9,6 +9,7 @@ ends a command with 已中断 and exit code 130. Heavy modules are imported insi
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import sys
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from .outputs import book_output
 from .usage import bad_value, usage_error
 
 _FORMAT_HELP = "输出格式:text 供阅读,json 供脚本 (output format: text for people, json for scripts)."
+_FORCE_HELP = "替换已存在的输出文件 (replace an existing output file)."
 
 
 class _Command(click.Command):
@@ -58,14 +60,16 @@ class _Group(_Command, click.Group):
         except PerfxlError as e:
             if ctx.meta.get("perfxl.debug"):
                 raise
-            click.echo(f"错误: {e}", err=True)
+            with contextlib.suppress(OSError, ValueError):
+                click.echo(f"错误: {e}", err=True)
             ctx.exit(e.exit_code)
         except click.exceptions.Exit:
             raise
         except click.ClickException as e:
             raise usage.bilingual(e) from None
         except (KeyboardInterrupt, click.Abort):
-            click.echo(f"\n{usage.INTERRUPTED}", err=True)
+            with contextlib.suppress(OSError, ValueError):
+                click.echo(f"\n{usage.INTERRUPTED}", err=True)
             ctx.exit(usage.INTERRUPTED_EXIT)
         except Exception as e:  # an internal error still gets a sentence, not a traceback
             if ctx.meta.get("perfxl.debug"):
@@ -97,6 +101,8 @@ def run() -> None:
     import atexit
     import os
 
+    safe_streams()
+    sys.unraisablehook = _quiet_unraisable
     try:
         main()
         code = 0
@@ -105,17 +111,99 @@ def run() -> None:
         if isinstance(e.code, str):
             print(e.code, file=sys.stderr)
     atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError) as e:
         with contextlib.suppress(OSError, ValueError):
-            stream.flush()
+            print(f"错误: {OutputError(e)}", file=sys.stderr)
+        code = 2
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.flush()
     os._exit(code)
+
+
+def _quiet_unraisable(info: Any) -> None:
+    """A failed write (a full disk) already said its sentence; a library's object that fails
+    again to close the same file when it is collected adds nothing but a traceback."""
+    if isinstance(info.exc_value, OSError):
+        return
+    sys.__unraisablehook__(info)
+
+
+class OutputError(PerfxlError):
+    """Standard output cannot be written (closed, a full disk behind a redirect, a broken pipe)."""
+
+    def __init__(self, cause: BaseException | None) -> None:
+        if cause is None:
+            super().__init__("无法输出结果:标准输出已关闭", "standard output is closed")
+            return
+        reason = getattr(cause, "strerror", None) or type(cause).__name__
+        super().__init__(f"无法输出结果到标准输出: {reason}",
+                         f"cannot write to standard output: {reason}")
+
+
+class _Guarded(io.TextIOBase):
+    """sys.stdout as the command writes to it: characters the console or the redirect cannot
+    encode are replaced, and a failing write is an :class:`OutputError` (exit 2), never a
+    traceback. A closed stdout (``>&-``) fails at the first write."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        if self._stream is None:
+            raise OutputError(None)
+        try:
+            return int(self._stream.write(text))
+        except (OSError, ValueError) as e:
+            raise OutputError(e) from None
+
+    def flush(self) -> None:
+        if self._stream is None:
+            return
+        try:
+            self._stream.flush()
+        except (OSError, ValueError) as e:
+            raise OutputError(e) from None
+
+    def isatty(self) -> bool:
+        return self._stream is not None and bool(self._stream.isatty())
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return str(getattr(self._stream, "encoding", "utf-8") or "utf-8")
+
+    @property
+    def errors(self) -> str:  # type: ignore[override]
+        return "replace"
+
+    def fileno(self) -> int:
+        if self._stream is None:
+            raise io.UnsupportedOperation("closed")
+        return int(self._stream.fileno())
+
+
+def safe_streams() -> None:
+    """Standard output and error for a console command: encoding errors replaced (a console or a
+    file in cp1252 still gets the report, with ? for what it cannot show), write failures as a
+    sentence."""
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if stream is not None:
+            with contextlib.suppress(AttributeError, ValueError, OSError):
+                stream.reconfigure(errors="replace")
+        if name == "stdout":
+            sys.stdout = _Guarded(stream)
+        elif stream is None:
+            sys.stderr = io.StringIO()  # nowhere to say anything; the exit code still tells
 
 
 @main.command(short_help="生成 2021 年示例部门工作簿 (build the demo department book).")
 @click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("."), show_default=True,
               help="部门工作簿所在的文件夹 (folder for the department book).")
-def demo(out_dir: Path) -> None:
+@click.option("--force", is_flag=True, help=_FORCE_HELP)
+def demo(out_dir: Path, force: bool) -> None:
     """生成内置 2021 年数据集(山海关区行政审批部门)的部门工作簿 (build the department book of
     the embedded 2021 dataset)."""
     from . import dataset
@@ -124,9 +212,8 @@ def demo(out_dir: Path) -> None:
     from .values import fmt_amount
 
     dept = dataset.embedded()
-    out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / demo_book_name(dept)
-    report, t = department_book(dept, path)
+    report, t = department_book(dept, path, force=force)
     click.echo(f"已生成 (written): {path}")
     click.echo(f"  {dept.year} {dept.name}: {len(dept.units)} 个单位 (units), "
                f"{len(dept.projects)} 个项目 (projects)")
@@ -156,8 +243,10 @@ def demo(out_dir: Path) -> None:
 @click.option("--rules", "rules_file", type=click.Path(dir_okay=False, path_type=Path),
               help="规则文件,用于汇总中的校验计数 (rules file for the validation counts in the "
                    "summary).")
+@click.option("--force", is_flag=True, help=_FORCE_HELP)
 def summarize(book: Path, out: Path | None, in_place: bool, declared_total: str | None,
-              declared_units: tuple[str, ...], fmt: str, rules_file: Path | None) -> None:
+              declared_units: tuple[str, ...], fmt: str, rules_file: Path | None,
+              force: bool) -> None:
     """重建 BOOK 的「汇总」工作表,报告合计与对账结果 (rebuild the 汇总 sheet of BOOK and
     report the totals and the reconciliation)."""
     from .consolidate import describe
@@ -176,10 +265,10 @@ def summarize(book: Path, out: Path | None, in_place: bool, declared_total: str 
                             f"expected CODE=AMOUNT, e.g. 630001=500000, not {item!r}",
                             "--declared-unit")
         units[code.strip()] = _amount_option(amount, "--declared-unit")
-    dept, t, written = summarize_book(
+    dept, t, written, saved = summarize_book(
         book, out=out, in_place=in_place, config=load_config(rules_file),
         declared_total=_amount_option(declared_total, "--declared-total")
-        if declared_total else None, declared_units=units)
+        if declared_total else None, declared_units=units, force=force)
     if fmt == "json":
         _echo_json(t.to_json(dept))
         return
@@ -189,6 +278,7 @@ def summarize(book: Path, out: Path | None, in_place: bool, declared_total: str 
     for rec in ([t.department] if t.department else []) + t.units:
         click.echo(f"  {describe(rec, dept)[0]}")
     click.echo(f"已写入 (written): {written}")
+    _echo_backup(saved)
 
 
 def _amount_option(text: str, option: str) -> Any:
@@ -219,8 +309,9 @@ def _amount_option(text: str, option: str) -> Any:
 @click.option("--jobs", type=click.IntRange(0, 64), default=0, show_default=True,
               help="读取工作簿的进程数,0 为每个 CPU 核一个 (processes reading the books; 0: one "
                    "per core).")
+@click.option("--force", is_flag=True, help=_FORCE_HELP)
 def validate(inputs: tuple[Path, ...], fmt: str, out: Path | None, in_place: bool,
-             rules_file: Path | None, jobs: int) -> None:
+             rules_file: Path | None, jobs: int, force: bool) -> None:
     """按规则目录校验工作簿(文件或文件夹) (check books, files or folders, against the rule
     catalogue).
 
@@ -229,7 +320,7 @@ def validate(inputs: tuple[Path, ...], fmt: str, out: Path | None, in_place: boo
     2 有工作簿无法读取 (a book cannot be read).
     """
     from .rules import load_config
-    from .validate import annotate_book, validate_book
+    from .validate import validate_file
 
     if out is not None and in_place:
         raise usage_error("-o 与 --in-place 只能选一个", "use either -o or --in-place")
@@ -238,34 +329,38 @@ def validate(inputs: tuple[Path, ...], fmt: str, out: Path | None, in_place: boo
         book_output(out, copy_of=inputs[0] if one else None)
     config = load_config(rules_file)
     if one:
-        book = inputs[0]
-        dept, report = validate_book(book, config)
-        written = annotate_book(book, report, out=out, in_place=in_place)
+        done = validate_file(inputs[0], config, out=out, in_place=in_place, force=force)
         if fmt == "json":
-            _echo_json(report.to_json())
+            _echo_json(done.report.to_json())
         else:
             from .report import print_report
 
-            print_report(dept, report)
-            if written:
-                click.echo(f"已写入校验结果 (annotated): {written}")
-        sys.exit(0 if report.valid else 1)
-    _validate_many(inputs, fmt, out, in_place, config, jobs)
+            print_report(done.dept, done.report)
+            if done.written:
+                click.echo(f"已写入校验结果 (annotated): {done.written}")
+            _echo_backup(done.backup)
+        sys.exit(0 if done.report.valid else 1)
+    _validate_many(inputs, fmt, out, in_place, config, jobs, force)
 
 
 def _validate_many(inputs: tuple[Path, ...], fmt: str, out: Path | None, in_place: bool,
-                   config: Any, jobs: int) -> None:
-    from .files import collect
+                   config: Any, jobs: int, force: bool) -> None:
+    from .files import Inputs, check_output, collect
     from .validate import few_collections
 
+    paths = collect(inputs)
+    if out is not None:  # refused before hours of work, and again when it is written
+        check_output(out, Inputs(inputs), force=force)
     with few_collections():
-        _check_many(collect(inputs), fmt, out, in_place, config, jobs)
+        _check_many(paths, fmt, out, in_place, config, jobs, inputs, force)
 
 
 def _check_many(paths: list[Path], fmt: str, out: Path | None, in_place: bool, config: Any,
-                jobs: int) -> None:
-    from .validate import annotate_book, validate_paths
+                jobs: int, inputs: tuple[Path, ...], force: bool) -> None:
+    from .files import Snapshot
+    from .validate import annotate_in_place, validate_paths
 
+    before = {p: _snapshot(p, Snapshot) for p in paths} if in_place else {}
     with _progress("校验 (validating)") as (advance, total):
         if total:
             total(len(paths))
@@ -273,12 +368,21 @@ def _check_many(paths: list[Path], fmt: str, out: Path | None, in_place: bool, c
     if out is not None:
         from .review import write_review
 
-        write_review(out, results)
+        write_review(out, results, inputs=inputs, force=force)
+    failed = []
     if in_place:
         for r in results:
-            if r.report is not None:
-                annotate_book(r.path, r.report, in_place=True)
-    unreadable = sum(1 for r in results if r.report is None)
+            if r.report is None:
+                continue
+            try:
+                saved = annotate_in_place(r.path, r.report, before.get(r.path))
+            except PerfxlError as e:
+                failed.append(e)
+                click.echo(f"错误: {e}", err=True)
+                continue
+            if fmt != "json":
+                _echo_backup(saved)
+    unreadable = sum(1 for r in results if r.report is None) + len(failed)
     errors = sum(r.report.counts["error"] for r in results if r.report)
     warnings = sum(r.report.counts["warning"] for r in results if r.report)
     if fmt == "json":
@@ -292,6 +396,18 @@ def _check_many(paths: list[Path], fmt: str, out: Path | None, in_place: bool, c
         if out is not None:
             click.echo(f"已写入审核工作簿 (review book): {out}")
     sys.exit(2 if unreadable else 1 if errors else 0)
+
+
+def _snapshot(path: Path, snapshot: Any) -> Any:
+    try:
+        return snapshot.of(path)
+    except OSError:
+        return None
+
+
+def _echo_backup(saved: Path | None) -> None:
+    if saved is not None:
+        click.echo(f"原文件已备份 (backup of the original): {saved}")
 
 
 @main.command(short_help="列出规则目录 (list the rule catalogue).")
@@ -326,12 +442,13 @@ def rules(fmt: str, rules_file: Path | None) -> None:
 @click.option("--blank", is_flag=True,
               help="项目表只保留单位、序号、编码、名称 (project sheets keep only their identity: "
                    "unit, 序号, 编码, 名称).")
-def split(book: Path, out_dir: Path, blank: bool) -> None:
+@click.option("--force", is_flag=True, help=_FORCE_HELP)
+def split(book: Path, out_dir: Path, blank: bool, force: bool) -> None:
     """为每个单位写出一个工作簿(<单位编码>_<单位名称>.xlsx)供下发填写 (write one book per
     unit, <unit code>_<unit name>.xlsx, to hand out for filling in)."""
     from .merge import split as _split
 
-    for path in _split(book, out_dir, blank=blank):
+    for path in _split(book, out_dir, blank=blank, force=force):
         click.echo(f"已生成 (written): {path}")
 
 
@@ -352,8 +469,9 @@ def split(book: Path, out_dir: Path, blank: bool) -> None:
               help="有任何输入无法合并就不写出 (write nothing unless every input can be merged).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help=_FORMAT_HELP)
+@click.option("--force", is_flag=True, help=_FORCE_HELP)
 def merge(inputs: tuple[Path, ...], out: Path, plan: Path | None, on_conflict: str, jobs: int,
-          strict: bool, fmt: str) -> None:
+          strict: bool, fmt: str, force: bool) -> None:
     """把各单位提交的工作簿(文件或文件夹)合并为一个部门工作簿 (merge unit submissions, files
     or folders, into one department book).
 
@@ -365,10 +483,9 @@ def merge(inputs: tuple[Path, ...], out: Path, plan: Path | None, on_conflict: s
     from .merge import merge as _merge
 
     book_output(out)
-
     with _progress("读取 (reading)") as (advance, total):
         result = _merge(inputs, out, plan=plan, on_conflict=on_conflict, jobs=jobs,
-                        strict=strict, progress=advance, on_total=total)
+                        strict=strict, progress=advance, on_total=total, force=force)
     if fmt == "json":
         _echo_json(result.to_json(out))
     else:
@@ -404,20 +521,21 @@ def _echo_counts(report: Any) -> None:
 @click.option("--data", type=click.Path(dir_okay=False, path_type=Path),
               help="用此部门数据文件(YAML 或 JSON)填写 (fill it from this department data file, "
                    "YAML or JSON).")
-def template(out: Path, data: Path | None) -> None:
+@click.option("--force", is_flag=True, help=_FORCE_HELP)
+def template(out: Path, data: Path | None, force: bool) -> None:
     """写出空白模板工作簿,或用数据文件填写的工作簿 (write a blank template book, or one
     filled from a data file)."""
+    from .files import check_output
     from .populate import populate
     from .template import write_book
 
+    check_output(out, [data] if data else [], force=force)
     book_output(out)
-
     if data is None:
-        write_book(out)
+        write_book(out, force=force)
         click.echo(f"已生成空白模板 (blank template written): {out}")
     else:
-        _refuse_same(data, out)
-        dept = populate(data, out)
+        dept = populate(data, out, force=force)
         click.echo(f"已生成 (written): {out} — {len(dept.projects)} 个项目 (projects)")
 
 
@@ -425,14 +543,16 @@ def template(out: Path, data: Path | None) -> None:
 @click.argument("data", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="要写出的工作簿 (the book to write, .xlsx).")
-def populate(data: Path, out: Path) -> None:
+@click.option("--force", is_flag=True, help=_FORCE_HELP)
+def populate(data: Path, out: Path, force: bool) -> None:
     """用部门数据文件 DATA(YAML 或 JSON)填写模板 (fill the template from DATA, a department
     data file in YAML or JSON)."""
+    from .files import check_output
     from .populate import populate as _populate
 
-    _refuse_same(data, out)
+    check_output(out, [data], force=force)  # the data file itself: refused as such first
     book_output(out)
-    dept = _populate(data, out)
+    dept = _populate(data, out, force=force)
     click.echo(f"已生成 (written): {out} — {len(dept.projects)} 个项目 (projects)")
 
 
@@ -470,14 +590,6 @@ def _echo_json(obj: Any, books: list[Any] | None = None) -> None:
     click.echo(f'{head},\n  "books": [\n    {lines}\n  ]\n}}')
 
 
-def _refuse_same(source: Path, out: Path) -> None:
-    from .files import same_file
-
-    if same_file(source, out):
-        raise PerfxlError(f"输出文件与输入文件相同,拒绝覆盖: {out}",
-                          f"refusing to overwrite the input {out}")
-
-
 @main.group(short_help="Excel 功能区加载项 (the Excel ribbon add-in).")
 def addin() -> None:
     """Excel 功能区加载项(「绩效目标」选项卡):生成并安装 perfxl.xlam (the Excel ribbon
@@ -492,12 +604,13 @@ def addin() -> None:
               help="Excel 调用的 python.exe(写入加载项的 perfxl.conf 工作表),默认取自 perfxl.conf "
                    "文件 (python.exe for Excel to run, written into the add-in; default: from a "
                    "perfxl.conf file).")
-def addin_build(out_dir: Path, interpreter: str | None) -> None:
+@click.option("--force", is_flag=True, help=_FORCE_HELP)
+def addin_build(out_dir: Path, interpreter: str | None, force: bool) -> None:
     """用 xlmacros/ 和已安装的 xlwings 生成 perfxl.xlam 与 perfxl_template.xltm (build
     perfxl.xlam and perfxl_template.xltm from xlmacros/ and the installed xlwings)."""
     from .addin import build_addin
 
-    for path in build_addin(out_dir, interpreter=interpreter).paths():
+    for path in build_addin(out_dir, interpreter=interpreter, force=force).paths():
         click.echo(f"已生成 (written): {path}")
 
 

@@ -67,3 +67,29 @@ class LimitExceeded(ReadError):
 
 class NotAPerformanceBook(ReadError):
     """A readable workbook that holds no performance-target table (项目支出绩效目标表) at all."""
+
+
+# --- data files (datafile.py) -------------------------------------------------------------------
+
+class DataFileError(ReadError):
+    """A data file that does not follow its format: every problem found, each as ``(path, zh,
+    en)`` with the key path of the value (``projects[3].budget``); nothing has been written.
+
+    ``str()`` is the headline sentence and then one line per problem, Chinese first with English
+    beside it (the first ``SHOWN`` problems, and how many more there are).
+    """
+
+    SHOWN = 200
+
+    def __init__(self, zh: str, en: str, problems: list[tuple[str, str, str]]) -> None:
+        self.problems = problems
+        super().__init__(zh + "\n" + "\n".join(f"  {p}: {z}" for p, z, _ in problems),
+                         en + "\n" + "\n".join(f"  {p}: {e}" for p, _, e in problems))
+        self.headline = f"{zh} ({en})"
+
+    def __str__(self) -> str:
+        lines = [f"  {p}: {z} ({e})" for p, z, e in self.problems[:self.SHOWN]]
+        more = len(self.problems) - self.SHOWN
+        if more > 0:
+            lines.append(f"  … 另有 {more} 处问题 ({more} more problems)")
+        return "\n".join([self.headline, *lines])

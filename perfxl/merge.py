@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import Any
 
 from .dataset import to_data
 from .errors import PerfxlError, ReadError
-from .files import collect
+from .files import Inputs, check_output, collect, safe_name
 from .findings import Finding
 from .layout import SHEET_SOURCES
 from .model import Department, Project, Unit
@@ -106,21 +105,26 @@ class MergeResult:
 # --- inputs --------------------------------------------------------------------------------------
 
 def read_source(path: Path) -> Source:
-    """Hash, stat and read one input; a failure is recorded, never raised."""
-    from .read import read_book
+    """Read one input once: its bytes are hashed and parsed (a book of ordinary size), so the
+    sha256 on 来源 is that of the very bytes merged. A failure is recorded, never raised."""
+    from .read import IN_MEMORY, read_book, read_bytes
 
     src = Source(path)
     try:
-        with open(path, "rb") as f:  # streamed: a huge file is hashed without being held
-            src.sha256 = hashlib.file_digest(f, "sha256").hexdigest()
         stat = path.stat()
+        data = path.read_bytes() if stat.st_size <= IN_MEMORY else None
+        if data is not None:
+            src.sha256 = hashlib.sha256(data).hexdigest()
+        else:
+            with open(path, "rb") as f:  # streamed: a huge file is hashed without being held
+                src.sha256 = hashlib.file_digest(f, "sha256").hexdigest()
     except OSError as e:
         src.error = f"无法读取文件: {e.strerror}"
         return src
     src.size = stat.st_size
     src.modified = dt.datetime.fromtimestamp(stat.st_mtime).replace(microsecond=0)
     try:
-        src.dept = read_book(path)
+        src.dept = read_bytes(data, path.name) if data is not None else read_book(path)
     except PerfxlError as e:
         src.error = e.zh
         return src
@@ -145,10 +149,10 @@ def read_sources(paths: Sequence[Path], jobs: int = 1,
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
-    from .validate import ignore_interrupts, workers_ended_on_interrupt
+    from .validate import worker_setup, workers_ended_on_interrupt
 
     try:
-        with ProcessPoolExecutor(max_workers=jobs, initializer=ignore_interrupts) as pool, \
+        with ProcessPoolExecutor(max_workers=jobs, initializer=worker_setup) as pool, \
                 workers_ended_on_interrupt():
             results = []
             for src in pool.map(read_source, paths, chunksize=4):
@@ -297,7 +301,7 @@ def conflict_findings(result: MergeResult, choice: str) -> list[Finding]:
 def merge(inputs: Sequence[str | Path], out: str | Path, *, plan: str | Path | None = None,
           on_conflict: str = "refuse", jobs: int = 1, strict: bool = False,
           progress: Callable[[int], None] | None = None,
-          on_total: Callable[[int], None] | None = None) -> MergeResult:
+          on_total: Callable[[int], None] | None = None, force: bool = False) -> MergeResult:
     """Merge unit submissions into the department book ``out``.
 
     Unreadable or foreign inputs are listed (in 来源 and 校验结果) and the rest merged; with
@@ -311,8 +315,8 @@ def merge(inputs: Sequence[str | Path], out: str | Path, *, plan: str | Path | N
     if not paths:
         raise ReadError("没有找到要合并的工作簿 (.xlsx/.xlsm)", "no workbooks to merge")
     out = Path(out)
-    if any(_same(p, out) for p in paths):
-        raise PerfxlError(f"输出文件不能是输入之一: {out}", f"the output is one of the inputs: {out}")
+    given = Inputs([*inputs, *([plan] if plan else [])])
+    check_output(out, given, force=force)  # before the work, and again at the write
     if on_total:
         on_total(len(paths))
     sources = read_sources(paths, jobs, progress)
@@ -325,40 +329,46 @@ def merge(inputs: Sequence[str | Path], out: str | Path, *, plan: str | Path | N
                           "--strict: some inputs could not be merged; nothing written")
     newest = max((s.modified for s in sources if s.modified), default=None)
     department_book(result.dept, out, extra_findings=result.findings, sources=sources,
-                    checked_at=newest)
+                    checked_at=newest, inputs=given, force=force)
     return result
-
-
-def _same(a: Path, b: Path) -> bool:
-    from .files import same_file
-
-    return same_file(a, b)
 
 
 # --- split ---------------------------------------------------------------------------------------
 
-_UNSAFE = re.compile(r'[\\/:*?"<>|\s]+')
-
-
-def split(book: str | Path, out_dir: str | Path, *, blank: bool = False) -> list[Path]:
+def split(book: str | Path, out_dir: str | Path, *, blank: bool = False,
+          force: bool = False) -> list[Path]:
     """One book per unit, ``<unit code>_<unit name>.xlsx``: the unit's project sheets (filled, or
-    blank but for their identity), 说明, 部门整体 and the unit's code in the book's properties."""
-    from .read import read_book
+    blank but for their identity), 说明, 部门整体 and the unit's code in the book's properties.
+
+    The names are made safe (``files.safe_name``: no folder parts, so a unit code such as
+    ``../../x`` stays inside ``out_dir``); no unit book may be the input, two units never share
+    a file, and an existing file is replaced only with ``force``. Every name is checked before
+    the first book is written."""
+    from .files import read_once
+    from .read import read_bytes
     from .template import write_book
 
-    dept = read_book(book)
+    source = Path(book)
+    dept = read_bytes(read_once(source)[0], source.name)
     folder = Path(out_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
+    given = Inputs([source])
+    plan: list[tuple[Path, Department, Unit]] = []
+    taken: set[str] = set()
     for unit in dept.units:
         projects = [dataclasses.replace(p) for p in dept.projects if p.unit_code == unit.code]
         if blank:
             projects = [_blank(p) for p in projects]
         part = dataclasses.replace(dept, units=[unit], projects=projects, cells={}, skipped=[])
-        path = folder / f"{unit.code}_{_UNSAFE.sub('_', unit.name)}.xlsx"
-        write_book(path, part, unit=unit)
-        written.append(path)
-    return written
+        name = safe_name(f"{unit.code}_{unit.name}", ".xlsx")
+        if name.casefold() in taken:
+            raise PerfxlError(f"两个单位的工作簿同名: {name};请检查单位编码",
+                              f"two units give the same file name: {name}")
+        taken.add(name.casefold())
+        path = folder / name
+        check_output(path, given, force=force)
+        plan.append((path, part, unit))
+    return [write_book(path, part, unit=unit, inputs=given, force=force)
+            for path, part, unit in plan]
 
 
 def _blank(p: Project) -> Project:

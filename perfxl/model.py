@@ -109,6 +109,11 @@ class Project:
     raw: dict[str, str] = field(default_factory=dict, compare=False)
     """Fields whose cell held something that did not parse (e.g. 预算数 = ``八万``): field → text."""
     cells: dict[str, Any] = field(default_factory=dict, compare=False)
+    form: str = field(default="", compare=False)
+    """The known form the project was read from (forms.FORMS: national, import); "" for ours."""
+    absent: frozenset[str] = field(default=frozenset(), compare=False)
+    """Canonical fields that form has no place for (no 项目编码 row, no amounts…): the rules
+    report them once as such (code-absent-in-form, amounts-absent-in-form), not as empty cells."""
 
 
 @dataclass
@@ -136,6 +141,8 @@ class Department:
     """The unit a book handed out by ``perfxl split`` belongs to (its custom property)."""
     skipped: list[Skipped] = field(default_factory=list, compare=False)
     cells: dict[str, str] = field(default_factory=dict, compare=False)
+    form: str = field(default="", compare=False)
+    """The known form the book was read as (forms.FORMS), "" for ours and the seed's layout."""
 
     def unit_name(self, code: str) -> str:
         return next((u.name for u in self.units if u.code == code), "")
@@ -157,6 +164,7 @@ class Department:
             "department": self.name,
             "year": self.year,
             "template_version": self.template_version,
+            "form": self.form or None,
             "units": [{"code": u.code, "name": u.name} for u in self.units],
             "projects": [_project_json(p) for p in self.projects],
             "skipped": [{"sheet": s.sheet, "reason": s.reason, "reason_en": s.reason_en}
@@ -280,7 +288,7 @@ def _project_json(p: Project) -> dict[str, Any]:
         "code": p.code, "name": p.name, "budget": _amount(p.budget), "fiscal": _amount(p.fiscal),
         "other": _amount(p.other), "purpose": p.purpose, "goals": p.goals,
         "plan": None if p.plan is None else [_amount(q) for q in p.plan],
-        "amount_unit": p.amount_unit,
+        "amount_unit": p.amount_unit, "form": p.form or None, "absent": sorted(p.absent),
         "indicators": [
             {"level1": i.level1, "level2": i.level2, "level3": i.level3,
              "description": i.description, "value": i.value, "basis": i.basis,

@@ -26,6 +26,7 @@ from typing import Any
 
 from . import layout as L
 from .errors import ReadError
+from .forms import labels_found, read_form
 from .layout import a1
 from .model import (
     LEVELS,
@@ -256,9 +257,12 @@ def _department(grids: list[Grid], props: dict[str, str], name: str = "") -> Dep
         from .errors import NotAPerformanceBook
 
         label = f"{name}:" if name else ""
+        found, missing = ("、".join(x) or "无" for x in labels_found(grids))
         raise NotAPerformanceBook(
-            f"无法读取工作簿 {label}这不是预算绩效目标工作簿(没有项目支出绩效目标表)",
-            "not a performance-target workbook: no project table found")
+            f"无法读取工作簿 {label}这不是预算绩效目标工作簿(没有项目支出绩效目标表;"
+            f"找到: {found};没有找到: {missing})",
+            f"not a performance-target workbook: no project table found (found: {found}; "
+            f"not found: {missing})")
     return dept
 
 
@@ -272,6 +276,9 @@ def parse_book(grids: list[Grid], template_version: str | None = None) -> Depart
             continue
         if g.name == L.SHEET_DEPARTMENT or (not ours and _is_department_sheet(g)):
             parse_department(g, dept)
+            continue
+        if not ours and (sent := read_form(g)) is not None:
+            sent.into(dept)  # another form users send (forms.py)
             continue
         if ours and _one_table(g) and (at := Form.fit(g)) is not None:
             located = [at]  # our form: the fields at its cells, no search

@@ -33,6 +33,10 @@ def print_department(dept: Department) -> None:
     console = _console(highlight=True)
     title = f"{dept.year or ''} {dept.name}".strip() or "(未命名部门)"
     console.print(f"[bold]{title}[/bold]  模板版本 (template): {dept.template_version or '—'}")
+    if dept.form:
+        from .forms import FORMS
+
+        console.print(f"按{FORMS[dept.form][0]}读取 (read as the {FORMS[dept.form][1]})")
     table = Table(show_lines=False)
     for col, justify in (("序号", "right"), ("单位", "left"), ("项目编码", "left"),
                          ("项目名称", "left"), ("预算数(元)", "right"), ("支出计划(%)", "left"),
@@ -53,12 +57,15 @@ def print_department(dept: Department) -> None:
 
 def print_report(dept: Department, report: Report) -> None:
     """Findings grouped by project, errors first, with counts; coloured on a terminal."""
+    from collections import Counter
     from itertools import groupby
 
     from rich.table import Table
 
     console = _console()
-    names = {p.sheet: f"{p.seq}. {p.name} ({p.code})" for p in dept.projects}
+    shared = {s for s, n in Counter(p.sheet for p in dept.projects).items() if n > 1}
+    names = {p.sheet: p.sheet if p.sheet in shared  # several projects (an import sheet)
+             else f"{p.seq}. {p.name} ({p.code})" for p in dept.projects}
     ordered = sorted(report.findings, key=lambda f: (f.sheet not in names, f.sheet != "部门整体",
                                                     list(names).index(f.sheet)
                                                     if f.sheet in names else 0))

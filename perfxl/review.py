@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
     from xlsxwriter.worksheet import Worksheet
 
+    from .files import Given
     from .validate import BookResult
 
 BOOKS = ("序号", "工作簿", "部门", "年度", "单位数", "项目数", "预算合计(元)", "错误", "警告", "状态",
@@ -28,15 +29,18 @@ WRAPPED = (0, 3, 6, 7, 9)
 LINE = 15.0  # points per line of text
 
 
-def write_review(path: str | Path, results: list[BookResult]) -> Path:
-    """Write the review book atomically (XlsxWriter, constant memory: thousands of rows)."""
+def write_review(path: str | Path, results: list[BookResult], *,
+                 inputs: Given = (), force: bool = False) -> Path:
+    """Write the review book atomically (XlsxWriter, constant memory: thousands of rows): never
+    over one of ``inputs`` (the folders and books validated), over an existing file only with
+    ``force``."""
     import xlsxwriter
 
     from .rules import rule_label
     from .template import BUILD_DATE
 
     path = Path(path)
-    with atomic_path(path) as tmp:
+    with atomic_path(path, inputs, force=force) as tmp:
         wb = xlsxwriter.Workbook(str(tmp), {"constant_memory": True, "strings_to_formulas": False,
                                             "strings_to_urls": False, "strings_to_numbers": False})
         wb.set_properties({"title": "绩效目标审核", "author": "perfxl", "created": BUILD_DATE})
@@ -130,8 +134,10 @@ def _print_setup(ws: Worksheet) -> None:
 
 
 def _relative(book: Path, review: Path) -> str:
-    """The book's path relative to the review book's folder, so links survive moving both."""
+    """The book's path relative to the review book's folder, so links survive moving both;
+    ``%`` and ``#`` escaped, as a link's target is a URI (``a#b.xlsx`` is not a cell in ``a``)."""
     try:
-        return os.path.relpath(book.resolve(), review.resolve().parent)
+        path = os.path.relpath(book.resolve(), review.resolve().parent)
     except ValueError:  # another drive on Windows
-        return str(book.resolve())
+        path = str(book.resolve())
+    return path.replace("%", "%25").replace("#", "%23")

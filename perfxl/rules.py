@@ -22,6 +22,7 @@ from typing import Any
 
 from .errors import ReadError
 from .findings import ERROR, FIELD_LABELS, WARNING, Finding
+from .forms import FORMS
 from .model import LEVELS, Department, Indicator, Project, finer_than_fen
 from .values import WAN, fmt_amount, key, text_key
 
@@ -47,6 +48,12 @@ CATALOGUE: tuple[Rule, ...] = (
     Rule("PX103", "money-unit-unstated", "未注明金额单位", WARNING, "project.budget",
          "表中未注明金额单位(单位:元 或 单位:万元),已按元读取",
          "the table does not state its money unit; read as 元"),
+    Rule("PX104", "code-absent-in-form", "表中没有项目编码", ERROR, "project.code",
+         "本表({form})没有「{label}」: {how}", "this {form_en} has no {label}: {how_en}"),
+    Rule("PX105", "amounts-absent-in-form", "表中没有金额栏目", WARNING, "project.budget",
+         "本表({form})只有绩效指标,没有{missing}: 这些栏目不核对,本表 {count} 个项目的金额不计入合计",
+         "this {form_en} holds indicators only, no {missing_en}: these are not checked, and its "
+         "{count} projects add nothing to the totals"),
     Rule("PX201", "funds-mismatch", "预算数与资金来源不符", ERROR, "project.budget",
          "预算数 {budget} 元 ≠ 财政资金 {fiscal} 元 + 其他资金 {other} 元(相差 {diff} 元)",
          "budget {budget} ≠ fiscal {fiscal} + other {other} (difference {diff})",
@@ -318,14 +325,53 @@ def amounts_as_written(dept: Department, cfg: RulesConfig) -> Iterator[Finding |
             if finer_than_fen(amount):
                 yield make(RULES["amount-finer-than-fen"], cfg, project=p, field=fld,
                            cell=project_cell(p, fld), value=f"{amount}")
-        if dept.template_version is None and not p.amount_unit:
+        if dept.template_version is None and not p.amount_unit and "project.budget" not in p.absent:
             yield make(RULES["money-unit-unstated"], cfg, project=p,
                        cell=project_cell(p, "project.budget"))
+
+
+_HOW = {
+    "project.code": ("请在「项目名称」上方插入一行「项目编码」并填写(合并、查重按项目编码进行)",
+                     "insert a 项目编码 row above 项目名称 and fill it in (merging and duplicate "
+                     "checks go by code)"),
+    "unit.code": ("请在「实施单位」中写上单位编码,如「630001 单位名称」",
+                  "write the unit code into 实施单位, e.g. 630001 followed by the unit's name"),
+}
+_ABSENT_SHOWN = ("unit.code", "unit.name", "project.name", "project.budget", "project.plan",
+                 "project.goals", "indicator.description", "indicator.basis")
+"""The fields an indicators-only form's finding names when they are absent (the amounts as one)."""
+
+
+@check
+def absent_in_form(dept: Department, cfg: RulesConfig) -> Iterator[Finding | None]:
+    """Fields the form a project was read from has no place for (forms.py), reported once as
+    such instead of as empty cells: a code, per project; no amounts (an indicator import
+    sheet), once per sheet."""
+    indicators_only: dict[str, list[Project]] = defaultdict(list)
+    for p in dept.projects:
+        form, form_en = FORMS.get(p.form, ("", ""))
+        if "project.budget" in p.absent:
+            indicators_only[p.sheet].append(p)
+            continue
+        for fld, (how, how_en) in _HOW.items():
+            if fld in p.absent:
+                yield make(RULES["code-absent-in-form"], cfg, project=p, field=fld,
+                           cell=project_cell(p, fld), form=form, form_en=form_en, how=how,
+                           how_en=how_en)
+    for sheet, ps in indicators_only.items():
+        form, form_en = FORMS.get(ps[0].form, ("", ""))
+        missing = [f for f in _ABSENT_SHOWN if any(f in p.absent for p in ps)]
+        yield make(RULES["amounts-absent-in-form"], cfg, sheet=sheet,
+                   cell=project_cell(ps[0], "project.code"), form=form, form_en=form_en,
+                   missing="、".join(FIELD_LABELS[f] for f in missing),
+                   missing_en=", ".join(missing), count=len(ps))
 
 
 @check
 def spending_plan(dept: Department, cfg: RulesConfig) -> Iterator[Finding | None]:
     for p in dept.projects:
+        if "project.plan" in p.absent:
+            continue  # the form has no spending plan
         if p.plan is None:
             yield make(RULES["plan-missing"], cfg, project=p, cell=project_cell(p, "project.plan", 0),
                        which="", which_en="")
@@ -379,13 +425,14 @@ def indicator_rows(dept: Department, cfg: RulesConfig) -> Iterator[Finding | Non
                                cell=indicator_cell(ind, "indicator.level3"), value=ind.level3)
                 seen.setdefault(k3, ind)
             if not ind.description:
-                yield make(RULES["description-missing"], cfg, project=p,
-                           cell=indicator_cell(ind, "indicator.description"), name=name)
+                if "indicator.description" not in p.absent:
+                    yield make(RULES["description-missing"], cfg, project=p,
+                               cell=indicator_cell(ind, "indicator.description"), name=name)
             elif k3 and text_key(ind.description) == k3:
                 yield make(RULES["description-repeats-name"], cfg, project=p,
                            cell=indicator_cell(ind, "indicator.description"),
                            value=ind.description, name=ind.level3)
-            if not ind.basis:
+            if not ind.basis and "indicator.basis" not in p.absent:
                 yield make(RULES["basis-missing"], cfg, project=p,
                            cell=indicator_cell(ind, "indicator.basis"), name=name)
             if not ind.value:

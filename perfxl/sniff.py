@@ -143,14 +143,14 @@ _KIND_NAMES = {"xlsb": "Excel 二进制工作簿(.xlsb)", "ods": "OpenDocument �
                "xls": "旧版 .xls 格式(Excel 97–2003 或 WPS)", "csv": "CSV/文本表格"}
 
 
-def require_ooxml(path: str | Path, action: str = "写入校验结果") -> FileType:
+def require_ooxml(path: Source, action: str = "写入校验结果", *, name: str = "") -> FileType:
     """The file's type when it is an OOXML workbook (what perfxl can write into); else the
     specific error: 无法写入校验结果 X:这是旧版 .xls 格式…,请用 Excel 另存为 .xlsx 后再试.
 
     Reading takes .xls, .xlsb, .ods and CSV; annotating in place or into a copy patches the
     OOXML package, so those formats must be saved as .xlsx first.
     """
-    name = Path(path).name
+    name = name or _name(path)
     ft = check(path, name)
     if ft.kind not in OOXML_KINDS:
         what = _KIND_NAMES.get(ft.kind, ft.kind)
@@ -613,7 +613,7 @@ def read_text_table(source: Source, ft: FileType, *, max_bytes: int, max_cells: 
 _MEDIA = re.compile(r"\.(png|jpe?g|gif|bmp|tiff?|emf|wmf|svg|webp|ico)$", re.I)
 
 
-def droppable_parts(path: str | Path, dept: Any = None) -> list[str]:
+def droppable_parts(path: Source, dept: Any = None) -> list[str]:
     """The parts of a book that a whole rebuild (``summarize --in-place``) would not carry over,
     in Chinese with counts: 图表 2 个, 图片 3 个, 数据透视表 1 个, VBA 宏, 外部链接 …
 
@@ -624,7 +624,7 @@ def droppable_parts(path: str | Path, dept: Any = None) -> list[str]:
     would be lost. A file that is not a zip has nothing to list (it cannot be rebuilt in place).
     """
     try:
-        z = zipfile.ZipFile(path)
+        z = zipfile.ZipFile(io.BytesIO(path) if isinstance(path, bytes) else path)
     except (zipfile.BadZipFile, OSError, EOFError, ValueError):
         return []
     with z:

@@ -8,6 +8,7 @@ data give the same bytes.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import math
 import unicodedata
 from decimal import Decimal
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from xlsxwriter.worksheet import Worksheet
 
     from .consolidate import Totals
+    from .files import Given
     from .findings import Report
     from .merge import Source
 
@@ -37,21 +39,33 @@ LABEL_FILL = "#F2F2F2"
 
 def write_book(path: str | Path, dept: Department | None = None, *, report: Report | None = None,
                totals: Totals | None = None, unit: Unit | None = None,
-               sources: list[Source] | None = None) -> Path:
+               sources: list[Source] | None = None, inputs: Given = (),
+               force: bool = False) -> Path:
     """Write the book to ``path`` (atomically): the blank template when ``dept`` is None.
 
     Gives every project its sheet name and cells (``layout.place``); the 汇总 sheet shows
     ``totals`` (computed when not given) and, with a ``report``, the findings per project.
     ``unit`` marks a book handed out to one unit (``perfxl split``); ``sources`` adds the 来源
-    sheet of a merge.
+    sheet of a merge. The write goes through ``files.atomic_path``: never over one of ``inputs``,
+    never over an existing file unless ``force``.
     """
     path = Path(path)
-    with atomic_path(path) as tmp:
+    with atomic_path(path, inputs, force=force) as tmp:
         build(tmp, dept, report, totals, unit, sources)
     return path
 
 
-def build(path: Path, dept: Department | None, report: Report | None = None,
+def book_bytes(dept: Department | None, report: Report | None = None,
+               totals: Totals | None = None, unit: Unit | None = None,
+               sources: list[Source] | None = None) -> bytes:
+    """The book :func:`write_book` writes, in memory (for a step that finishes it, such as
+    marking the findings, before the one write to disk)."""
+    out = io.BytesIO()
+    build(out, dept, report, totals, unit, sources)
+    return out.getvalue()
+
+
+def build(path: Path | io.BytesIO, dept: Department | None, report: Report | None = None,
           totals: Totals | None = None, unit: Unit | None = None,
           sources: list[Source] | None = None) -> None:
     import xlsxwriter
@@ -59,7 +73,8 @@ def build(path: Path, dept: Department | None, report: Report | None = None,
     from .consolidate import totals as compute_totals
     from .summary import summary_sheet
 
-    wb = xlsxwriter.Workbook(str(path), {
+    wb = xlsxwriter.Workbook(path if isinstance(path, io.BytesIO) else str(path), {
+        "in_memory": isinstance(path, io.BytesIO),
         "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
         "default_date_format": "yyyy-mm-dd",
     })

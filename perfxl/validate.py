@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -71,6 +72,8 @@ def _from_failure(f: dict[str, Any], dept: Department, p: Project, frames: Any,
     table, column, i = f["table"], f["column"], f["index"]
     if table == "projects":
         fld = {**REQUIRED_TEXT, **AMOUNTS}.get(column or "", rule.field)
+        if fld in p.absent:
+            return None  # the form has no place for it: rules.absent_in_form says so once
         if rule.slug == "funds-mismatch":
             fiscal, other = p.fiscal or Decimal(0), p.other or Decimal(0)
             return make(rule, cfg, project=p, cell=project_cell(p, "project.budget"),
@@ -104,45 +107,76 @@ def _m(d: Decimal | None) -> str:
     return "—" if d is None else f"{d:,.2f}"
 
 
-def annotate_book(src: str | Path, report: Report, *, out: str | Path | None = None,
-                  in_place: bool = False) -> Path | None:
-    """Write the findings into a copy (``out``) or, with ``in_place``, into the book itself.
+@dataclass
+class Checked:
+    """One book checked by :func:`validate_file`: what was read, found and written."""
 
-    In place keeps a backup beside the book (``<name>.perfxl-backup.xlsx``) and refuses while the
-    book is open in Excel. The input is never changed otherwise.
-    """
+    dept: Department
+    report: Report
+    written: Path | None = None
+    backup: Path | None = None
+
+
+def validate_file(path: str | Path, config: RulesConfig | None = None, *,
+                  out: str | Path | None = None, in_place: bool = False,
+                  force: bool = False) -> Checked:
+    """Read one book once, check it, and write the findings into a copy (``out``) or, with
+    ``in_place``, into the book itself after a backup (``files.backup``). Every step works on the
+    bytes of that one read, so a book being re-saved meanwhile can never be mixed with its older
+    version; in place, a book that changed since it was read is not replaced."""
     from .errors import PerfxlError
-    from .files import backup, same_file
+    from .files import IN_PLACE_HINT, backup, check_output, open_in_place, read_once, write_in_place
+    from .read import read_book, read_bytes
     from .sniff import require_ooxml
 
-    src = Path(src)
-    if in_place or out is not None:
-        require_ooxml(src)
-    if in_place:
-        if out is not None:
-            raise PerfxlError("-o 与 --in-place 只能选一个", "use either -o or --in-place")
-        backup(src)
-        target = src
-    elif out is not None:
-        target = Path(out)
-        if same_file(src, target):
-            raise PerfxlError(f"输出文件与输入文件相同: {target};要写入原文件请用 --in-place",
-                              "the output is the input; use --in-place to annotate it")
-    else:
-        return None
-    return write_annotated(src, target, report)
-
-
-def write_annotated(src: str | Path, target: str | Path, report: Report) -> Path:
-    """Annotate ``src`` into ``target`` atomically (``target`` may be ``src``: our own output)."""
-    from .annotate import annotate
+    src = Path(path)
+    if in_place and out is not None:
+        raise PerfxlError("-o 与 --in-place 只能选一个", "use either -o or --in-place")
+    if out is not None:
+        check_output(out, [src], force=force, hint=IN_PLACE_HINT)
+    if not in_place and out is None:
+        dept = read_book(src)
+        return Checked(dept, check(dept, config, book=src.name))
+    original = open_in_place(src) if in_place else None
+    data = original.data if original else read_once(src)[0]
+    require_ooxml(data, name=src.name)
+    dept = read_bytes(data, src.name)
+    report = check(dept, config, book=src.name)
+    if original is not None:
+        saved = backup(original)
+        write_annotated(data, write_in_place(original), report, src.name)
+        return Checked(dept, report, src, saved)
     from .files import atomic_path
 
-    target = Path(target)
-    with atomic_path(target) as tmp:
-        annotate(Path(src), tmp, report.findings, checked_at=report.checked_at,
-                 book_label=Path(src).name)
-    return target
+    assert out is not None
+    write_annotated(data, atomic_path(out, [src], force=force), report, src.name)
+    return Checked(dept, report, Path(out))
+
+
+def annotate_in_place(path: Path, report: Report, read_as: Any) -> Path:
+    """Mark ``report`` in the book at ``path`` itself (a folder validated ``--in-place``): the
+    book is read once more and must be the same file, unchanged, as when it was checked
+    (``read_as``, its ``files.Snapshot`` then); a backup is kept. Returns the backup's path."""
+    from .errors import WriteError
+    from .files import backup, open_in_place, write_in_place
+    from .sniff import require_ooxml
+
+    original = open_in_place(path)
+    if read_as is not None and original.snapshot != read_as:
+        raise WriteError(f"{path.name} 在校验期间被修改,未写入校验结果;请重新校验",
+                         f"{path.name} changed while it was checked; nothing written, check again")
+    require_ooxml(original.data, name=path.name)
+    saved = backup(original)
+    write_annotated(original.data, write_in_place(original), report, path.name)
+    return saved
+
+
+def write_annotated(data: bytes, target: Any, report: Report, label: str) -> None:
+    """Annotate the book ``data`` into the temporary file of ``target`` (an ``atomic_path``)."""
+    from .annotate import annotate
+
+    with target as tmp:
+        annotate(data, tmp, report.findings, checked_at=report.checked_at, book_label=label)
 
 
 # --- many books: a folder of department books, for a reviewer ----------------------------------
@@ -165,6 +199,8 @@ class BookResult:
     by_unit: dict[str, Decimal] = field(default_factory=dict)
     codes: dict[str, tuple[str, str, str, str]] = field(default_factory=dict)
     """project code → (sheet, cell, name, unit code), for the cross-book check."""
+    url: str = ""
+    """Where the book was read from when it is not a local file (an object-store URL)."""
 
     @property
     def name(self) -> str:
@@ -173,7 +209,8 @@ class BookResult:
     def to_json(self) -> dict[str, Any]:
         from .values import fmt_amount
 
-        out: dict[str, Any] = {"book": self.name, "path": str(self.path), "error": self.error,
+        out: dict[str, Any] = {"book": self.name, "path": self.url or str(self.path),
+                               "error": self.error,
                                "valid": bool(self.report and self.report.valid)}
         if self.report is not None:
             out.update(counts=self.report.counts, department=self.department, year=self.year,
@@ -322,7 +359,31 @@ def _worker_start() -> None:
     import gc
 
     gc.set_threshold(*_READING)  # inherited frozen; see few_collections
+    worker_setup()
+
+
+def worker_setup() -> None:
+    """A reading worker: it ends with the command that started it, and leaves Ctrl-C to it."""
+    end_with_parent()
     ignore_interrupts()
+
+
+def end_with_parent() -> None:
+    """Make a worker process end when the command that started it ends, even by kill -9
+    (Linux: the parent-death signal; elsewhere the pool's own shutdown is all there is)."""
+    import ctypes
+    import signal
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:  # the parent died before the signal was armed
+        os._exit(1)
 
 
 @contextlib.contextmanager

@@ -65,16 +65,22 @@ def decimal(value: object) -> Decimal | None:
     and no binary noise enters the sums. Text may use full-width digits, thousands separators
     and a trailing 元.
     """
+    d = parse_decimal(value)
+    return None if d is None else _bounded(d)
+
+
+def parse_decimal(value: object) -> Decimal | None:
+    """``decimal`` without its bound on the magnitude (for checks that say how large it is)."""
     if value is None or value == "":
         return None
     if isinstance(value, bool):
         raise ValueError(value)
     if isinstance(value, int):
-        return _bounded(Decimal(value))
+        return Decimal(value)
     if isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
             raise ValueError(value)
-        return _bounded(Decimal(repr(value)))
+        return Decimal(repr(value))
     k = key(value).replace(",", "")
     if k.endswith("元") and not k.endswith("万元"):
         k = k[:-1]
@@ -82,7 +88,7 @@ def decimal(value: object) -> Decimal | None:
         return None
     if not _PLAIN_NUMBER.match(k):
         raise ValueError(value)
-    return _bounded(Decimal(k))
+    return Decimal(k)
 
 
 def _bounded(d: Decimal) -> Decimal:

@@ -341,10 +341,12 @@ def show_help(book: Workbook, opener: Callable[[str], Any] | None = None) -> str
     import webbrowser
 
     text = help_text()
-    page = Path(tempfile.gettempdir()) / "perfxl-help.html"
-    page.write_text("<!doctype html><meta charset='utf-8'><title>perfxl 帮助</title>"
-                    "<pre style='white-space:pre-wrap;font-family:sans-serif;max-width:60em'>"
-                    f"{html.escape(text)}</pre>", encoding="utf-8")
+    from .files import write_bytes
+
+    page = Path(tempfile.mkdtemp(prefix="perfxl-help-")) / "perfxl-help.html"  # a folder of its own
+    write_bytes(page, ("<!doctype html><meta charset='utf-8'><title>perfxl 帮助</title>"
+                       "<pre style='white-space:pre-wrap;font-family:sans-serif;max-width:60em'>"
+                       f"{html.escape(text)}</pre>").encode())
     (opener or webbrowser.open)(page.as_uri())
     return f"已在浏览器中打开使用说明:{page}"
 
@@ -615,14 +617,13 @@ class OpenpyxlBook:
     messages: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        from .files import same_file
+        from .files import check_output
 
         openpyxl = _openpyxl("openpyxl")
 
         self.path, self.out = Path(self.path), Path(self.out)
-        if same_file(self.path, self.out):
-            raise PerfxlError("输出文件不能是输入文件(openpyxl 保存会丢失公式的缓存值)",
-                              "the output must not be the input")
+        # openpyxl's save drops cached formula values: never over the book it read
+        check_output(self.out, [self.path], force=True)
         keep_vba = self.path.suffix.lower() in (".xlsm", ".xltm", ".xlam")
         self.wb = openpyxl.load_workbook(self.path, keep_vba=keep_vba, rich_text=True)
         self.values = openpyxl.load_workbook(self.path, data_only=True)
@@ -765,7 +766,7 @@ class OpenpyxlBook:
     def finish(self) -> None:
         from .files import atomic_path
 
-        with atomic_path(self.out) as tmp:
+        with atomic_path(self.out, [self.path], force=True) as tmp:
             self.wb.save(tmp)
 
 

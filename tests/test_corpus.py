@@ -266,3 +266,33 @@ def test_budget_templates_behind_a_wrong_extension_are_read(
             assert "不是预算绩效目标工作簿" in run.stderr, (path.name, run.stderr)
         else:
             assert run.rc == 0, (path.name, run.stderr)
+
+
+IMPORT_TEMPLATE = "platformweb-fb__国债资金监控导入模板"
+
+
+@pytest.mark.skipif(not (CORPUS / "budget" / f"{IMPORT_TEMPLATE}.xlsx").is_file(),
+                    reason="no budget corpus")
+def test_a_real_indicator_import_template_is_read_as_one(
+        corpus_runs: dict[tuple[str, str], tuple[Run, str, str]]) -> None:
+    """A treasury-bond monitoring template: its indicator sheet is the 一体化 import layout
+    (项目代码, 一级/二级/三级绩效指标代码 beside their names, 指标值); its basic-information sheet is
+    a list of projects, one per row, skipped (it had been taken for a project table)."""
+    run, _, _ = corpus_runs[(f"budget/{IMPORT_TEMPLATE}.xlsx", "read")]
+    doc = run.json()
+    assert doc["form"] == "import"
+    assert [(p["code"], p["name"], p["sheet"], len(p["indicators"]), p["budget"])
+            for p in doc["projects"]] == [
+        ("PRJ20230001", "FGW项目名称1", "国债资金项目绩效指标", 16, None),
+        ("PRJ20230013", "FGW项目名称13", "国债资金项目绩效指标", 4, None)]
+    first = doc["projects"][0]["indicators"][0]
+    assert (first["level1"], first["level2"], first["level3"], first["value"]) == (
+        "产出指标", "数量指标", "培养专家人数", "100人")
+    assert [s["sheet"] for s in doc["skipped"]] == ["基本情况明细表"]
+    run, _, _ = corpus_runs[(f"budget/{IMPORT_TEMPLATE}.xlsx", "validate")]
+    rules = [f["rule"] for f in run.json()["findings"]]
+    assert rules.count("amounts-absent-in-form") == 1
+    assert not {"required-missing", "plan-missing", "money-unit-unstated"} & set(rules)
+    # the .xls sibling has the import sheet's header only: refused, naming what it found
+    run, _, _ = corpus_runs[(f"budget/{IMPORT_TEMPLATE}.xls", "read")]
+    assert run.rc == 2 and "找到: 具体项目名称、具体项目代码" in run.stderr

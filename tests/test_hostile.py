@@ -24,6 +24,7 @@ from test_corpus import Runner, check_bounded
 
 from perfxl import errors, read_book
 from perfxl.cli import main
+from perfxl.files import atomic_path
 from perfxl.findings import Finding, Report
 from perfxl.limits import ENV, Limits, calamine_sheets, current, open_book
 from perfxl.read import read_grids
@@ -112,7 +113,7 @@ def test_deep_nesting_in_a_sheet_is_read_and_annotating_it_is_refused_cleanly(
                    "project code missing", sheet=grids[0].name, cell="A1")
     report = Report(book=path.name, findings=[mark])
     with pytest.raises(errors.ReadError) as caught:
-        write_annotated(path, tmp_path / "out.xlsx", report)
+        write_annotated(path.read_bytes(), atomic_path(tmp_path / "out.xlsx"), report, path.name)
     assert "sheet1.xml" in caught.value.zh and not (tmp_path / "out.xlsx").exists()
 
 

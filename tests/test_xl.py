@@ -550,11 +550,10 @@ def test_xlwings_validate_replaces_cli_marks(demo_book: Path, tmp_path: Path) ->
     """A book the CLI annotated: the ribbon replaces the CLI's marks and notes, and keeps a
     user's note; a second run changes nothing."""
 
-    from perfxl.validate import annotate_book
+    from perfxl.validate import validate_file
 
-    _, report = validate_book(demo_book)
     cli = tmp_path / "cli.xlsx"
-    annotate_book(demo_book, report, out=cli)
+    report = validate_file(demo_book, out=cli).report
     fake = fake_book(cli)
     target = next(f for f in report.findings if f.severity == "error")
     sheet = fake.sheets[target.sheet]

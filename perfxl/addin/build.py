@@ -137,23 +137,23 @@ class Built:
 
 
 def build_addin(out_dir: str | Path, *, interpreter: str | None = None,
-          src: Path | None = None) -> Built:
+                src: Path | None = None, force: bool = False) -> Built:
     """Write ``perfxl.xlam`` and ``perfxl_template.xltm`` into ``out_dir`` (atomically each).
 
     ``interpreter`` (the python.exe Excel should run) is written to the add-in's ``perfxl.conf``
     sheet; without it the sheet is ``_perfxl.conf`` (inactive) and the interpreter comes from a
     ``perfxl.conf`` file (``perfxl addin install`` writes one).
     """
-    from ..files import atomic_path
+    from ..files import check_output, write_bytes
 
     src = src or sources_dir()
     folder = Path(out_dir)
-    folder.mkdir(parents=True, exist_ok=True)
     addin, template = folder / ADDIN_NAME, folder / TEMPLATE_NAME
-    with atomic_path(addin) as tmp:
-        tmp.write_bytes(addin_bytes(src, interpreter=interpreter))
-    with atomic_path(template) as tmp:
-        tmp.write_bytes(template_bytes(src))
+    inputs = [src]
+    for path in (addin, template):  # both refused before either is written
+        check_output(path, inputs, force=force)
+    write_bytes(addin, addin_bytes(src, interpreter=interpreter), inputs, force=force)
+    write_bytes(template, template_bytes(src), inputs, force=force)
     return Built(addin, template)
 
 
@@ -356,25 +356,25 @@ def write_config(path: Path, settings: Mapping[str, str]) -> None:
             if line.strip() and key not in wanted:
                 lines.append(line)
     lines += [f'"{key}","{value}"' for key, value in settings.items()]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
+    from ..files import write_bytes
+
+    # perfxl's own settings file, its other lines kept: replaced whole, atomically
+    write_bytes(path, ("\r\n".join(lines) + "\r\n").encode("utf-8"), force=True)
 
 
 def install_addin(target_dir: str | Path | None = None, *, interpreter: str | None = None,
             config: bool = True) -> Installed:
     """Build the add-in straight into XLSTART (or ``target_dir``) and point xlwings at
     ``interpreter`` (default: the Python running this) in the user's ``perfxl.conf``."""
-    from ..files import atomic_path
+    from ..files import write_bytes
 
     folder = Path(target_dir) if target_dir is not None else xlstart_dir()
     python = interpreter or sys.executable
 
     src = sources_dir()
-    folder.mkdir(parents=True, exist_ok=True)
     target = folder / ADDIN_NAME
-    data = addin_bytes(src)
-    with atomic_path(target) as tmp:
-        tmp.write_bytes(data)
+    # installing updates perfxl's own add-in, so an older perfxl.xlam there is replaced
+    write_bytes(target, addin_bytes(src), [src], force=True)
     conf = None
     if config:
         conf = user_config_file()
