@@ -237,6 +237,13 @@ class _Package:
     def touch(self, name: str) -> None:
         self.changed.add(name)
 
+    def settle(self, name: str) -> None:
+        """Done with ``name``: keep it as bytes, not as a tree (a book of thousands of sheets
+        would otherwise hold every sheet's tree until it is saved)."""
+        root = self.trees.pop(name, None)
+        if root is not None and name in self.changed:
+            self.data[name] = _serialize(root, self.original.get(name))
+
     def put(self, name: str, data: bytes) -> None:
         if self.data.get(name) == data:
             return
@@ -761,23 +768,32 @@ class _Located:
 
 def _locate_all(pkg: _Package, book: _Book, findings: Sequence[Finding]) -> list[_Located]:
     merges: dict[str, list[tuple[Cell, Cell]]] = {}
+    exact: dict[str, _Sheet] = {}
+    folded: dict[str, _Sheet] = {}
+    for s in book.worksheets():  # what book.find does, indexed once for every finding
+        exact.setdefault(s.name, s)
+        folded.setdefault(s.name.casefold(), s)
     located = []
     for finding in findings:
-        sheet = book.find(finding.sheet) if finding.sheet else None
+        sheet = (exact.get(finding.sheet) or folded.get(finding.sheet.casefold())
+                 if finding.sheet else None)
         cell = _parse_cell(finding.cell) if finding.cell else None
         if sheet is not None and sheet.part is not None and cell is not None:
             if sheet.part not in merges:
-                merges[sheet.part] = _merged_ranges(pkg.xml(sheet.part))
+                merges[sheet.part] = _merged_ranges(pkg.read(sheet.part))
             cell = _top_left(merges[sheet.part], cell)
         located.append(_Located(finding, sheet, cell if sheet is not None else None))
     return located
 
 
-def _merged_ranges(root: Any) -> list[tuple[Cell, Cell]]:
-    merges = _child(root, "mergeCells")
+_MERGE_CELL = re.compile(rb'<(?:[A-Za-z_][\w.-]*:)?mergeCell\b[^>]*?\sref="([^"]*)"')
+
+
+def _merged_ranges(xml: bytes) -> list[tuple[Cell, Cell]]:
+    """A worksheet's merged ranges, from its bytes (no tree is kept for a sheet only looked at)."""
     ranges = []
-    for merge in [] if merges is None else _children(merges, "mergeCell"):
-        first, _, last = merge.get("ref", "").partition(":")
+    for match in _MERGE_CELL.finditer(xml):
+        first, _, last = match.group(1).decode("ascii", "replace").partition(":")
         start, end = _parse_cell(first), _parse_cell(last or first)
         if start and end:
             ranges.append((start, end))
@@ -951,6 +967,7 @@ def _mark_worksheet(pkg: _Package, part: str, cells: dict[Cell, list[Finding]],
         changed = True
     if changed:
         pkg.touch(part)
+    pkg.settle(part)
 
 
 def _has_perfxl_notes(pkg: _Package, part: str) -> bool:

@@ -8,7 +8,6 @@ data give the same bytes.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import math
 import unicodedata
 from decimal import Decimal
@@ -58,14 +57,18 @@ def write_book(path: str | Path, dept: Department | None = None, *, report: Repo
 def book_bytes(dept: Department | None, report: Report | None = None,
                totals: Totals | None = None, unit: Unit | None = None,
                sources: list[Source] | None = None) -> bytes:
-    """The book :func:`write_book` writes, in memory (for a step that finishes it, such as
-    marking the findings, before the one write to disk)."""
-    out = io.BytesIO()
-    build(out, dept, report, totals, unit, sources)
-    return out.getvalue()
+    """The book :func:`write_book` writes, as bytes (for a step that finishes it, such as
+    marking the findings, before the one write to its target). XlsxWriter writes it to a private
+    scratch folder, keeping its sheets in temporary files rather than memory."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="perfxl-") as scratch:
+        path = Path(scratch) / "book.xlsx"
+        build(path, dept, report, totals, unit, sources)
+        return path.read_bytes()
 
 
-def build(path: Path | io.BytesIO, dept: Department | None, report: Report | None = None,
+def build(path: Path, dept: Department | None, report: Report | None = None,
           totals: Totals | None = None, unit: Unit | None = None,
           sources: list[Source] | None = None) -> None:
     import xlsxwriter
@@ -73,8 +76,7 @@ def build(path: Path | io.BytesIO, dept: Department | None, report: Report | Non
     from .consolidate import totals as compute_totals
     from .summary import summary_sheet
 
-    wb = xlsxwriter.Workbook(path if isinstance(path, io.BytesIO) else str(path), {
-        "in_memory": isinstance(path, io.BytesIO),
+    wb = xlsxwriter.Workbook(str(path), {
         "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
         "default_date_format": "yyyy-mm-dd",
     })
