@@ -4,15 +4,25 @@ review them in Excel.
 The pipeline: data → ``populate`` → workbook → ``read_book`` → model (+ cell map).
 """
 
+from typing import Any
+
 from .dataset import embedded, load
 from .errors import PerfxlError, ReadError, WriteError
 from .layout import TEMPLATE_VERSION
 from .model import Department, Indicator, Project, Unit
-from .populate import populate
 from .read import Grid, parse_book, read_book
 from .template import write_book
 
 __version__ = "0.1.0"
+
+
+def populate(data: Any, out: Any, *, force: bool = False) -> Department:
+    """Write the department book for ``data`` (see :func:`perfxl.pipeline.populate`)."""
+    from .pipeline import (
+        populate as job,  # the jobs load pandas and pandera; `import perfxl` does not
+    )
+
+    return job(data, out, force=force)
 
 __all__ = [
     "TEMPLATE_VERSION",

@@ -208,7 +208,7 @@ def demo(out_dir: Path, force: bool) -> None:
     the embedded 2021 dataset)."""
     from . import dataset
     from .consolidate import describe
-    from .populate import demo_book_name, department_book
+    from .pipeline import demo_book_name, department_book
     from .values import fmt_amount
 
     dept = dataset.embedded()
@@ -250,7 +250,7 @@ def summarize(book: Path, out: Path | None, in_place: bool, declared_total: str 
     """重建 BOOK 的「汇总」工作表,报告合计与对账结果 (rebuild the 汇总 sheet of BOOK and
     report the totals and the reconciliation)."""
     from .consolidate import describe
-    from .populate import summarize_book
+    from .pipeline import summarize_book
     from .rules import load_config
 
     if out is not None and in_place:
@@ -319,8 +319,8 @@ def validate(inputs: tuple[Path, ...], fmt: str, out: Path | None, in_place: boo
     退出码 (exit code): 0 没有错误 (no errors); 1 有错误 (errors);
     2 有工作簿无法读取 (a book cannot be read).
     """
+    from .pipeline import validate_file
     from .rules import load_config
-    from .validate import validate_file
 
     if out is not None and in_place:
         raise usage_error("-o 与 --in-place 只能选一个", "use either -o or --in-place")
@@ -345,64 +345,23 @@ def validate(inputs: tuple[Path, ...], fmt: str, out: Path | None, in_place: boo
 
 def _validate_many(inputs: tuple[Path, ...], fmt: str, out: Path | None, in_place: bool,
                    config: Any, jobs: int, force: bool) -> None:
-    from .files import Inputs, check_output, collect
-    from .validate import few_collections
+    from .pipeline import validate_books
 
-    paths = collect(inputs)
-    if out is not None:  # refused before hours of work, and again when it is written
-        check_output(out, Inputs(inputs), force=force)
-    with few_collections():
-        _check_many(paths, fmt, out, in_place, config, jobs, inputs, force)
-
-
-def _check_many(paths: list[Path], fmt: str, out: Path | None, in_place: bool, config: Any,
-                jobs: int, inputs: tuple[Path, ...], force: bool) -> None:
-    from .files import Snapshot
-    from .validate import annotate_in_place, validate_paths
-
-    before = {p: _snapshot(p, Snapshot) for p in paths} if in_place else {}
     with _progress("校验 (validating)") as (advance, total):
-        if total:
-            total(len(paths))
-        results = validate_paths(paths, config, jobs=jobs, progress=advance)
-    if out is not None:
-        from .review import write_review
-
-        write_review(out, results, inputs=inputs, force=force)
-    failed = []
-    if in_place:
-        for r in results:
-            if r.report is None:
-                continue
-            try:
-                saved = annotate_in_place(r.path, r.report, before.get(r.path))
-            except PerfxlError as e:
-                failed.append(e)
-                click.echo(f"错误: {e}", err=True)
-                continue
-            if fmt != "json":
-                _echo_backup(saved)
-    unreadable = sum(1 for r in results if r.report is None) + len(failed)
-    errors = sum(r.report.counts["error"] for r in results if r.report)
-    warnings = sum(r.report.counts["warning"] for r in results if r.report)
+        done = validate_books(inputs, config, out=out, in_place=in_place, jobs=jobs,
+                              force=force, progress=advance, on_total=total,
+                              on_failed=lambda e: click.echo(f"错误: {e}", err=True))
     if fmt == "json":
-        _echo_json({"valid": not errors and not unreadable,
-                    "counts": {"books": len(results), "unreadable": unreadable, "error": errors,
-                               "warning": warnings}}, books=[r.to_json() for r in results])
+        _echo_json(done.summary(), books=[r.to_json() for r in done.results])
     else:
         from .report import print_books
 
-        print_books(results)
+        print_books(done.results)
+        for saved in done.backups:
+            _echo_backup(saved)
         if out is not None:
             click.echo(f"已写入审核工作簿 (review book): {out}")
-    sys.exit(2 if unreadable else 1 if errors else 0)
-
-
-def _snapshot(path: Path, snapshot: Any) -> Any:
-    try:
-        return snapshot.of(path)
-    except OSError:
-        return None
+    sys.exit(done.exit_code)
 
 
 def _echo_backup(saved: Path | None) -> None:
@@ -446,7 +405,7 @@ def rules(fmt: str, rules_file: Path | None) -> None:
 def split(book: Path, out_dir: Path, blank: bool, force: bool) -> None:
     """为每个单位写出一个工作簿(<单位编码>_<单位名称>.xlsx)供下发填写 (write one book per
     unit, <unit code>_<unit name>.xlsx, to hand out for filling in)."""
-    from .merge import split as _split
+    from .pipeline import split as _split
 
     for path in _split(book, out_dir, blank=blank, force=force):
         click.echo(f"已生成 (written): {path}")
@@ -480,7 +439,7 @@ def merge(inputs: tuple[Path, ...], out: Path, plan: Path | None, on_conflict: s
     stopped the merge); 2 有输入无法合并,已列出,其余已合并 (some inputs could not be
     merged: they are listed, the rest were).
     """
-    from .merge import merge as _merge
+    from .pipeline import merge as _merge
 
     book_output(out)
     with _progress("读取 (reading)") as (advance, total):
@@ -526,7 +485,7 @@ def template(out: Path, data: Path | None, force: bool) -> None:
     """写出空白模板工作簿,或用数据文件填写的工作簿 (write a blank template book, or one
     filled from a data file)."""
     from .files import check_output
-    from .populate import populate
+    from .pipeline import populate
     from .template import write_book
 
     check_output(out, [data] if data else [], force=force)
@@ -548,7 +507,7 @@ def populate(data: Path, out: Path, force: bool) -> None:
     """用部门数据文件 DATA(YAML 或 JSON)填写模板 (fill the template from DATA, a department
     data file in YAML or JSON)."""
     from .files import check_output
-    from .populate import populate as _populate
+    from .pipeline import populate as _populate
 
     check_output(out, [data], force=force)  # the data file itself: refused as such first
     book_output(out)

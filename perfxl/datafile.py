@@ -53,8 +53,8 @@ from yaml.composer import Composer
 from yaml.constructor import SafeConstructor
 from yaml.resolver import Resolver
 
-from .dataset import FORMAT
 from .errors import DataFileError, LimitExceeded, ReadError
+from .layout import DATA_FORMAT as FORMAT
 from .values import WAN, parse_decimal
 
 try:

@@ -14,10 +14,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 
+from .layout import DATA_FORMAT
 from .model import Deduction, Department, Indicator, Measure, Project, Scoring, ScoringItem, Unit
 from .values import fmt_amount
 
-FORMAT: Final = "perfxl/1"
+FORMAT: Final = DATA_FORMAT
 EMBEDDED = "2021_行政审批部门.yaml"
 _INDICATOR_FIELDS = ("level1", "level2", "level3", "description", "value", "basis")
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any
+from typing import Any, Final
 
 from .model import LEVELS, QUARTERS
 
 TEMPLATE_VERSION = "perfxl-2021.1"
+DATA_FORMAT: Final = "perfxl/1"
+"""The version of the data-file format (``format:`` in YAML/JSON data files)."""
 VERSION_PROPERTY = "perfxl_template_version"
 UNIT_PROPERTY = "perfxl_unit_code"
 

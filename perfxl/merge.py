@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .dataset import to_data
-from .errors import PerfxlError, ReadError
-from .files import Inputs, check_output, collect, safe_name
+from .errors import PerfxlError
 from .findings import Finding
 from .layout import SHEET_SOURCES
 from .model import Department, Project, Unit
@@ -294,87 +293,6 @@ _CONFIG = RulesConfig()
 def conflict_findings(result: MergeResult, choice: str) -> list[Finding]:
     return [_finding("merge-conflict", c.other, code=c.code, other=c.kept.name,
                      fields="、".join(c.fields), choice=choice) for c in result.conflicts]
-
-
-# --- the command's whole job --------------------------------------------------------------------
-
-def merge(inputs: Sequence[str | Path], out: str | Path, *, plan: str | Path | None = None,
-          on_conflict: str = "refuse", jobs: int = 1, strict: bool = False,
-          progress: Callable[[int], None] | None = None,
-          on_total: Callable[[int], None] | None = None, force: bool = False) -> MergeResult:
-    """Merge unit submissions into the department book ``out``.
-
-    Unreadable or foreign inputs are listed (in 来源 and 校验结果) and the rest merged; with
-    ``strict`` nothing is written unless every input was merged. Raises MergeConflict (exit 1)
-    for differing copies of a project unless ``on_conflict`` chooses.
-    """
-    from .populate import department_book
-    from .read import read_book
-
-    paths = collect(inputs)
-    if not paths:
-        raise ReadError("没有找到要合并的工作簿 (.xlsx/.xlsm)", "no workbooks to merge")
-    out = Path(out)
-    given = Inputs([*inputs, *([plan] if plan else [])])
-    check_output(out, given, force=force)  # before the work, and again at the write
-    if on_total:
-        on_total(len(paths))
-    sources = read_sources(paths, jobs, progress)
-    plan_dept = read_book(plan) if plan else None
-    result = combine(sources, plan=plan_dept, on_conflict=on_conflict)
-    result.findings += conflict_findings(result, on_conflict)
-    if strict and not result.complete:
-        bad = [s.name for s in sources if s.error]
-        raise PerfxlError(f"--strict: 有输入未能合并,未写出任何文件: {'、'.join(bad)}",
-                          "--strict: some inputs could not be merged; nothing written")
-    newest = max((s.modified for s in sources if s.modified), default=None)
-    department_book(result.dept, out, extra_findings=result.findings, sources=sources,
-                    checked_at=newest, inputs=given, force=force)
-    return result
-
-
-# --- split ---------------------------------------------------------------------------------------
-
-def split(book: str | Path, out_dir: str | Path, *, blank: bool = False,
-          force: bool = False) -> list[Path]:
-    """One book per unit, ``<unit code>_<unit name>.xlsx``: the unit's project sheets (filled, or
-    blank but for their identity), 说明, 部门整体 and the unit's code in the book's properties.
-
-    The names are made safe (``files.safe_name``: no folder parts, so a unit code such as
-    ``../../x`` stays inside ``out_dir``); no unit book may be the input, two units never share
-    a file, and an existing file is replaced only with ``force``. Every name is checked before
-    the first book is written."""
-    from .files import read_once
-    from .read import read_bytes
-    from .template import write_book
-
-    source = Path(book)
-    dept = read_bytes(read_once(source)[0], source.name)
-    folder = Path(out_dir)
-    given = Inputs([source])
-    plan: list[tuple[Path, Department, Unit]] = []
-    taken: set[str] = set()
-    for unit in dept.units:
-        projects = [dataclasses.replace(p) for p in dept.projects if p.unit_code == unit.code]
-        if blank:
-            projects = [_blank(p) for p in projects]
-        part = dataclasses.replace(dept, units=[unit], projects=projects, cells={}, skipped=[])
-        name = safe_name(f"{unit.code}_{unit.name}", ".xlsx")
-        if name.casefold() in taken:
-            raise PerfxlError(f"两个单位的工作簿同名: {name};请检查单位编码",
-                              f"two units give the same file name: {name}")
-        taken.add(name.casefold())
-        path = folder / name
-        check_output(path, given, force=force)
-        plan.append((path, part, unit))
-    return [write_book(path, part, unit=unit, inputs=given, force=force)
-            for path, part, unit in plan]
-
-
-def _blank(p: Project) -> Project:
-    """Keep what identifies the project (unit, seq, code, name); clear what the unit fills in."""
-    return dataclasses.replace(p, budget=None, fiscal=None, other=None, purpose="", goals="",
-                               plan=None, indicators=[])
 
 
 # --- the 来源 sheet ------------------------------------------------------------------------------

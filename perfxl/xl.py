@@ -278,7 +278,7 @@ def summary_sheet(dept: Department, t: Any, report: Report | None, *, ours: bool
 def merge(book: Workbook) -> str:
     """合并: merge the books of a folder the user picks into a new book beside it, and open it."""
     from .merge import MergeConflict
-    from .merge import merge as merge_books
+    from .pipeline import merge as merge_books
 
     folder = book.pick_folder("选择存放各单位报送工作簿的文件夹")
     if folder is None:

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from perfxl import embedded, read_book
 from perfxl.cli import main
 from perfxl.consolidate import explain, totals
-from perfxl.populate import department_book
+from perfxl.pipeline import department_book
 
 P5 = "13030321E0GTGR1HG0170B"
 

@@ -27,9 +27,9 @@ from perfxl.cli import main
 from perfxl.files import atomic_path
 from perfxl.findings import Finding, Report
 from perfxl.limits import ENV, Limits, calamine_sheets, current, open_book
+from perfxl.pipeline import write_annotated
 from perfxl.read import read_grids
 from perfxl.sniff import droppable_parts, sniff
-from perfxl.validate import write_annotated
 
 CASES = sorted(gen.CASES)
 

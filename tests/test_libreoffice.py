@@ -45,7 +45,7 @@ def test_summary_recalculated_by_libreoffice_equals_cached(tmp_path: Path, soffi
     from libreoffice import recalculated_values
 
     from perfxl import embedded
-    from perfxl.populate import department_book
+    from perfxl.pipeline import department_book
 
     book = tmp_path / "book.xlsx"
     department_book(embedded(), book)
@@ -97,7 +97,7 @@ def test_summary_charts_do_not_straddle_a_page_break(tmp_path: Path, soffice: st
     from libreoffice import pdf_texts, sheet_pdf
 
     from benchmarks.generate import department
-    from perfxl.populate import department_book
+    from perfxl.pipeline import department_book
 
     dept = department(22, 22, random.Random(22))
     book = tmp_path / "d.xlsx"
@@ -130,7 +130,7 @@ def test_review_book_prints_every_column_on_each_page(tmp_path: Path, soffice: s
 
     from benchmarks.generate import department
     from perfxl.cli import main
-    from perfxl.populate import department_book
+    from perfxl.pipeline import department_book
     from perfxl.review import BOOKS, FINDINGS
 
     folder = tmp_path / "books"

@@ -20,7 +20,7 @@ from seedlayout import write_seed_layout_book
 
 from perfxl import read_book
 from perfxl.cli import main
-from perfxl.merge import collect
+from perfxl.files import collect
 
 U1 = "630001_秦皇岛市山海关区行政审批局本级.xlsx"
 U3 = "630003_秦皇岛市山海关区人民政府政务服务中心.xlsx"

@@ -469,7 +469,7 @@ def test_new_project_sheet_comes_from_the_template(demo_book: Path, tmp_path: Pa
 
 
 def test_merge_button_merges_a_folder(demo_book: Path, tmp_path: Path) -> None:
-    from perfxl.merge import split
+    from perfxl.pipeline import split
 
     units = tmp_path / "units"
     split(demo_book, units)
@@ -550,7 +550,7 @@ def test_xlwings_validate_replaces_cli_marks(demo_book: Path, tmp_path: Path) ->
     """A book the CLI annotated: the ribbon replaces the CLI's marks and notes, and keeps a
     user's note; a second run changes nothing."""
 
-    from perfxl.validate import validate_file
+    from perfxl.pipeline import validate_file
 
     cli = tmp_path / "cli.xlsx"
     report = validate_file(demo_book, out=cli).report
@@ -597,7 +597,7 @@ def test_xlwings_new_project_copies_the_template_sheet(demo_book: Path) -> None:
 
 def test_xlwings_merge_asks_for_a_folder_and_opens_the_result(demo_book: Path,
                                                               tmp_path: Path) -> None:
-    from perfxl.merge import split
+    from perfxl.pipeline import split
 
     units = tmp_path / "units"
     split(demo_book, units)
@@ -611,7 +611,7 @@ def test_xlwings_merge_asks_for_a_folder_and_opens_the_result(demo_book: Path,
 
 
 def test_xlwings_merge_conflict_asks(demo_book: Path, tmp_path: Path) -> None:
-    from perfxl.merge import split
+    from perfxl.pipeline import split
 
     units = tmp_path / "units"
     split(demo_book, units)
