@@ -220,6 +220,12 @@ class Book:
     reason: str = ""
     custom: bytes | None = None
     """``docProps/custom.xml`` as inflated and scanned here (it holds the template version)."""
+    merges: dict[str, list[tuple[int, int, int, int]]] | None = None
+    """Sheet name → merged ranges, read here for the format python-calamine reads none from
+    (OpenDocument, from ``content.xml`` as it is scanned)."""
+    uncalculated: dict[str, set[str]] = field(default_factory=dict)
+    """Sheet name → the cells (A1) holding a formula without a computed value: a book written by
+    a tool that never calculated it (python-calamine reads such a cell as empty)."""
 
     @property
     def is_zip(self) -> bool:
@@ -239,8 +245,13 @@ class Book:
         by_path = (not isinstance(self.source, bytes) and Path(self.source).suffix.lower()
                    in _EXTENSIONS.get(self.type.kind, ()))
         if self.isolate or self.limits.isolate:
-            return _isolated(self, by_path, skip)
-        return calamine_sheets(self.source, self.name, by_path, skip, self.limits)
+            sheets = _isolated(self, by_path, skip)
+        else:
+            sheets = calamine_sheets(self.source, self.name, by_path, skip, self.limits)
+        if self.merges is not None:
+            sheets = [(name, rows, merges or self.merges.get(name, []), hidden)
+                      for name, rows, merges, hidden in sheets]
+        return sheets
 
 
 _EXTENSIONS = {**{k: (".xlsx", ".xlsm", ".xltx", ".xltm", ".xlam") for k in OOXML_KINDS},
@@ -430,23 +441,24 @@ class _Labels:
 
     @property
     def map(self) -> dict[str, str]:
+        """Sheet part (lower case) → the sheet's name."""
         if self._map is None:
-            self._map = _sheet_labels(self.z)
+            self._map = _sheet_names(self.z)
         return self._map
 
     def __contains__(self, lower: str) -> bool:
         return lower.startswith("xl/worksheets/") or lower in self.map
 
     def where(self, part: str) -> str:
-        label = self.map.get(part.lower(), "")
-        return f"{label}({part})" if label else f"部件 {part}"
+        name = self.map.get(part.lower())
+        return f"工作表「{name}」({part})" if name is not None else f"部件 {part}"
 
     def read_by_calamine(self, part: str) -> bool:
         return part.lower() in _CALAMINE_READS or part.lower() in self
 
 
-def _sheet_labels(z: zipfile.ZipFile) -> dict[str, str]:
-    """Sheet part (lower case) → 工作表「name」, for messages and to know what python-calamine
+def _sheet_names(z: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet part (lower case) → the sheet's name, for messages and to know what python-calamine
     reads: each target both as resolved and as python-calamine resolves it ("xl/" + target)."""
     from .sniff import _rels, _xml
 
@@ -463,7 +475,7 @@ def _sheet_labels(z: zipfile.ZipFile) -> dict[str, str]:
                         else f"xl/{raw}")
             for target in (part, calamine if raw else ""):
                 if target:
-                    out[target.lower()] = f"工作表「{el.get('name')}」"
+                    out[target.lower()] = el.get("name") or ""
     return out
 
 
@@ -563,6 +575,8 @@ def _scan(fp: IO[bytes], info: zipfile.ZipInfo, data_at: int, labels: _Labels, b
     before a '<' (so no tag, and no run between two '<', is ever split)."""
     lim, name = book.limits, book.name
     st = _PartState(info.filename, labels)
+    if book.type.kind == "ods" and info.filename == "content.xml":
+        st.sink = _OdsMerges(book)
     pending = b""
     if info.file_size < _CHUNK and info.compress_size < _CHUNK:  # in one piece
         data = _inflate_small(fp, info, data_at, name)
@@ -604,6 +618,10 @@ class _PartState:
     max_row: int = 0
     max_col: int = 0
     odd: bool = False
+    uncalculated: set[str] = field(default_factory=set)
+    carry: bytes = b""  # an unclosed cell at the end of a piece, for the formula scan
+    sink: _OdsMerges | None = None
+    """Takes each piece once it has passed the checks (an .ods book's content.xml)."""
 
     @property
     def where(self) -> str:
@@ -656,6 +674,9 @@ def _piece(data: bytes, st: _PartState, book: Book, tally: _Tally, last: bool = 
         _check_depth(data, st, lim.depth, name)
     if st.role == "sheet":
         _sheet_piece(data, st, book, tally)
+        _formula_piece(data, st, last)
+    if st.sink is not None:
+        st.sink.feed(data, last)
 
 
 _TOKENS = re.compile(rb"</|/>|<[?!]|<")
@@ -762,10 +783,135 @@ def _col_number(letters: bytes) -> int:
     return n if len(letters) <= 8 else MAX_COLS + 1
 
 
+@functools.lru_cache(maxsize=16)
+def _formula_cells(prefix: bytes) -> re.Pattern[bytes]:
+    """A cell that starts with a formula: (reference, the cell's other attributes, the computed
+    value when there is one). ``\\b`` keeps ``<formula>`` (conditional formats) out."""
+    p = re.escape(prefix)
+    return re.compile(rb"<" + p + rb'c r="([A-Z]+[0-9]+)"([^>]*)>\s*<' + p
+                      + rb"f\b[^>]*?(?:/>|>[^<]*</" + p + rb"f>)\s*(?:<" + p
+                      + rb"v\b[^>]*?(?:/>|>([^<]*)</" + p + rb"v>))?")
+
+
+_TEXT_RESULT = re.compile(rb"""\st\s*=\s*["']str["']""")
+
+
+def _formula_piece(data: bytes, st: _PartState, last: bool) -> None:
+    """Cells holding a formula without a computed value (``<c r="C4"><f>E4+G4</f><v></v></c>``,
+    as a tool that writes formulas but never calculates leaves them): python-calamine reads them
+    as empty, and the finding must say why. A formula whose result is text (``t="str"``) may
+    rightly be empty. Two searches for a piece without formulas; a cell cut at the piece's end
+    is carried to the next piece."""
+    p = st.prefix
+    if st.carry:
+        data, st.carry = st.carry + data, b""
+    if not last:
+        start = data.rfind(b"<" + p + b"c ")
+        if start >= 0:
+            end = data.find(b">", start)
+            if end < 0 or (data[end - 1:end] != b"/" and data.find(b"</" + p + b"c>", end) < 0):
+                data, st.carry = data[:start], data[start:]
+    if data.find(b"<" + p + b"f>") < 0 and data.find(b"<" + p + b"f ") < 0:
+        return
+    for m in _formula_cells(p).finditer(data):
+        value = m.group(3)
+        if not (value and value.strip()) and not _TEXT_RESULT.search(m.group(2)):
+            st.uncalculated.add(m.group(1).decode("ascii"))
+
+
+_TABLE_NS = "urn:oasis:names:tc:opendocument:xmlns:table:1.0 "
+_TABLE, _ROW, _CELL, _COVERED = (_TABLE_NS + t for t in (
+    "table", "table-row", "table-cell", "covered-table-cell"))
+_ROWS_REPEATED, _COLUMNS_REPEATED, _COLUMNS_SPANNED, _ROWS_SPANNED, _NAME = (_TABLE_NS + a for a in (
+    "number-rows-repeated", "number-columns-repeated", "number-columns-spanned",
+    "number-rows-spanned", "name"))
+
+
+class _OdsMerges:
+    """The merged ranges of an .ods book's sheets, read from ``content.xml`` while it is scanned
+    (python-calamine reads none from OpenDocument): a cell that spans columns or rows
+    (``table:number-columns-spanned`` / ``number-rows-spanned``) starts a merged range. Streaming
+    (expat, fed the pieces that passed the checks: no DTD, bounded runs and depth); rows and
+    columns are counted with their repeats (``number-rows-repeated``, ``number-columns-repeated``,
+    covered cells included), and the cells the ranges cover are checked against ``merged`` before
+    any range is kept, so a repeated spanning cell cannot make millions of them. A table nested in
+    a cell is not a sheet and is passed over. Malformed XML ends the reading of merges (python-
+    calamine then says what is wrong with the book)."""
+
+    def __init__(self, book: Book) -> None:
+        import pyexpat
+
+        self.book = book
+        self.merges: dict[str, list[tuple[int, int, int, int]]] = {}
+        self.covered = 0  # cells inside merged ranges, summed over the book
+        self.tables = 0   # nesting of table:table
+        self.sheet: list[tuple[int, int, int, int]] = []
+        self.row = self.col = 0
+        self.repeat = 1   # the current row's number-rows-repeated
+        self.failed = False
+        self.parser = pyexpat.ParserCreate(namespace_separator=" ")
+        self.parser.StartElementHandler = self._start
+        self.parser.EndElementHandler = self._end
+        book.merges = self.merges
+
+    def feed(self, data: bytes, last: bool) -> None:
+        if self.failed:
+            return
+        import pyexpat
+
+        try:
+            self.parser.Parse(data, last)
+        except pyexpat.ExpatError:
+            self.failed = True
+
+    def _start(self, tag: str, attrs: dict[str, str]) -> None:
+        if tag == _TABLE:
+            self.tables += 1
+            if self.tables == 1:
+                self.sheet = self.merges.setdefault(attrs.get(_NAME, ""), [])
+                self.row = 0
+        elif self.tables != 1:
+            return
+        elif tag == _ROW:
+            self.repeat, self.col = _count(attrs.get(_ROWS_REPEATED)), 0
+        elif tag in (_CELL, _COVERED):
+            times = _count(attrs.get(_COLUMNS_REPEATED))
+            wide, high = _count(attrs.get(_COLUMNS_SPANNED)), _count(attrs.get(_ROWS_SPANNED))
+            if tag == _CELL and (wide > 1 or high > 1):
+                self.covered += self.repeat * times * wide * high
+                lim = self.book.limits
+                if self.covered > lim.merged:
+                    raise _over("merged", self.book.name, "合并单元格共包含单元格",
+                                "merged ranges cover", self.covered, lim.merged)
+                self.sheet += [(r, c, r + high - 1, c + wide - 1)
+                               for r in range(self.row, self.row + self.repeat)
+                               for c in range(self.col, self.col + times)]
+            self.col += times
+
+    def _end(self, tag: str) -> None:
+        if tag == _TABLE:
+            self.tables -= 1
+        elif tag == _ROW and self.tables == 1:
+            self.row += self.repeat
+
+
+def _count(value: str | None) -> int:
+    """A repeat or span attribute: a positive whole number, 1 when absent or malformed."""
+    try:
+        n = int(value) if value else 1
+    except ValueError:
+        return 1
+    return n if n > 0 else 1
+
+
 def _close(st: _PartState, book: Book, tally: _Tally) -> None:
     lim, name = book.limits, book.name
     if st.skip:
         return
+    if st.uncalculated:
+        sheet = st.labels.map.get(st.part.lower())
+        if sheet is not None:
+            book.uncalculated.setdefault(sheet, set()).update(st.uncalculated)
     if st.role == "sheet":
         if st.odd:
             tally.isolate.append(f"{st.where}: cells without a plain r=\"A1\" reference")

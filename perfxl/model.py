@@ -109,6 +109,14 @@ class Project:
     raw: dict[str, str] = field(default_factory=dict, compare=False)
     """Fields whose cell held something that did not parse (e.g. 预算数 = ``八万``): field → text."""
     cells: dict[str, Any] = field(default_factory=dict, compare=False)
+    text_amounts: dict[str, str] = field(default_factory=dict, compare=False)
+    """Money fields whose cell held text that reads as an amount (``80,000.00``, ``８００００``,
+    ``8万``): field → the text. Read as meant, but the book's own SUM/SUBTOTAL skip such cells."""
+    uncalculated: set[str] = field(default_factory=set, compare=False)
+    """Cells (A1) of this project holding a formula without a computed value (read as empty)."""
+    plan_whole_percents: bool = field(default=False, compare=False)
+    """The plan was written as whole percents (25, 50, 75, 100) in cells that store fractions
+    (so the book shows 2500 % …); read as the percents meant."""
 
 
 @dataclass

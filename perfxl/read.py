@@ -58,6 +58,10 @@ class Grid:
     rows: list[list[Any]]
     merges: list[tuple[int, int, int, int]] = field(default_factory=list)
     hidden: bool = False
+    typed: bool = True
+    """Whether the source keeps cell types (a number apart from text); a CSV file holds text only."""
+    uncalculated: frozenset[str] = frozenset()
+    """Cells (A1) holding a formula without a computed value: read as empty."""
 
     def __post_init__(self) -> None:
         self._anchors: dict[Pos, Pos] | None = None
@@ -219,7 +223,9 @@ def _grids(source: Path | bytes, p: Path) -> tuple[list[Grid], dict[str, str]]:
     props = _properties(book.custom) if book.custom is not None else {}
     skip = set(L.PERFXL_SHEETS) | (set(L.AUX_SHEETS) if L.VERSION_PROPERTY in props else set())
     # perfxl's own sheets (in ``skip``) are never parsed, nor loaded
-    grids = [Grid(name, rows, merges, hidden=hidden)
+    typed, uncalculated = book.type.kind != "csv", book.uncalculated
+    grids = [Grid(name, rows, merges, hidden=hidden, typed=typed,
+                  uncalculated=frozenset(uncalculated.get(name, ())))
              for name, rows, merges, hidden in book.sheets(skip)]
     return grids, props
 
@@ -518,6 +524,7 @@ def _project(g: Grid, at: Located, fractions: bool) -> Project | None:
     code_raw = text(get("project.code"))
     code = re.sub(r"\s+", "", unicodedata.normalize("NFKC", code_raw))
     amounts: dict[str, Decimal | None] = {}
+    as_text: dict[str, str] = {}
     for f in ("project.budget", "project.fiscal", "project.other"):
         v = get(f)
         try:
@@ -525,7 +532,13 @@ def _project(g: Grid, at: Located, fractions: bool) -> Project | None:
         except ValueError:
             amounts[f] = None
             raw[f] = text(v)
-    plan = _plan(g, at.plan, cells, raw, fractions, at.plan_values) if at.plan else None
+        else:
+            if v.__class__ is str and amounts[f] is not None and g.typed:
+                as_text[f] = v.strip()  # read as meant; the book's own sums skip it
+    whole = bool(at.plan and fractions and _whole_percents(_cell_values(g, at.plan,
+                                                                         at.plan_values)))
+    plan = (_plan(g, at.plan, cells, raw, fractions and not whole, at.plan_values) if at.plan
+            else None)
     indicators = _indicator_rows(g, *at.table) if at.table else []
     name = text(get("project.name"))
     if not (code or name or any(v is not None for v in amounts.values()) or indicators):
@@ -537,7 +550,39 @@ def _project(g: Grid, at: Located, fractions: bool) -> Project | None:
         other=amounts["project.other"], purpose=text(get("project.purpose")),
         goals=text(get("project.goals")), plan=plan, indicators=indicators, sheet=g.name,
         code_raw=code_raw, raw=raw, cells=cells, amount_unit=at.money_unit,
+        text_amounts=as_text,
+        uncalculated=_uncalculated(g, at, amounts, plan, cells), plan_whole_percents=whole,
     )
+
+
+def _uncalculated(g: Grid, at: Located, amounts: dict[str, Decimal | None], plan: Plan | None,
+                  cells: dict[str, Any]) -> set[str]:
+    """The project's money and plan cells that are empty because they hold a formula without a
+    computed value (the limits scan found them): the finding says so, not 未填写."""
+    if not g.uncalculated:
+        return set()
+    out = {at.values[f][1] for f, d in amounts.items()
+           if d is None and f in at.values and at.values[f][1] in g.uncalculated}
+    if at.plan:
+        tops = at.plan_values or [g.anchor(r, c) for r, c in at.plan]
+        for q, (addr, top) in enumerate(zip(cells["project.plan"], tops, strict=True)):
+            if (plan is None or plan[q] is None) and (addr in g.uncalculated
+                                                      or a1(*top) in g.uncalculated):
+                out.add(addr)
+    return out
+
+
+def _cell_values(g: Grid, places: list[Pos], anchors: list[Pos] | None) -> list[Any]:
+    """The values of the plan's cells (from the top-left of a merged range)."""
+    return [g.raw(r, c) for r, c in anchors] if anchors else [g.value(r, c) for r, c in places]
+
+
+def _whole_percents(values: list[Any]) -> bool:
+    """Four numbers, each above 1 and at most 100, not decreasing (25, 50, 75, 100): percents
+    written as whole numbers, not fractions."""
+    numbers = [v for v in values if v.__class__ in (int, float)]
+    return (len(numbers) == 4 and all(1 < v <= 100 for v in numbers)
+            and numbers == sorted(numbers))
 
 
 # Fields a sheet in the form must have filled (else it is read by label).
@@ -745,8 +790,7 @@ def _quarters(g: Grid, body: range) -> list[Pos] | None:
 def _plan(g: Grid, places: list[Pos], cells: dict[str, Any], raw: dict[str, str],
           fractions: bool, anchors: list[Pos] | None = None) -> Plan | None:
     cells["project.plan"] = [a1(r, c) for r, c in places]
-    values = ([g.raw(r, c) for r, c in anchors] if anchors
-              else [g.value(r, c) for r, c in places])
+    values = _cell_values(g, places, anchors)
     numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
     as_fractions = fractions or (bool(numbers) and all(v <= 1 for v in numbers))
     out: list[Decimal | None] = []

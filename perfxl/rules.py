@@ -46,6 +46,14 @@ CATALOGUE: tuple[Rule, ...] = (
     Rule("PX103", "money-unit-unstated", WARNING, "project.budget",
          "表中未注明金额单位(单位:元 或 单位:万元),已按元读取",
          "the table does not state its money unit; read as 元"),
+    Rule("PX104", "amount-stored-as-text", ERROR, "project.budget",
+         "{label} {value} 以文本形式保存,工作簿自身的合计公式(SUM、SUBTOTAL)不会计入;请改为数字 {number}",
+         "{label} {value} is stored as text, which the book's own totals (SUM, SUBTOTAL) skip; "
+         "enter it as the number {number}"),
+    Rule("PX105", "formula-without-value", ERROR, "project.budget",
+         "{label}的公式没有计算结果(保存它的程序没有计算公式),请在 Excel/WPS 中打开并保存后再提交",
+         "{label} holds a formula without a computed value (the program that saved the book "
+         "never calculated it); open the book in Excel or WPS, save it and submit it again"),
     Rule("PX201", "funds-mismatch", ERROR, "project.budget",
          "预算数 {budget} 元 ≠ 财政资金 {fiscal} 元 + 其他资金 {other} 元(相差 {diff} 元)",
          "budget {budget} ≠ fiscal {fiscal} + other {other} (difference {diff})",
@@ -66,6 +74,11 @@ CATALOGUE: tuple[Rule, ...] = (
     Rule("PX304", "plan-not-100", ERROR, "project.plan",
          "12月底累计支出比例应为 100%,实际为 {value}%",
          "cumulative spending at 12月底 must be 100%, is {value}%"),
+    Rule("PX305", "plan-whole-percent", ERROR, "project.plan",
+         "资金支出计划填的是 {written},在百分比格式的单元格中显示为 {shown};已按 {meant} 读取,"
+         "请改填 {meant}(带 % 号)",
+         "the spending plan is written as {written}, which its percent cells show as {shown}; "
+         "read as {meant}: enter {meant} (with the % sign)"),
     Rule("PX401", "code-pattern", ERROR, "project.code",
          "项目编码「{value}」不符合规则: 应为 {length} 位,以 {prefix} 开头的数字和大写字母(实际 {actual} 位)",
          "project code {value} does not match: {length} characters starting {prefix} "
@@ -308,12 +321,25 @@ def _name(ind: Indicator) -> str:
     return ind.level3 or ind.description or ind.level2
 
 
+MONEY_FIELDS = ("project.budget", "project.fiscal", "project.other")
+
+
 @check
 def amounts_as_written(dept: Department, cfg: RulesConfig) -> Iterator[Finding | None]:
     for p in dept.projects:
         for fld, raw in p.raw.items():
             yield make(RULES["amount-not-number"], cfg, project=p, field=fld,
                        cell=project_cell(p, fld), value=raw)
+        factor = WAN if p.amount_unit == "万元" else Decimal(1)
+        for fld, written in p.text_amounts.items():
+            amount = getattr(p, fld.split(".")[1])
+            yield make(RULES["amount-stored-as-text"], cfg, project=p, field=fld,
+                       cell=project_cell(p, fld), value=written,
+                       number=format((amount / factor).normalize(), "f"))
+        for cell in sorted(p.uncalculated, key=_cell_key):
+            fld, label = _field_of(p, cell)
+            yield make(RULES["formula-without-value"], cfg, project=p, field=fld, cell=cell,
+                       label=label)
         for fld, amount in (("project.budget", p.budget), ("project.fiscal", p.fiscal),
                             ("project.other", p.other)):
             if finer_than_fen(amount):
@@ -324,16 +350,42 @@ def amounts_as_written(dept: Department, cfg: RulesConfig) -> Iterator[Finding |
                        cell=project_cell(p, "project.budget"))
 
 
+def _cell_key(cell: str) -> tuple[int, int]:
+    from .layout import parse_a1
+
+    return parse_a1(cell) or (0, 0)
+
+
+def _field_of(p: Project, cell: str) -> tuple[str, str]:
+    """The field a cell of the project holds, and its label (a plan cell names its quarter)."""
+    for fld in MONEY_FIELDS:
+        if p.cells.get(fld) == cell:
+            return fld, FIELD_LABELS[fld]
+    plan = p.cells.get("project.plan") or []
+    q = plan.index(cell) if cell in plan else 0
+    return "project.plan", f"资金支出计划({QUARTER_NAMES[q]})"
+
+
 @check
 def spending_plan(dept: Department, cfg: RulesConfig) -> Iterator[Finding | None]:
     for p in dept.projects:
         if p.plan is None:
-            yield make(RULES["plan-missing"], cfg, project=p, cell=project_cell(p, "project.plan", 0),
-                       which="", which_en="")
+            if not p.uncalculated.intersection(p.cells.get("project.plan") or ()):
+                yield make(RULES["plan-missing"], cfg, project=p,
+                           cell=project_cell(p, "project.plan", 0), which="", which_en="")
             continue
+        if p.plan_whole_percents:
+            meant = [f"{_plain(q)}%" for q in p.plan if q is not None]
+            yield make(RULES["plan-whole-percent"], cfg, project=p,
+                       cell=project_cell(p, "project.plan", 0),
+                       written="、".join(_plain(q) for q in p.plan if q is not None),
+                       shown="、".join(f"{_plain(q * 100)}%" for q in p.plan if q is not None),
+                       meant="、".join(meant))
         previous: Decimal | None = None
         for q, pct in enumerate(p.plan):
             cell = project_cell(p, "project.plan", q)
+            if pct is None and cell in p.uncalculated:
+                continue  # formula-without-value says why it is empty
             if pct is None:
                 yield make(RULES["plan-missing"], cfg, project=p, cell=cell,
                            which=f"({QUARTER_NAMES[q]})", which_en=f" at {QUARTER_NAMES[q]}")

@@ -71,6 +71,10 @@ def _from_failure(f: dict[str, Any], dept: Department, p: Project, frames: Any,
     table, column, i = f["table"], f["column"], f["index"]
     if table == "projects":
         fld = {**REQUIRED_TEXT, **AMOUNTS}.get(column or "", rule.field)
+        if p.uncalculated and (project_cell(p, fld) in p.uncalculated or (
+                rule.slug == "funds-mismatch" and any(
+                    project_cell(p, f) in p.uncalculated for f in AMOUNTS.values()))):
+            return None  # formula-without-value says why the amount is missing
         if rule.slug == "funds-mismatch":
             fiscal, other = p.fiscal or Decimal(0), p.other or Decimal(0)
             return make(rule, cfg, project=p, cell=project_cell(p, "project.budget"),
