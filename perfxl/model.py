@@ -109,6 +109,9 @@ class Project:
     raw: dict[str, str] = field(default_factory=dict, compare=False)
     """Fields whose cell held something that did not parse (e.g. 预算数 = ``八万``): field → text."""
     cells: dict[str, Any] = field(default_factory=dict, compare=False)
+    title: str = field(default="", compare=False)
+    """The project's name as the sheet's title writes it (``1.X绩效目标表`` → ``X``); "" when the
+    sheet has no title."""
     text_amounts: dict[str, str] = field(default_factory=dict, compare=False)
     """Money fields whose cell held text that reads as an amount (``80,000.00``, ``８００００``,
     ``8万``): field → the text. Read as meant, but the book's own SUM/SUBTOTAL skip such cells."""
@@ -124,6 +127,8 @@ class Skipped:
     sheet: str
     reason: str
     reason_en: str = ""
+    cell: str = ""
+    """Where the sheet's project would start (its 项目编码), for a blank project table."""
 
 
 @dataclass

@@ -292,7 +292,8 @@ def parse_book(grids: list[Grid], template_version: str | None = None) -> Depart
         for at in located:
             p = _project(g, at, ours)
             if p is None:
-                dept.skipped.append(Skipped(g.name, "空白项目表", "blank project table"))
+                dept.skipped.append(Skipped(g.name, "空白项目表", "blank project table",
+                                            at.values.get("project.code", ("", ""))[1]))
             else:
                 dept.projects.append(p)
         if not located:
@@ -543,6 +544,7 @@ def _project(g: Grid, at: Located, fractions: bool) -> Project | None:
     name = text(get("project.name"))
     if not (code or name or any(v is not None for v in amounts.values()) or indicators):
         return None  # blank, or only headers (e.g. a summary table with a 项目编码 column)
+    title = _TITLE.match(key(get("title"))) if "title" in values else None
     return Project(
         seq=at.seq, unit_code=unicodedata.normalize("NFKC", text(get("unit.code"))).strip(),
         unit_name=text(get("unit.name")), code=code, name=name,
@@ -550,7 +552,7 @@ def _project(g: Grid, at: Located, fractions: bool) -> Project | None:
         other=amounts["project.other"], purpose=text(get("project.purpose")),
         goals=text(get("project.goals")), plan=plan, indicators=indicators, sheet=g.name,
         code_raw=code_raw, raw=raw, cells=cells, amount_unit=at.money_unit,
-        text_amounts=as_text,
+        title=title.group("name") if title else "", text_amounts=as_text,
         uncalculated=_uncalculated(g, at, amounts, plan, cells), plan_whole_percents=whole,
     )
 

@@ -39,6 +39,10 @@ class Rule:
 
 
 CATALOGUE: tuple[Rule, ...] = (
+    Rule("PX100", "no-filled-project", ERROR, "project.*",
+         "工作簿中没有填写任何项目(项目支出绩效目标表是空白的),不是有效的报送",
+         "the book has no filled-in project (its project tables are blank); "
+         "it is not a valid submission"),
     Rule("PX101", "required-missing", ERROR, "project.*",
          "必填项「{label}」未填写", "required field {label} is empty", engine="pandera"),
     Rule("PX102", "amount-not-number", ERROR, "project.budget",
@@ -91,6 +95,13 @@ CATALOGUE: tuple[Rule, ...] = (
     Rule("PX404", "project-code-cross-book", ERROR, "project.code",
          "项目编码 {value} 也出现在其他部门的工作簿中: {others}",
          "project code {value} is also used in: {others}", engine="batch"),
+    Rule("PX405", "project-seq-duplicate", WARNING, "project.seq",
+         "序号 {value} 与本单位其他项目重复: {others}(复制工作表后未改序号?)",
+         "number {value} is also used by: {others} (a copied sheet?)"),
+    Rule("PX406", "title-names-other-project", WARNING, "project.title",
+         "{where}写的是另一个项目「{other}」,而本表的项目名称是「{name}」(复制工作表后未改全?)",
+         "the {where_en} names another project ({other}), but this table's project is {name} "
+         "(a copied sheet, half edited?)"),
     Rule("PX501", "indicator-level-missing", ERROR, "indicator.level3",
          "指标行缺少{label}", "the indicator row has no {label}", engine="pandera"),
     Rule("PX502", "indicator-level-mismatch", ERROR, "indicator.level2",
@@ -155,6 +166,10 @@ CATALOGUE: tuple[Rule, ...] = (
     Rule("PX808", "unit-mismatch", ERROR, "unit.code",
          "文件 {file} 是单位 {book_unit} 的工作簿,但项目 {code} 填写的单位是 {unit}",
          "{file} belongs to unit {book_unit} but project {code} names unit {unit}",
+         engine="merge"),
+    Rule("PX809", "merged-book-input", ERROR, "source",
+         "文件 {file} 是 perfxl 合并生成的部门工作簿,不是单位的报送,未合并",
+         "{file} is a department book merged by perfxl, not a unit's submission; not merged",
          engine="merge"),
 )
 RULES: dict[str, Rule] = {r.slug: r for r in CATALOGUE}
@@ -268,7 +283,8 @@ FIELD_LABELS = {
     "project.other": "其他资金", "project.purpose": "资金用途", "project.goals": "绩效目标",
     "project.plan": "资金支出计划", "indicator.level1": "一级指标", "indicator.level2": "二级指标",
     "indicator.level3": "三级指标", "indicator.description": "绩效指标描述",
-    "indicator.value": "指标值", "indicator.basis": "指标值确定依据",
+    "indicator.value": "指标值", "indicator.basis": "指标值确定依据", "project.seq": "序号",
+    "project.title": "标题",
 }
 QUARTER_NAMES = ("3月底", "6月底", "10月底", "12月底")
 
@@ -320,6 +336,19 @@ def check(fn: Check) -> Check:
 def _name(ind: Indicator) -> str:
     return ind.level3 or ind.description or ind.level2
 
+
+@check
+def filled(dept: Department, cfg: RulesConfig) -> Iterator[Finding | None]:
+    """A book without a filled-in project (a blank template) is no submission."""
+    if dept.projects:
+        return
+    blank = next((s for s in dept.skipped if s.reason == BLANK_PROJECT), None)
+    yield make(RULES["no-filled-project"], cfg, sheet=blank.sheet if blank else "",
+               cell=blank.cell if blank else "")
+
+
+BLANK_PROJECT = "空白项目表"
+"""The reason the reader gives for a project sheet with nothing filled in."""
 
 MONEY_FIELDS = ("project.budget", "project.fiscal", "project.other")
 
@@ -415,6 +444,52 @@ def codes(dept: Department, cfg: RulesConfig) -> Iterator[Finding | None]:
                 others = "、".join(f"{o.seq}.{o.name}({o.sheet})" for o in ps if o is not p)
                 yield make(RULES["project-code-duplicate"], cfg, project=p,
                            cell=project_cell(p, "project.code"), value=code, others=others)
+
+
+@check
+def copied_sheets(dept: Department, cfg: RulesConfig) -> Iterator[Finding | None]:
+    """A sheet copied by hand and half edited: its title's 序号 repeats another project's (in
+    the same unit: some departments number each unit from 1), or its title or sheet name names
+    another project of the book."""
+    by_seq: dict[tuple[str, int], list[Project]] = defaultdict(list)
+    for p in dept.projects:
+        if p.seq and "title" in p.cells:  # the 序号 as the title writes it, not a position
+            by_seq[(p.unit_code, p.seq)].append(p)
+    for (_unit, seq), ps in by_seq.items():
+        if len(ps) > 1:
+            for p in ps:
+                others = "、".join(f"{o.name or o.code}(工作表「{o.sheet}」)"
+                                  for o in ps if o is not p)
+                yield make(RULES["project-seq-duplicate"], cfg, project=p,
+                           cell=project_cell(p, "title"), value=seq, others=others)
+    names = [(text_key(p.name), p) for p in dept.projects if p.name]
+    for p in dept.projects:
+        own = text_key(p.name)
+        if not own:
+            continue
+        written = text_key(p.title)
+        if written and written != own:
+            other = next((q for k, q in names if k == written and q is not p), None)
+            if other is not None:
+                yield make(RULES["title-names-other-project"], cfg, project=p,
+                           cell=project_cell(p, "title"), value=p.title, where="标题",
+                           where_en="title", other=other.name, name=p.name)
+                continue
+        tab = _SHEET_NAME.sub("", text_key(p.sheet))
+        if len(tab) >= _TAB_PREFIX and not own.startswith(tab):
+            # a sheet name is cut at 31 characters: it names a project its name starts with
+            other = next((q for k, q in names if k.startswith(tab) and q is not p), None)
+            if other is not None:
+                yield make(RULES["title-names-other-project"], cfg, project=p,
+                           cell=project_cell(p, "project.name"), value=p.sheet,
+                           where=f"工作表名称「{p.sheet}」", where_en=f"sheet name {p.sheet!r}",
+                           other=other.name, name=p.name)
+
+
+_SHEET_NAME = re.compile(r"^\d+[.、]|\(\d+\)$")
+"""A sheet name's 序号 (``1.``) and the number Excel adds to a copy (``(2)``)."""
+_TAB_PREFIX = 6
+"""The fewest characters of a sheet name taken to name a project (by its name's start)."""
 
 
 @check

@@ -295,3 +295,103 @@ def test_ods_merges_count_against_the_merged_limit(tmp_path: Path) -> None:
     with pytest.raises(LimitExceeded) as e:
         open_book(path)
     assert e.value.limit == "merged" and "合并单元格" in e.value.zh
+
+
+# --- 3. a blank template is no submission ----------------------------------------------------------
+
+def test_a_blank_template_is_not_a_valid_submission(tmp_path: Path) -> None:
+    path = tmp_path / "blank.xlsx"
+    r = CliRunner().invoke(main, ["template", "-o", str(path)])
+    assert r.exit_code == 0, r.output
+    code, doc = validate(path)
+    assert code == 1 and doc["valid"] is False
+    assert [(f["rule"], f["code"], f["severity"], f["sheet"], f["cell"])
+            for f in doc["findings"]] == [("no-filled-project", "PX100", "error", "1.项目名称", "B3")]
+    assert doc["findings"][0]["message"].startswith("工作簿中没有填写任何项目")
+    r = CliRunner().invoke(main, ["validate", str(path)])
+    assert r.exit_code == 1 and "校验通过" not in r.output
+
+
+def test_a_folder_with_a_blank_template_fails(tmp_path: Path, demo_book: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_book(folder / "blank.xlsx")
+    (folder / "demo.xlsx").write_bytes(demo_book.read_bytes())
+    r = CliRunner().invoke(main, ["validate", str(folder), "--format", "json"])
+    assert r.exit_code == 1, r.output
+    books = {b["book"]: b for b in json.loads(r.stdout)["books"]}
+    assert [f["rule"] for f in books["blank.xlsx"]["findings"]] == ["no-filled-project"]
+    assert books["blank.xlsx"]["valid"] is False
+
+
+# --- 6. sheets copied by hand ----------------------------------------------------------------------
+
+def copy_sheet(src: Path, dst: Path, sheet: str, title: str, changes: dict[str, Any]) -> Path:
+    """Copy a sheet within the book, as 移动或复制工作表 does, and edit some of its cells."""
+    wb = openpyxl.load_workbook(src)
+    ws = wb.copy_worksheet(wb[sheet])
+    ws.title = title
+    for cell, value in changes.items():
+        ws[cell] = value
+        ws[cell].data_type = "s"
+    wb.save(dst)
+    return dst
+
+
+def test_a_copied_sheet_half_edited(tmp_path: Path, seed_data: dict[str, Any]) -> None:
+    """The copy got its own code and name; its title still says 1.行政审批等专家评审费."""
+    path = copy_sheet(hand_made(tmp_path, seed_data), tmp_path / "copied.xlsx", "1", "1 (2)",
+                      {"B3": "130303216NEWPROJECT01", "E3": "政务大厅改造费"})
+    code, doc = validate(path)
+    assert code == 1
+    seq = {(f["sheet"], f["cell"], f["severity"]) for f in doc["findings"]
+           if f["rule"] == "project-seq-duplicate"}
+    assert seq == {("1", "A1", "warning"), ("1 (2)", "A1", "warning")}
+    titles = [f for f in doc["findings"] if f["rule"] == "title-names-other-project"]
+    assert [(f["sheet"], f["cell"], f["severity"]) for f in titles] == [("1 (2)", "A1", "warning")]
+    assert titles[0]["message"] == ("标题写的是另一个项目「行政审批等专家评审费」,"
+                                    "而本表的项目名称是「政务大厅改造费」(复制工作表后未改全?)")
+    assert titles[0]["value"] == "行政审批等专家评审费"
+
+
+def test_three_projects_numbered_1(tmp_path: Path, seed_data: dict[str, Any]) -> None:
+    src = hand_made(tmp_path, seed_data)
+    wb = openpyxl.load_workbook(src)
+    for sheet in ("项目2", "3"):  # projects 2 and 3, numbered 1. in their titles
+        title = wb[sheet]["A1"].value
+        wb[sheet]["A1"] = "1." + title.split(".", 1)[1]
+    wb.save(path := tmp_path / "ones.xlsx")
+    _code, doc = validate(path)
+    found = [(f["sheet"], f["cell"], f["value"]) for f in doc["findings"]
+             if f["rule"] == "project-seq-duplicate"]
+    assert sorted(found) == [("1", "A1", "1"), ("3", "A1", "1"), ("项目2", "A1", "1")]
+    assert "title-names-other-project" not in {f["rule"] for f in doc["findings"]}
+
+
+def test_each_unit_may_number_its_projects_from_1(tmp_path: Path,
+                                                  seed_data: dict[str, Any]) -> None:
+    src = hand_made(tmp_path, seed_data)
+    wb = openpyxl.load_workbook(src)
+    for seq, sheet in ((5, "5"), (6, "项目6"), (7, "7")):  # unit 630003: 1., 2., 3.
+        wb[sheet]["A1"] = f"{seq - 4}." + wb[sheet]["A1"].value.split(".", 1)[1]
+    wb.save(path := tmp_path / "per_unit.xlsx")
+    _code, doc = validate(path)
+    assert not {"project-seq-duplicate", "title-names-other-project"} & \
+        {f["rule"] for f in doc["findings"]}
+
+
+def test_a_sheet_name_naming_another_project(tmp_path: Path) -> None:
+    """Our template: sheet 1 copied, its title, code and name edited, its tab not."""
+    from test_validate import SHEET, valid_department
+
+    book = tmp_path / "valid.xlsx"
+    write_book(book, valid_department())
+    path = copy_sheet(book, tmp_path / "tab.xlsx", SHEET, f"{SHEET} (2)",
+                      {"A1": "3.政务大厅改造费绩效目标表", "B3": "130303216NEWPROJECT01",
+                       "E3": "政务大厅改造费", "B8": "完成政务大厅改造"})
+    _code, doc = validate(path)
+    found = [(f["sheet"], f["cell"], f["message"]) for f in doc["findings"]
+             if f["rule"] in ("title-names-other-project", "project-seq-duplicate")]
+    assert found == [(f"{SHEET} (2)", "E3",
+                      f"工作表名称「{SHEET} (2)」写的是另一个项目「行政审批等专家评审费」,"
+                      "而本表的项目名称是「政务大厅改造费」(复制工作表后未改全?)")]
