@@ -214,7 +214,7 @@ def _check_many(paths: list[Path], fmt: str, out: Path | None, in_place: bool, c
         for r in results:
             if r.report is not None:
                 annotate_book(r.path, r.report, in_place=True)
-    unreadable = sum(1 for r in results if r.report is None)
+    unreadable = sum(1 for r in results if r.unreadable)
     errors = sum(r.report.counts["error"] for r in results if r.report)
     warnings = sum(r.report.counts["warning"] for r in results if r.report)
     if fmt == "json":

@@ -147,6 +147,8 @@ class Department:
     template_version: str | None = field(default=None, compare=False)
     book_unit: str = field(default="", compare=False)
     """The unit a book handed out by ``perfxl split`` belongs to (its custom property)."""
+    output: str = field(default="", compare=False)
+    """``merge`` for a department book ``perfxl merge`` wrote (its custom property), else ""."""
     skipped: list[Skipped] = field(default_factory=list, compare=False)
     cells: dict[str, str] = field(default_factory=dict, compare=False)
 

@@ -221,6 +221,13 @@ def _grids(source: Path | bytes, p: Path) -> tuple[list[Grid], dict[str, str]]:
 
     book = open_book(source, p.name)
     props = _properties(book.custom) if book.custom is not None else {}
+    if props.get(L.OUTPUT_PROPERTY) == L.OUTPUT_REVIEW:
+        from .errors import OwnOutput
+
+        note = "perfxl 生成的审核工作簿(不是报送的绩效目标工作簿),已跳过"
+        raise OwnOutput(f"无法读取工作簿 {p.name}:这是 perfxl 生成的审核工作簿,不是绩效目标工作簿",
+                        f"{p.name} is a review book written by perfxl, not a performance-target "
+                        "workbook", note=note)
     skip = set(L.PERFXL_SHEETS) | (set(L.AUX_SHEETS) if L.VERSION_PROPERTY in props else set())
     # perfxl's own sheets (in ``skip``) are never parsed, nor loaded
     typed, uncalculated = book.type.kind != "csv", book.uncalculated
@@ -258,6 +265,7 @@ def read_bytes(data: bytes, name: str = "") -> Department:
 def _department(grids: list[Grid], props: dict[str, str], name: str = "") -> Department:
     dept = parse_book(grids, props.get(L.VERSION_PROPERTY))
     dept.book_unit = props.get(L.UNIT_PROPERTY, "")
+    dept.output = props.get(L.OUTPUT_PROPERTY, "")
     if not (dept.projects or dept.template_version or dept.name or dept.units):
         from .errors import NotAPerformanceBook
 

@@ -395,3 +395,81 @@ def test_a_sheet_name_naming_another_project(tmp_path: Path) -> None:
     assert found == [(f"{SHEET} (2)", "E3",
                       f"工作表名称「{SHEET} (2)」写的是另一个项目「行政审批等专家评审费」,"
                       "而本表的项目名称是「政务大厅改造费」(复制工作表后未改全?)")]
+
+
+# --- 4. perfxl's own outputs among the submissions -------------------------------------------------
+
+def run(*args: str) -> Any:
+    return CliRunner().invoke(main, list(args))
+
+
+def custom_properties(path: Path) -> dict[str, str]:
+    wb = openpyxl.load_workbook(path)
+    return {p.name: str(p.value) for p in wb.custom_doc_props.props}
+
+
+def test_a_review_book_in_the_folder_is_skipped_with_a_note(tmp_path: Path,
+                                                            demo_book: Path) -> None:
+    folder = tmp_path / "收件"
+    folder.mkdir()
+    (folder / "demo.xlsx").write_bytes(demo_book.read_bytes())
+    review = folder / "审核结果.xlsx"
+    first = run("validate", str(folder), "-o", str(review), "--format", "json")
+    assert first.exit_code == 1, first.output
+    assert custom_properties(review)["perfxl_output"] == "review"
+
+    again = run("validate", str(folder), "--format", "json")
+    assert again.exit_code == 1, again.output  # the demo's errors; the review book is no error
+    doc = json.loads(again.stdout)
+    books = {b["book"]: b for b in doc["books"]}
+    assert books["审核结果.xlsx"]["skipped"].startswith("perfxl 生成的审核工作簿")
+    assert books["审核结果.xlsx"]["error"] == "" and "findings" not in books["审核结果.xlsx"]
+    assert doc["counts"]["unreadable"] == 0
+    assert doc["counts"]["error"] == json.loads(first.stdout)["counts"]["error"]
+    text = run("validate", str(folder))
+    assert "已跳过: perfxl 生成的审核工作簿" in text.output and "1 个已跳过" in text.output
+
+    alone = run("validate", str(review))
+    assert alone.exit_code == 2 and "这是 perfxl 生成的审核工作簿" in alone.output
+
+
+def test_merge_passes_over_a_review_book(tmp_path: Path, demo_book: Path) -> None:
+    folder = tmp_path / "收件"
+    assert run("split", str(demo_book), "-o", str(folder)).exit_code == 0
+    assert run("validate", str(folder), "-o", str(folder / "审核结果.xlsx")).exit_code == 1
+    out = tmp_path / "部门.xlsx"
+    r = run("merge", str(folder), "-o", str(out), "--format", "json")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    inputs = {i["file"]: i for i in doc["inputs"]}
+    assert inputs["审核结果.xlsx"]["skipped"] == ["perfxl 生成的审核工作簿(不是报送的绩效目标工作簿),已跳过"]
+    assert inputs["审核结果.xlsx"]["error"] == "" and inputs["审核结果.xlsx"]["taken"] == []
+    assert doc["projects"] == 7 and doc["complete"] is True
+    assert not [f for f in doc["findings"] if f["severity"] == "error"]
+    merged = openpyxl.load_workbook(out)
+    assert not [s for s in merged.sheetnames if "工作表" in s]
+    assert custom_properties(out)["perfxl_output"] == "merge"
+
+
+def test_a_merged_book_given_to_merge_is_a_finding_not_a_unit(tmp_path: Path,
+                                                              demo_book: Path) -> None:
+    units = tmp_path / "units"
+    assert run("split", str(demo_book), "-o", str(units)).exit_code == 0
+    first = tmp_path / "部门.xlsx"
+    assert run("merge", str(units), "-o", str(first)).exit_code == 0
+    (units / "上次合并.xlsx").write_bytes(first.read_bytes())  # left in the submissions folder
+
+    r = run("merge", str(units), "-o", str(tmp_path / "again.xlsx"), "--format", "json")
+    assert r.exit_code == 2, r.output
+    doc = json.loads(r.stdout)
+    (f,) = [f for f in doc["findings"] if f["rule"] == "merged-book-input"]
+    assert (f["code"], f["severity"], f["sheet"]) == ("PX809", "error", "来源")
+    row = [i["file"] for i in doc["inputs"]].index("上次合并.xlsx")
+    assert f["cell"] == f"B{row + 3}"
+    assert f["message"] == "文件 上次合并.xlsx 是 perfxl 合并生成的部门工作簿,不是单位的报送,未合并"
+    assert doc["projects"] == 7
+    assert not [f for f in doc["findings"] if f["rule"] in ("duplicate-project", "merge-conflict")]
+
+    # the merged book is still a department book to validate
+    checked = run("validate", str(first), "--format", "json")
+    assert checked.exit_code == 1 and json.loads(checked.stdout)["counts"]["error"] == 4
