@@ -223,13 +223,82 @@ class Book:
     merges: dict[str, list[tuple[int, int, int, int]]] | None = None
     """Sheet name → merged ranges, read here for the format python-calamine reads none from
     (OpenDocument, from ``content.xml`` as it is scanned)."""
-    uncalculated: dict[str, set[str]] = field(default_factory=dict)
-    """Sheet name → the cells (A1) holding a formula without a computed value: a book written by
-    a tool that never calculated it (python-calamine reads such a cell as empty)."""
+    parts: dict[str, tuple[zipfile.ZipInfo, int]] = field(default_factory=dict)
+    """An OOXML book's entries (lower-case name) as checked: their directory entry and where their
+    data starts, to inflate a sheet again when the reader asks (:meth:`uncalculated`)."""
+    _uncalculated: dict[str, frozenset[str]] = field(default_factory=dict)
+    _sheet_parts: dict[str, str] | None = None
 
     @property
     def is_zip(self) -> bool:
         return self.type.is_zip
+
+    def uncalculated(self, sheet: str) -> frozenset[str]:
+        """The cells (A1) of ``sheet`` that hold a formula without a computed value, as a program
+        that writes formulas but never calculates leaves them (``<c r="C4"><f>E4+G4</f><v></v>``):
+        python-calamine reads them as empty, and a finding must say why. Asked by the reader only
+        when a cell that matters is empty (a few books), so the sheet's part, which the scan has
+        checked, is inflated again then, not on every read. A formula whose result is text
+        (``t="str"``) may rightly be empty. Nothing for other formats, or when the part cannot be
+        found again (then the cell is reported as empty)."""
+        if sheet not in self._uncalculated:
+            try:
+                self._uncalculated[sheet] = self._find_uncalculated(sheet)
+            except (ReadError, OSError, zipfile.BadZipFile, ValueError, KeyError):
+                self._uncalculated[sheet] = frozenset()
+        return self._uncalculated[sheet]
+
+    def _find_uncalculated(self, sheet: str) -> frozenset[str]:
+        if self.type.kind not in OOXML_KINDS or not self.parts:
+            return frozenset()
+        with _reader(self.source) as fp:
+            if self._sheet_parts is None:
+                self._sheet_parts = self._sheets(fp)
+            part = self._sheet_parts.get(sheet)
+            if part is None:
+                return frozenset()
+            data = self._part(fp, part)
+        m = _root(data)
+        p = m.group(1) + b":" if m and m.group(1) else b""
+        formula, cell = _formulas_without_value(p)
+        opening, out = b"<" + p + b"c ", set()
+        for f in formula.finditer(data):
+            start = data.rfind(opening, 0, f.start())
+            c = cell.match(data, start, f.start()) if start >= 0 else None
+            if c is not None and not _TEXT_RESULT.search(c.group(2)):
+                out.add(c.group(1).decode("ascii"))
+        return frozenset(out)
+
+    def _part(self, fp: IO[bytes], part: str) -> bytes:
+        info, data_at = self.parts[part]
+        return b"".join(_inflate(fp, info, data_at, self.name))
+
+    def _sheets(self, fp: IO[bytes]) -> dict[str, str]:
+        """Sheet name → its part, from the workbook part and its relationships (both checked by
+        the scan; read with patterns, a tree parser costs more than the rest of this)."""
+        import html
+
+        book = self._part(fp, "xl/workbook.xml")
+        rels = self._part(fp, "xl/_rels/workbook.xml.rels")
+        targets: dict[bytes, str] = {}
+        for tag in _RELATIONSHIP.findall(rels):
+            rel_id, to = _ID_ATTR.search(tag), _TARGET_ATTR.search(tag)
+            if rel_id and to:
+                targets[rel_id.group(2)] = html.unescape(to.group(2).decode("utf-8", "replace"))
+        out: dict[str, str] = {}
+        for tag in _SHEET_TAG.findall(book):
+            name, rid = _NAME_ATTR.search(tag), _RID_ATTR.search(tag)
+            target = targets.get(rid.group(2)) if rid else None
+            if name is None or target is None:
+                continue
+            resolved = (target.lstrip("/") if target.startswith("/")
+                        else posixpath.normpath(posixpath.join("xl", target))).lower()
+            calamine = f"xl/{target.removeprefix('/xl/')}".lower()
+            part = next((p for p in (resolved, calamine) if p in self.parts), None)
+            if part is not None:
+                out.setdefault(html.unescape(name.group(2).decode("utf-8", "replace")), part)
+        return out
+
 
     def sheets(self, skip: Collection[str] = ()) -> list[RawSheet]:
         """Every worksheet not in ``skip``: in this process or, for formats and sheets that could
@@ -252,6 +321,14 @@ class Book:
             sheets = [(name, rows, merges or self.merges.get(name, []), hidden)
                       for name, rows, merges, hidden in sheets]
         return sheets
+
+
+_SHEET_TAG = re.compile(rb"<(?:[\w.-]+:)?sheet\s[^>]*>")
+_RELATIONSHIP = re.compile(rb"<(?:[\w.-]+:)?Relationship\s[^>]*>")
+_NAME_ATTR = re.compile(rb"""\sname\s*=\s*(["'])(.*?)\1""", re.S)
+_RID_ATTR = re.compile(rb"""\s(?:[\w.-]+:)id\s*=\s*(["'])(.*?)\1""", re.S)
+_ID_ATTR = re.compile(rb"""\sId\s*=\s*(["'])(.*?)\1""", re.S)
+_TARGET_ATTR = re.compile(rb"""\sTarget\s*=\s*(["'])(.*?)\1""", re.S)
 
 
 _EXTENSIONS = {**{k: (".xlsx", ".xlsm", ".xltx", ".xltm", ".xlam") for k in OOXML_KINDS},
@@ -351,6 +428,7 @@ def _check_zip(fp: IO[bytes], size: int, book: Book) -> None:
                                 f"{info.filename} has a compression ratio of", round(ratio),
                                 lim.ratio)
         headers = _check_layout(fp, size, infos, z, name)
+        book.parts = {i.filename.lower(): (i, headers[i.filename]) for i in infos}
         if book.type.kind in OOXML_KINDS or book.type.kind == "ods":
             _scan_parts(fp, infos, headers, z, book)
 
@@ -618,8 +696,6 @@ class _PartState:
     max_row: int = 0
     max_col: int = 0
     odd: bool = False
-    uncalculated: set[str] = field(default_factory=set)
-    carry: bytes = b""  # an unclosed cell at the end of a piece, for the formula scan
     sink: _OdsMerges | None = None
     """Takes each piece once it has passed the checks (an .ods book's content.xml)."""
 
@@ -674,7 +750,6 @@ def _piece(data: bytes, st: _PartState, book: Book, tally: _Tally, last: bool = 
         _check_depth(data, st, lim.depth, name)
     if st.role == "sheet":
         _sheet_piece(data, st, book, tally)
-        _formula_piece(data, st, last)
     if st.sink is not None:
         st.sink.feed(data, last)
 
@@ -784,39 +859,18 @@ def _col_number(letters: bytes) -> int:
 
 
 @functools.lru_cache(maxsize=16)
-def _formula_cells(prefix: bytes) -> re.Pattern[bytes]:
-    """A cell that starts with a formula: (reference, the cell's other attributes, the computed
-    value when there is one). ``\\b`` keeps ``<formula>`` (conditional formats) out."""
+def _formulas_without_value(prefix: bytes) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
+    """A formula not followed by a non-empty value (``<f>E4+G4</f>`` then ``<v></v>``, ``<v/>``
+    or nothing; ``\\b`` keeps ``<formula>`` of conditional formats out), and the start tag of
+    the cell it is in, up to the formula: (reference, the cell's other attributes)."""
     p = re.escape(prefix)
-    return re.compile(rb"<" + p + rb'c r="([A-Z]+[0-9]+)"([^>]*)>\s*<' + p
-                      + rb"f\b[^>]*?(?:/>|>[^<]*</" + p + rb"f>)\s*(?:<" + p
-                      + rb"v\b[^>]*?(?:/>|>([^<]*)</" + p + rb"v>))?")
+    formula = re.compile(rb"<" + p + rb"f\b[^>]*?(?:/>|>[^<]*</" + p + rb"f>)(?!\s*<" + p
+                         + rb"v\b[^>]*(?<!/)>[^<])")
+    cell = re.compile(rb"<" + p + rb'c r="([A-Z]+[0-9]+)"([^>]*)>\s*\Z')
+    return formula, cell
 
 
 _TEXT_RESULT = re.compile(rb"""\st\s*=\s*["']str["']""")
-
-
-def _formula_piece(data: bytes, st: _PartState, last: bool) -> None:
-    """Cells holding a formula without a computed value (``<c r="C4"><f>E4+G4</f><v></v></c>``,
-    as a tool that writes formulas but never calculates leaves them): python-calamine reads them
-    as empty, and the finding must say why. A formula whose result is text (``t="str"``) may
-    rightly be empty. Two searches for a piece without formulas; a cell cut at the piece's end
-    is carried to the next piece."""
-    p = st.prefix
-    if st.carry:
-        data, st.carry = st.carry + data, b""
-    if not last:
-        start = data.rfind(b"<" + p + b"c ")
-        if start >= 0:
-            end = data.find(b">", start)
-            if end < 0 or (data[end - 1:end] != b"/" and data.find(b"</" + p + b"c>", end) < 0):
-                data, st.carry = data[:start], data[start:]
-    if data.find(b"<" + p + b"f>") < 0 and data.find(b"<" + p + b"f ") < 0:
-        return
-    for m in _formula_cells(p).finditer(data):
-        value = m.group(3)
-        if not (value and value.strip()) and not _TEXT_RESULT.search(m.group(2)):
-            st.uncalculated.add(m.group(1).decode("ascii"))
 
 
 _TABLE_NS = "urn:oasis:names:tc:opendocument:xmlns:table:1.0 "
@@ -908,10 +962,6 @@ def _close(st: _PartState, book: Book, tally: _Tally) -> None:
     lim, name = book.limits, book.name
     if st.skip:
         return
-    if st.uncalculated:
-        sheet = st.labels.map.get(st.part.lower())
-        if sheet is not None:
-            book.uncalculated.setdefault(sheet, set()).update(st.uncalculated)
     if st.role == "sheet":
         if st.odd:
             tally.isolate.append(f"{st.where}: cells without a plain r=\"A1\" reference")

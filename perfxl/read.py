@@ -60,8 +60,9 @@ class Grid:
     hidden: bool = False
     typed: bool = True
     """Whether the source keeps cell types (a number apart from text); a CSV file holds text only."""
-    uncalculated: frozenset[str] = frozenset()
-    """Cells (A1) holding a formula without a computed value: read as empty."""
+    formulas: Callable[[str], frozenset[str]] | None = None
+    """The book's cells (A1) holding a formula without a computed value, by sheet name (they read
+    as empty): asked only when a cell that matters is empty."""
 
     def __post_init__(self) -> None:
         self._anchors: dict[Pos, Pos] | None = None
@@ -76,6 +77,10 @@ class Grid:
         self._tops: list[tuple[Pos, str]] | None = None
         self._texts: list[str] | None = None
         self._exact: dict[str, list[Pos]] | None = None
+
+    def uncalculated(self) -> frozenset[str]:
+        """This sheet's cells holding a formula without a computed value."""
+        return self.formulas(self.name) if self.formulas is not None else frozenset()
 
     def texts(self) -> list[str]:
         """Each row's cells as text joined by NUL: one regex search per row decides whether any
@@ -230,9 +235,8 @@ def _grids(source: Path | bytes, p: Path) -> tuple[list[Grid], dict[str, str]]:
                         "workbook", note=note)
     skip = set(L.PERFXL_SHEETS) | (set(L.AUX_SHEETS) if L.VERSION_PROPERTY in props else set())
     # perfxl's own sheets (in ``skip``) are never parsed, nor loaded
-    typed, uncalculated = book.type.kind != "csv", book.uncalculated
-    grids = [Grid(name, rows, merges, hidden=hidden, typed=typed,
-                  uncalculated=frozenset(uncalculated.get(name, ())))
+    typed = book.type.kind != "csv"
+    grids = [Grid(name, rows, merges, hidden=hidden, typed=typed, formulas=book.uncalculated)
              for name, rows, merges, hidden in book.sheets(skip)]
     return grids, props
 
@@ -568,18 +572,19 @@ def _project(g: Grid, at: Located, fractions: bool) -> Project | None:
 def _uncalculated(g: Grid, at: Located, amounts: dict[str, Decimal | None], plan: Plan | None,
                   cells: dict[str, Any]) -> set[str]:
     """The project's money and plan cells that are empty because they hold a formula without a
-    computed value (the limits scan found them): the finding says so, not 未填写."""
-    if not g.uncalculated:
-        return set()
-    out = {at.values[f][1] for f, d in amounts.items()
-           if d is None and f in at.values and at.values[f][1] in g.uncalculated}
+    computed value: the finding says so, not 未填写. The book is asked only when such a cell is
+    empty (most projects have none)."""
+    empty = [(addr, addr) for f, d in amounts.items() if d is None and f in at.values
+             for v, addr in (at.values[f],) if v is None or v == ""]
     if at.plan:
         tops = at.plan_values or [g.anchor(r, c) for r, c in at.plan]
-        for q, (addr, top) in enumerate(zip(cells["project.plan"], tops, strict=True)):
-            if (plan is None or plan[q] is None) and (addr in g.uncalculated
-                                                      or a1(*top) in g.uncalculated):
-                out.add(addr)
-    return out
+        empty += [(addr, a1(*top)) for q, (addr, top)
+                  in enumerate(zip(cells["project.plan"], tops, strict=True))
+                  if (plan is None or plan[q] is None) and g.raw(*top) in ("", None)]
+    if not empty:
+        return set()
+    found = g.uncalculated()
+    return {addr for addr, top in empty if addr in found or top in found}
 
 
 def _cell_values(g: Grid, places: list[Pos], anchors: list[Pos] | None) -> list[Any]:

@@ -163,12 +163,12 @@ def test_opening_and_saving_the_book_computes_the_formula(tmp_path: Path, soffic
 ])
 def test_formula_scan_of_a_sheet(tmp_path: Path, cells: bytes, found: set[str]) -> None:
     book = _book_with_sheet_xml(tmp_path, cells)
-    assert open_book(book).uncalculated.get("1", set()) == found
+    assert open_book(book).uncalculated("1") == found
 
 
-def test_formula_scan_across_pieces_of_a_large_sheet(tmp_path: Path) -> None:
-    """A sheet larger than one piece of the scan: the cells cut between two pieces are seen
-    whole (every row holds one formula without a value)."""
+def test_formula_scan_of_a_large_sheet(tmp_path: Path) -> None:
+    """A sheet larger than the pieces the limits scan inflates (every row holds one formula
+    without a value)."""
     from perfxl.limits import _CHUNK
 
     rows = 3 * _CHUNK // 40
@@ -176,7 +176,7 @@ def test_formula_scan_across_pieces_of_a_large_sheet(tmp_path: Path) -> None:
                      for r in range(1, rows + 1))
     assert len(cells) > 2 * _CHUNK
     book = _book_with_sheet_xml(tmp_path, cells, rows=False)
-    assert open_book(book).uncalculated == {"1": {f"B{r}" for r in range(1, rows + 1)}}
+    assert open_book(book).uncalculated("1") == {f"B{r}" for r in range(1, rows + 1)}
 
 
 def _book_with_sheet_xml(tmp_path: Path, cells: bytes, *, rows: bool = True) -> Path:
