@@ -316,7 +316,8 @@ class Book:
         if self.isolate or self.limits.isolate:
             sheets = _isolated(self, by_path, skip)
         else:
-            sheets = calamine_sheets(self.source, self.name, by_path, skip, self.limits)
+            sheets = calamine_sheets(self.source, self.name, by_path, skip, self.limits,
+                                     kind=self.type.kind)
         if self.merges is not None:
             sheets = [(name, rows, merges or self.merges.get(name, []), hidden)
                       for name, rows, merges, hidden in sheets]
@@ -974,11 +975,13 @@ def _close(st: _PartState, book: Book, tally: _Tally) -> None:
 # --- python-calamine, in this process or in a bounded child ---------------------------------------
 
 def calamine_sheets(source: Source, name: str, by_path: bool, skip: Collection[str],
-                    lim: Limits, *, count_cells: bool = False) -> list[RawSheet]:
+                    lim: Limits, *, count_cells: bool = False, kind: str = "") -> list[RawSheet]:
     """Every worksheet (not in ``skip``) as (name, rows, merges, hidden), checked against the area
     and merge limits before its rows become Python lists (and, with ``count_cells``, for a book
     whose cells were not counted before parsing, against ``cells``). Any failure of
-    python-calamine, including a Rust panic (a ``BaseException``), becomes a :class:`ReadError`."""
+    python-calamine, including a Rust panic (a ``BaseException``), becomes a :class:`ReadError`.
+    The merged ranges of an .xlsb book (``kind``), which python-calamine does not read, come from
+    its records (:func:`xlsb_merges`)."""
     import python_calamine as pc
 
     with _panic_output() as panicked:
@@ -992,6 +995,7 @@ def calamine_sheets(source: Source, name: str, by_path: bool, skip: Collection[s
                     wb = pc.CalamineWorkbook.from_filelike(f)
             out: list[RawSheet] = []
             area = merged = cells = 0
+            binary: dict[str, list[tuple[int, int, int, int]]] | None = None
             for meta in wb.sheets_metadata:
                 if "WorkSheet" not in str(meta.typ) or meta.name in skip:
                     continue
@@ -1006,7 +1010,13 @@ def calamine_sheets(source: Source, name: str, by_path: bool, skip: Collection[s
                 if area > lim.book_area:
                     raise _over("book_area", name, "各工作表的范围合计单元格", "its sheets span",
                                 area, lim.book_area)
-                merges = [(a[0], a[1], b[0], b[1]) for a, b in (sheet.merged_cell_ranges or [])]
+                ranges = sheet.merged_cell_ranges
+                if ranges is None and kind == "xlsb":
+                    if binary is None:
+                        binary = xlsb_merges(source, name, lim)
+                    merges = binary.get(meta.name, [])
+                else:
+                    merges = [(a[0], a[1], b[0], b[1]) for a, b in (ranges or [])]
                 merged += sum((abs(r1 - r0) + 1) * (abs(c1 - c0) + 1)
                               for r0, c0, r1, c1 in merges)
                 if merged > lim.merged:
@@ -1025,6 +1035,98 @@ def calamine_sheets(source: Source, name: str, by_path: bool, skip: Collection[s
         except BaseException as e:  # python-calamine's errors, and pyo3's PanicException
             panicked.append(not isinstance(e, Exception))
             raise _calamine_error(e, name) from None
+
+
+def xlsb_merges(source: Source, name: str,
+                lim: Limits) -> dict[str, list[tuple[int, int, int, int]]]:
+    """Sheet name → merged ranges of an .xlsb book, from its records: python-calamine reads none
+    from the binary format. The sheets are the workbook part's BrtBundleSh records (a relationship
+    id and a name), their parts found through ``xl/_rels/workbook.bin.rels``; a range is a
+    BrtMergeCell record (first row, last row, first column, last column). The cells the ranges
+    cover count against ``merged`` as they are read. Runs where python-calamine reads .xlsb: in
+    the bounded child process. A record or part that cannot be read gives no ranges for that
+    sheet (python-calamine says what is wrong with the book)."""
+    out: dict[str, list[tuple[int, int, int, int]]] = {}
+    covered = 0
+    try:
+        with _reader(source) as fp, zipfile.ZipFile(fp) as z:
+            names = {n.lower(): n for n in z.namelist()}
+
+            def member(part: str) -> bytes:
+                real = names.get(part.lower())
+                return z.read(real) if real is not None else b""
+
+            targets: dict[str, str] = {}
+            for tag in _RELATIONSHIP.findall(member("xl/_rels/workbook.bin.rels")):
+                rel_id, to = _ID_ATTR.search(tag), _TARGET_ATTR.search(tag)
+                if rel_id and to:
+                    targets[rel_id.group(2).decode("utf-8", "replace")] = \
+                        to.group(2).decode("utf-8", "replace")
+            for typ, data in _records(member("xl/workbook.bin")):
+                if typ != _BUNDLE_SHEET or len(data) < 12:
+                    continue
+                sheet_rel, at = _wide_string(data, 8)
+                sheet, _ = _wide_string(data, at)
+                target = targets.get(sheet_rel, "")
+                if not target:
+                    continue
+                part = (target.lstrip("/") if target.startswith("/")
+                        else posixpath.normpath(posixpath.join("xl", target)))
+                ranges = out.setdefault(sheet, [])
+                for typ, rec in _records(member(part)):
+                    if typ == _MERGE_CELL and len(rec) >= 16:
+                        r0, r1, c0, c1 = struct.unpack_from("<4I", rec)
+                        if r1 < r0 or c1 < c0 or r1 >= MAX_ROWS or c1 >= MAX_COLS:
+                            continue
+                        covered += (r1 - r0 + 1) * (c1 - c0 + 1)
+                        if covered > lim.merged:
+                            raise _over("merged", name, "合并单元格共包含单元格",
+                                        "merged ranges cover", covered, lim.merged)
+                        ranges.append((r0, c0, r1, c1))
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, struct.error, RuntimeError,
+            NotImplementedError, zlib.error):
+        pass
+    return out
+
+
+_BUNDLE_SHEET, _MERGE_CELL = 156, 176  # BrtBundleSh, BrtMergeCell
+
+
+def _records(data: bytes) -> Iterator[tuple[int, bytes]]:
+    """The records of an .xlsb part: (type, data). Type and size are 7-bit groups, low first,
+    the high bit saying another byte follows (at most 2 bytes of type, 4 of size)."""
+    at, end = 0, len(data)
+    while at < end:
+        typ = data[at]
+        at += 1
+        if typ & 0x80:
+            if at >= end:
+                return
+            typ = (typ & 0x7F) | ((data[at] & 0x7F) << 7)
+            at += 1
+        size = shift = 0
+        for _ in range(4):
+            if at >= end:
+                return
+            byte = data[at]
+            at += 1
+            size |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                break
+        yield typ, data[at:at + size]
+        at += size
+
+
+def _wide_string(data: bytes, at: int) -> tuple[str, int]:
+    """An XLWideString at ``at`` (a 32-bit count of UTF-16 code units, then the units): the text
+    and where the next field starts; a null string (count 0xFFFFFFFF) is ""."""
+    (count,) = struct.unpack_from("<I", data, at)
+    at += 4
+    if count == 0xFFFFFFFF:
+        return "", at
+    text = data[at:at + 2 * count].decode("utf-16-le", "replace")
+    return text, at + 2 * count
 
 
 _STDERR = threading.Lock()  # one redirection of fd 2 at a time, or threads would lose stderr
@@ -1085,10 +1187,11 @@ def _isolated(book: Book, by_path: bool, skip: Collection[str]) -> list[RawSheet
 
     lim, name = book.limits, book.name
     if not sys.executable:
-        return calamine_sheets(book.source, name, by_path, skip, lim, count_cells=True)
+        return calamine_sheets(book.source, name, by_path, skip, lim, count_cells=True,
+                               kind=book.type.kind)
     args = {"path": None if isinstance(book.source, bytes) else str(book.source),
             "name": name, "by_path": by_path, "skip": sorted(skip),
-            "limits": dataclasses.asdict(lim)}
+            "limits": dataclasses.asdict(lim), "kind": book.type.kind}
     env = dict(os.environ)
     package_root = str(Path(__file__).resolve().parents[1])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
@@ -1154,7 +1257,7 @@ def _child_main() -> None:
     result: tuple[Any, ...]
     try:
         result = ("ok", calamine_sheets(source, args["name"], args["by_path"], args["skip"], lim,
-                                        count_cells=True))
+                                        count_cells=True, kind=args["kind"]))
     except LimitExceeded as e:
         result = ("limit", e.zh, e.en, e.limit, e.actual, e.maximum)
     except ReadError as e:

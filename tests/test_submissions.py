@@ -14,12 +14,16 @@ from typing import Any
 import openpyxl
 import pytest
 from click.testing import CliRunner
+from conftest import CORPUS
 from seedlayout import write_seed_layout_book
 
 from perfxl import read_book, write_book
 from perfxl.cli import main
 from perfxl.errors import LimitExceeded
 from perfxl.limits import open_book
+
+CORPUS_XLSB = CORPUS / "hostile_public" / "poi__testVarious.xlsb"
+"""A book Excel saved as .xlsb (nothing here writes the format)."""
 
 
 def hand_made(tmp_path: Path, seed_data: dict[str, Any], name: str = "hand.xlsx",
@@ -473,3 +477,49 @@ def test_a_merged_book_given_to_merge_is_a_finding_not_a_unit(tmp_path: Path,
     # the merged book is still a department book to validate
     checked = run("validate", str(first), "--format", "json")
     assert checked.exit_code == 1 and json.loads(checked.stdout)["counts"]["error"] == 4
+
+
+def _xlsb_with_merges(tmp_path: Path, ranges: list[tuple[int, int, int, int]]) -> Path:
+    """A book Excel saved as .xlsb (from the corpus), with merged ranges (first row, last row,
+    first column, last column) added as Excel stores them: BrtBeginMergeCells, a BrtMergeCell
+    each, BrtEndMergeCells, after the sheet's data. (Nothing here writes .xlsb; Excel does.)"""
+    import struct
+
+    src = CORPUS_XLSB
+    if not src.exists():
+        pytest.skip("corpus not present")
+    end_of_data = b"\x92\x01\x00"  # BrtEndSheetData
+    records = (b"\xb1\x01\x04" + struct.pack("<I", len(ranges))
+               + b"".join(b"\xb0\x01\x10" + struct.pack("<4I", *r) for r in ranges)
+               + b"\xb2\x01\x00")
+    path = tmp_path / "merged.xlsb"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item)
+            if item.filename == "xl/worksheets/sheet1.bin":
+                assert data.count(end_of_data) == 1
+                data = data.replace(end_of_data, end_of_data + records)
+            zout.writestr(item, data)
+    return path
+
+
+def test_xlsb_merges_are_read_from_its_records(tmp_path: Path) -> None:
+    """python-calamine reads no merged ranges from .xlsb: they come from its records."""
+    from perfxl.read import read_grids
+
+    path = _xlsb_with_merges(tmp_path, [(0, 1, 0, 2), (4, 9, 3, 3)])  # A1:C2, D5:D10
+    grids, _props = read_grids(path)
+    (g,) = [g for g in grids if g.name == "mySheet1"]
+    assert g.merges == [(0, 0, 1, 2), (4, 3, 9, 3)]
+    plain, _ = read_grids(CORPUS_XLSB)
+    assert g.rows == next(b for b in plain if b.name == "mySheet1").rows
+
+
+def test_xlsb_merges_count_against_the_merged_limit(tmp_path: Path) -> None:
+    from perfxl.read import read_grids
+
+    path = _xlsb_with_merges(tmp_path, [(0, 1_048_575, 0, 0)])  # all of column A
+    with pytest.raises(LimitExceeded) as e:
+        read_grids(path)
+    assert e.value.limit == "merged"
+
