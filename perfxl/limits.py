@@ -23,7 +23,10 @@ parser sees a book:
    declared ``uniqueCount``;
 4. merged ranges (``merged``), and for the formats read in a child process the area and the
    cells, are checked as python-calamine hands each sheet over, before its rows become Python
-   lists (a merged range costs python-calamine nothing; it costs the Grid a cell each).
+   lists (a merged range costs python-calamine nothing; it costs the Grid a cell each). The
+   formats python-calamine reads no merged ranges from have theirs read here, counted against
+   ``merged`` as they are read: .ods from ``content.xml`` during the scan (:class:`_OdsMerges`),
+   .xlsb from its records in the child process (:func:`xlsb_merges`).
 
 A book past a limit is refused by the limit's name and numbers (:class:`LimitExceeded`). Then
 python-calamine reads it: in process for an OOXML book whose every cell reference was checked
