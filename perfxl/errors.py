@@ -65,6 +65,15 @@ class LimitExceeded(ReadError):
         self.maximum = maximum
 
 
+class OwnOutput(ReadError):
+    """A report perfxl wrote (a review book), found among the books to read: not a submission.
+    A folder's run passes it over with a note (``note``) rather than an error."""
+
+    def __init__(self, zh: str, en: str = "", *, note: str = "") -> None:
+        super().__init__(zh, en)
+        self.note = note
+
+
 class NotAPerformanceBook(ReadError):
     """A readable workbook that holds no performance-target table (项目支出绩效目标表) at all."""
 

@@ -18,7 +18,7 @@ FIELD_LABELS = {
     "indicator.level3": "三级指标", "indicator.description": "绩效指标描述",
     "indicator.value": "指标值", "indicator.basis": "指标值确定依据",
     "department.total": "部门预算总额", "department.scoring": "考核分值", "source": "来源文件",
-    "project.*": "项目必填项",
+    "project.*": "项目必填项", "project.seq": "序号", "project.title": "标题",
 }
 """The canonical field names (DESIGN.md) in Chinese: as the form labels them."""
 

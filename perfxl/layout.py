@@ -17,6 +17,10 @@ DATA_FORMAT: Final = "perfxl/1"
 """The version of the data-file format (``format:`` in YAML/JSON data files)."""
 VERSION_PROPERTY = "perfxl_template_version"
 UNIT_PROPERTY = "perfxl_unit_code"
+OUTPUT_PROPERTY = "perfxl_output"
+"""What perfxl wrote a book as, when it is not a book to fill in: a review book (``review``,
+``perfxl validate DIR -o``) or a merged department book (``merge``)."""
+OUTPUT_REVIEW, OUTPUT_MERGE = "review", "merge"
 
 SHEET_GUIDE = "说明"
 SHEET_DEPARTMENT = "部门整体"

@@ -23,7 +23,10 @@ parser sees a book:
    declared ``uniqueCount``;
 4. merged ranges (``merged``), and for the formats read in a child process the area and the
    cells, are checked as python-calamine hands each sheet over, before its rows become Python
-   lists (a merged range costs python-calamine nothing; it costs the Grid a cell each).
+   lists (a merged range costs python-calamine nothing; it costs the Grid a cell each). The
+   formats python-calamine reads no merged ranges from have theirs read here, counted against
+   ``merged`` as they are read: .ods from ``content.xml`` during the scan (:class:`_OdsMerges`),
+   .xlsb from its records in the child process (:func:`xlsb_merges`).
 
 A book past a limit is refused by the limit's name and numbers (:class:`LimitExceeded`). Then
 python-calamine reads it: in process for an OOXML book whose every cell reference was checked
@@ -220,10 +223,85 @@ class Book:
     reason: str = ""
     custom: bytes | None = None
     """``docProps/custom.xml`` as inflated and scanned here (it holds the template version)."""
+    merges: dict[str, list[tuple[int, int, int, int]]] | None = None
+    """Sheet name → merged ranges, read here for the format python-calamine reads none from
+    (OpenDocument, from ``content.xml`` as it is scanned)."""
+    parts: dict[str, tuple[zipfile.ZipInfo, int]] = field(default_factory=dict)
+    """An OOXML book's entries (lower-case name) as checked: their directory entry and where their
+    data starts, to inflate a sheet again when the reader asks (:meth:`uncalculated`)."""
+    _uncalculated: dict[str, frozenset[str]] = field(default_factory=dict)
+    _sheet_parts: dict[str, str] | None = None
 
     @property
     def is_zip(self) -> bool:
         return self.type.is_zip
+
+    def uncalculated(self, sheet: str) -> frozenset[str]:
+        """The cells (A1) of ``sheet`` that hold a formula without a computed value, as a program
+        that writes formulas but never calculates leaves them (``<c r="C4"><f>E4+G4</f><v></v>``):
+        python-calamine reads them as empty, and a finding must say why. Asked by the reader only
+        when a cell that matters is empty (a few books), so the sheet's part, which the scan has
+        checked, is inflated again then, not on every read. A formula whose result is text
+        (``t="str"``) may rightly be empty. Nothing for other formats, or when the part cannot be
+        found again (then the cell is reported as empty)."""
+        if sheet not in self._uncalculated:
+            try:
+                self._uncalculated[sheet] = self._find_uncalculated(sheet)
+            except (ReadError, OSError, zipfile.BadZipFile, ValueError, KeyError):
+                self._uncalculated[sheet] = frozenset()
+        return self._uncalculated[sheet]
+
+    def _find_uncalculated(self, sheet: str) -> frozenset[str]:
+        if self.type.kind not in OOXML_KINDS or not self.parts:
+            return frozenset()
+        with _reader(self.source) as fp:
+            if self._sheet_parts is None:
+                self._sheet_parts = self._sheets(fp)
+            part = self._sheet_parts.get(sheet)
+            if part is None:
+                return frozenset()
+            data = self._part(fp, part)
+        m = _root(data)
+        p = m.group(1) + b":" if m and m.group(1) else b""
+        formula, cell = _formulas_without_value(p)
+        opening, out = b"<" + p + b"c ", set()
+        for f in formula.finditer(data):
+            start = data.rfind(opening, 0, f.start())
+            c = cell.match(data, start, f.start()) if start >= 0 else None
+            if c is not None and not _TEXT_RESULT.search(c.group(2)):
+                out.add(c.group(1).decode("ascii"))
+        return frozenset(out)
+
+    def _part(self, fp: IO[bytes], part: str) -> bytes:
+        info, data_at = self.parts[part]
+        return b"".join(_inflate(fp, info, data_at, self.name))
+
+    def _sheets(self, fp: IO[bytes]) -> dict[str, str]:
+        """Sheet name → its part, from the workbook part and its relationships (both checked by
+        the scan; read with patterns, a tree parser costs more than the rest of this)."""
+        import html
+
+        book = self._part(fp, "xl/workbook.xml")
+        rels = self._part(fp, "xl/_rels/workbook.xml.rels")
+        targets: dict[bytes, str] = {}
+        for tag in _RELATIONSHIP.findall(rels):
+            rel_id, to = _ID_ATTR.search(tag), _TARGET_ATTR.search(tag)
+            if rel_id and to:
+                targets[rel_id.group(2)] = html.unescape(to.group(2).decode("utf-8", "replace"))
+        out: dict[str, str] = {}
+        for tag in _SHEET_TAG.findall(book):
+            name, rid = _NAME_ATTR.search(tag), _RID_ATTR.search(tag)
+            target = targets.get(rid.group(2)) if rid else None
+            if name is None or target is None:
+                continue
+            resolved = (target.lstrip("/") if target.startswith("/")
+                        else posixpath.normpath(posixpath.join("xl", target))).lower()
+            calamine = f"xl/{target.removeprefix('/xl/')}".lower()
+            part = next((p for p in (resolved, calamine) if p in self.parts), None)
+            if part is not None:
+                out.setdefault(html.unescape(name.group(2).decode("utf-8", "replace")), part)
+        return out
+
 
     def sheets(self, skip: Collection[str] = ()) -> list[RawSheet]:
         """Every worksheet not in ``skip``: in this process or, for formats and sheets that could
@@ -239,8 +317,22 @@ class Book:
         by_path = (not isinstance(self.source, bytes) and Path(self.source).suffix.lower()
                    in _EXTENSIONS.get(self.type.kind, ()))
         if self.isolate or self.limits.isolate:
-            return _isolated(self, by_path, skip)
-        return calamine_sheets(self.source, self.name, by_path, skip, self.limits)
+            sheets = _isolated(self, by_path, skip)
+        else:
+            sheets = calamine_sheets(self.source, self.name, by_path, skip, self.limits,
+                                     kind=self.type.kind)
+        if self.merges is not None:
+            sheets = [(name, rows, merges or self.merges.get(name, []), hidden)
+                      for name, rows, merges, hidden in sheets]
+        return sheets
+
+
+_SHEET_TAG = re.compile(rb"<(?:[\w.-]+:)?sheet\s[^>]*>")
+_RELATIONSHIP = re.compile(rb"<(?:[\w.-]+:)?Relationship\s[^>]*>")
+_NAME_ATTR = re.compile(rb"""\sname\s*=\s*(["'])(.*?)\1""", re.S)
+_RID_ATTR = re.compile(rb"""\s(?:[\w.-]+:)id\s*=\s*(["'])(.*?)\1""", re.S)
+_ID_ATTR = re.compile(rb"""\sId\s*=\s*(["'])(.*?)\1""", re.S)
+_TARGET_ATTR = re.compile(rb"""\sTarget\s*=\s*(["'])(.*?)\1""", re.S)
 
 
 _EXTENSIONS = {**{k: (".xlsx", ".xlsm", ".xltx", ".xltm", ".xlam") for k in OOXML_KINDS},
@@ -340,6 +432,7 @@ def _check_zip(fp: IO[bytes], size: int, book: Book) -> None:
                                 f"{info.filename} has a compression ratio of", round(ratio),
                                 lim.ratio)
         headers = _check_layout(fp, size, infos, z, name)
+        book.parts = {i.filename.lower(): (i, headers[i.filename]) for i in infos}
         if book.type.kind in OOXML_KINDS or book.type.kind == "ods":
             _scan_parts(fp, infos, headers, z, book)
 
@@ -430,23 +523,24 @@ class _Labels:
 
     @property
     def map(self) -> dict[str, str]:
+        """Sheet part (lower case) → the sheet's name."""
         if self._map is None:
-            self._map = _sheet_labels(self.z)
+            self._map = _sheet_names(self.z)
         return self._map
 
     def __contains__(self, lower: str) -> bool:
         return lower.startswith("xl/worksheets/") or lower in self.map
 
     def where(self, part: str) -> str:
-        label = self.map.get(part.lower(), "")
-        return f"{label}({part})" if label else f"部件 {part}"
+        name = self.map.get(part.lower())
+        return f"工作表「{name}」({part})" if name is not None else f"部件 {part}"
 
     def read_by_calamine(self, part: str) -> bool:
         return part.lower() in _CALAMINE_READS or part.lower() in self
 
 
-def _sheet_labels(z: zipfile.ZipFile) -> dict[str, str]:
-    """Sheet part (lower case) → 工作表「name」, for messages and to know what python-calamine
+def _sheet_names(z: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet part (lower case) → the sheet's name, for messages and to know what python-calamine
     reads: each target both as resolved and as python-calamine resolves it ("xl/" + target)."""
     from .sniff import _rels, _xml
 
@@ -463,7 +557,7 @@ def _sheet_labels(z: zipfile.ZipFile) -> dict[str, str]:
                         else f"xl/{raw}")
             for target in (part, calamine if raw else ""):
                 if target:
-                    out[target.lower()] = f"工作表「{el.get('name')}」"
+                    out[target.lower()] = el.get("name") or ""
     return out
 
 
@@ -563,6 +657,8 @@ def _scan(fp: IO[bytes], info: zipfile.ZipInfo, data_at: int, labels: _Labels, b
     before a '<' (so no tag, and no run between two '<', is ever split)."""
     lim, name = book.limits, book.name
     st = _PartState(info.filename, labels)
+    if book.type.kind == "ods" and info.filename == "content.xml":
+        st.sink = _OdsMerges(book)
     pending = b""
     if info.file_size < _CHUNK and info.compress_size < _CHUNK:  # in one piece
         data = _inflate_small(fp, info, data_at, name)
@@ -604,6 +700,8 @@ class _PartState:
     max_row: int = 0
     max_col: int = 0
     odd: bool = False
+    sink: _OdsMerges | None = None
+    """Takes each piece once it has passed the checks (an .ods book's content.xml)."""
 
     @property
     def where(self) -> str:
@@ -656,6 +754,8 @@ def _piece(data: bytes, st: _PartState, book: Book, tally: _Tally, last: bool = 
         _check_depth(data, st, lim.depth, name)
     if st.role == "sheet":
         _sheet_piece(data, st, book, tally)
+    if st.sink is not None:
+        st.sink.feed(data, last)
 
 
 _TOKENS = re.compile(rb"</|/>|<[?!]|<")
@@ -762,6 +862,106 @@ def _col_number(letters: bytes) -> int:
     return n if len(letters) <= 8 else MAX_COLS + 1
 
 
+@functools.lru_cache(maxsize=16)
+def _formulas_without_value(prefix: bytes) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
+    """A formula not followed by a non-empty value (``<f>E4+G4</f>`` then ``<v></v>``, ``<v/>``
+    or nothing; ``\\b`` keeps ``<formula>`` of conditional formats out), and the start tag of
+    the cell it is in, up to the formula: (reference, the cell's other attributes)."""
+    p = re.escape(prefix)
+    formula = re.compile(rb"<" + p + rb"f\b[^>]*?(?:/>|>[^<]*</" + p + rb"f>)(?!\s*<" + p
+                         + rb"v\b[^>]*(?<!/)>[^<])")
+    cell = re.compile(rb"<" + p + rb'c r="([A-Z]+[0-9]+)"([^>]*)>\s*\Z')
+    return formula, cell
+
+
+_TEXT_RESULT = re.compile(rb"""\st\s*=\s*["']str["']""")
+
+
+_TABLE_NS = "urn:oasis:names:tc:opendocument:xmlns:table:1.0 "
+_TABLE, _ROW, _CELL, _COVERED = (_TABLE_NS + t for t in (
+    "table", "table-row", "table-cell", "covered-table-cell"))
+_ROWS_REPEATED, _COLUMNS_REPEATED, _COLUMNS_SPANNED, _ROWS_SPANNED, _NAME = (_TABLE_NS + a for a in (
+    "number-rows-repeated", "number-columns-repeated", "number-columns-spanned",
+    "number-rows-spanned", "name"))
+
+
+class _OdsMerges:
+    """The merged ranges of an .ods book's sheets, read from ``content.xml`` while it is scanned
+    (python-calamine reads none from OpenDocument): a cell that spans columns or rows
+    (``table:number-columns-spanned`` / ``number-rows-spanned``) starts a merged range. Streaming
+    (expat, fed the pieces that passed the checks: no DTD, bounded runs and depth); rows and
+    columns are counted with their repeats (``number-rows-repeated``, ``number-columns-repeated``,
+    covered cells included), and the cells the ranges cover are checked against ``merged`` before
+    any range is kept, so a repeated spanning cell cannot make millions of them. A table nested in
+    a cell is not a sheet and is passed over. Malformed XML ends the reading of merges (python-
+    calamine then says what is wrong with the book)."""
+
+    def __init__(self, book: Book) -> None:
+        import pyexpat
+
+        self.book = book
+        self.merges: dict[str, list[tuple[int, int, int, int]]] = {}
+        self.covered = 0  # cells inside merged ranges, summed over the book
+        self.tables = 0   # nesting of table:table
+        self.sheet: list[tuple[int, int, int, int]] = []
+        self.row = self.col = 0
+        self.repeat = 1   # the current row's number-rows-repeated
+        self.failed = False
+        self.parser = pyexpat.ParserCreate(namespace_separator=" ")
+        self.parser.StartElementHandler = self._start
+        self.parser.EndElementHandler = self._end
+        book.merges = self.merges
+
+    def feed(self, data: bytes, last: bool) -> None:
+        if self.failed:
+            return
+        import pyexpat
+
+        try:
+            self.parser.Parse(data, last)
+        except pyexpat.ExpatError:
+            self.failed = True
+
+    def _start(self, tag: str, attrs: dict[str, str]) -> None:
+        if tag == _TABLE:
+            self.tables += 1
+            if self.tables == 1:
+                self.sheet = self.merges.setdefault(attrs.get(_NAME, ""), [])
+                self.row = 0
+        elif self.tables != 1:
+            return
+        elif tag == _ROW:
+            self.repeat, self.col = _count(attrs.get(_ROWS_REPEATED)), 0
+        elif tag in (_CELL, _COVERED):
+            times = _count(attrs.get(_COLUMNS_REPEATED))
+            wide, high = _count(attrs.get(_COLUMNS_SPANNED)), _count(attrs.get(_ROWS_SPANNED))
+            if tag == _CELL and (wide > 1 or high > 1):
+                self.covered += self.repeat * times * wide * high
+                lim = self.book.limits
+                if self.covered > lim.merged:
+                    raise _over("merged", self.book.name, "合并单元格共包含单元格",
+                                "merged ranges cover", self.covered, lim.merged)
+                self.sheet += [(r, c, r + high - 1, c + wide - 1)
+                               for r in range(self.row, self.row + self.repeat)
+                               for c in range(self.col, self.col + times)]
+            self.col += times
+
+    def _end(self, tag: str) -> None:
+        if tag == _TABLE:
+            self.tables -= 1
+        elif tag == _ROW and self.tables == 1:
+            self.row += self.repeat
+
+
+def _count(value: str | None) -> int:
+    """A repeat or span attribute: a positive whole number, 1 when absent or malformed."""
+    try:
+        n = int(value) if value else 1
+    except ValueError:
+        return 1
+    return n if n > 0 else 1
+
+
 def _close(st: _PartState, book: Book, tally: _Tally) -> None:
     lim, name = book.limits, book.name
     if st.skip:
@@ -778,11 +978,13 @@ def _close(st: _PartState, book: Book, tally: _Tally) -> None:
 # --- python-calamine, in this process or in a bounded child ---------------------------------------
 
 def calamine_sheets(source: Source, name: str, by_path: bool, skip: Collection[str],
-                    lim: Limits, *, count_cells: bool = False) -> list[RawSheet]:
+                    lim: Limits, *, count_cells: bool = False, kind: str = "") -> list[RawSheet]:
     """Every worksheet (not in ``skip``) as (name, rows, merges, hidden), checked against the area
     and merge limits before its rows become Python lists (and, with ``count_cells``, for a book
     whose cells were not counted before parsing, against ``cells``). Any failure of
-    python-calamine, including a Rust panic (a ``BaseException``), becomes a :class:`ReadError`."""
+    python-calamine, including a Rust panic (a ``BaseException``), becomes a :class:`ReadError`.
+    The merged ranges of an .xlsb book (``kind``), which python-calamine does not read, come from
+    its records (:func:`xlsb_merges`)."""
     import python_calamine as pc
 
     with _panic_output() as panicked:
@@ -796,6 +998,7 @@ def calamine_sheets(source: Source, name: str, by_path: bool, skip: Collection[s
                     wb = pc.CalamineWorkbook.from_filelike(f)
             out: list[RawSheet] = []
             area = merged = cells = 0
+            binary: dict[str, list[tuple[int, int, int, int]]] | None = None
             for meta in wb.sheets_metadata:
                 if "WorkSheet" not in str(meta.typ) or meta.name in skip:
                     continue
@@ -810,7 +1013,13 @@ def calamine_sheets(source: Source, name: str, by_path: bool, skip: Collection[s
                 if area > lim.book_area:
                     raise _over("book_area", name, "各工作表的范围合计单元格", "its sheets span",
                                 area, lim.book_area)
-                merges = [(a[0], a[1], b[0], b[1]) for a, b in (sheet.merged_cell_ranges or [])]
+                ranges = sheet.merged_cell_ranges
+                if ranges is None and kind == "xlsb":
+                    if binary is None:
+                        binary = xlsb_merges(source, name, lim)
+                    merges = binary.get(meta.name, [])
+                else:
+                    merges = [(a[0], a[1], b[0], b[1]) for a, b in (ranges or [])]
                 merged += sum((abs(r1 - r0) + 1) * (abs(c1 - c0) + 1)
                               for r0, c0, r1, c1 in merges)
                 if merged > lim.merged:
@@ -829,6 +1038,98 @@ def calamine_sheets(source: Source, name: str, by_path: bool, skip: Collection[s
         except BaseException as e:  # python-calamine's errors, and pyo3's PanicException
             panicked.append(not isinstance(e, Exception))
             raise _calamine_error(e, name) from None
+
+
+def xlsb_merges(source: Source, name: str,
+                lim: Limits) -> dict[str, list[tuple[int, int, int, int]]]:
+    """Sheet name → merged ranges of an .xlsb book, from its records: python-calamine reads none
+    from the binary format. The sheets are the workbook part's BrtBundleSh records (a relationship
+    id and a name), their parts found through ``xl/_rels/workbook.bin.rels``; a range is a
+    BrtMergeCell record (first row, last row, first column, last column). The cells the ranges
+    cover count against ``merged`` as they are read. Runs where python-calamine reads .xlsb: in
+    the bounded child process. A record or part that cannot be read gives no ranges for that
+    sheet (python-calamine says what is wrong with the book)."""
+    out: dict[str, list[tuple[int, int, int, int]]] = {}
+    covered = 0
+    try:
+        with _reader(source) as fp, zipfile.ZipFile(fp) as z:
+            names = {n.lower(): n for n in z.namelist()}
+
+            def member(part: str) -> bytes:
+                real = names.get(part.lower())
+                return z.read(real) if real is not None else b""
+
+            targets: dict[str, str] = {}
+            for tag in _RELATIONSHIP.findall(member("xl/_rels/workbook.bin.rels")):
+                rel_id, to = _ID_ATTR.search(tag), _TARGET_ATTR.search(tag)
+                if rel_id and to:
+                    targets[rel_id.group(2).decode("utf-8", "replace")] = \
+                        to.group(2).decode("utf-8", "replace")
+            for typ, data in _records(member("xl/workbook.bin")):
+                if typ != _BUNDLE_SHEET or len(data) < 12:
+                    continue
+                sheet_rel, at = _wide_string(data, 8)
+                sheet, _ = _wide_string(data, at)
+                target = targets.get(sheet_rel, "")
+                if not target:
+                    continue
+                part = (target.lstrip("/") if target.startswith("/")
+                        else posixpath.normpath(posixpath.join("xl", target)))
+                ranges = out.setdefault(sheet, [])
+                for typ, rec in _records(member(part)):
+                    if typ == _MERGE_CELL and len(rec) >= 16:
+                        r0, r1, c0, c1 = struct.unpack_from("<4I", rec)
+                        if r1 < r0 or c1 < c0 or r1 >= MAX_ROWS or c1 >= MAX_COLS:
+                            continue
+                        covered += (r1 - r0 + 1) * (c1 - c0 + 1)
+                        if covered > lim.merged:
+                            raise _over("merged", name, "合并单元格共包含单元格",
+                                        "merged ranges cover", covered, lim.merged)
+                        ranges.append((r0, c0, r1, c1))
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, struct.error, RuntimeError,
+            NotImplementedError, zlib.error):
+        pass
+    return out
+
+
+_BUNDLE_SHEET, _MERGE_CELL = 156, 176  # BrtBundleSh, BrtMergeCell
+
+
+def _records(data: bytes) -> Iterator[tuple[int, bytes]]:
+    """The records of an .xlsb part: (type, data). Type and size are 7-bit groups, low first,
+    the high bit saying another byte follows (at most 2 bytes of type, 4 of size)."""
+    at, end = 0, len(data)
+    while at < end:
+        typ = data[at]
+        at += 1
+        if typ & 0x80:
+            if at >= end:
+                return
+            typ = (typ & 0x7F) | ((data[at] & 0x7F) << 7)
+            at += 1
+        size = shift = 0
+        for _ in range(4):
+            if at >= end:
+                return
+            byte = data[at]
+            at += 1
+            size |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                break
+        yield typ, data[at:at + size]
+        at += size
+
+
+def _wide_string(data: bytes, at: int) -> tuple[str, int]:
+    """An XLWideString at ``at`` (a 32-bit count of UTF-16 code units, then the units): the text
+    and where the next field starts; a null string (count 0xFFFFFFFF) is ""."""
+    (count,) = struct.unpack_from("<I", data, at)
+    at += 4
+    if count == 0xFFFFFFFF:
+        return "", at
+    text = data[at:at + 2 * count].decode("utf-16-le", "replace")
+    return text, at + 2 * count
 
 
 _STDERR = threading.Lock()  # one redirection of fd 2 at a time, or threads would lose stderr
@@ -889,10 +1190,11 @@ def _isolated(book: Book, by_path: bool, skip: Collection[str]) -> list[RawSheet
 
     lim, name = book.limits, book.name
     if not sys.executable:
-        return calamine_sheets(book.source, name, by_path, skip, lim, count_cells=True)
+        return calamine_sheets(book.source, name, by_path, skip, lim, count_cells=True,
+                               kind=book.type.kind)
     args = {"path": None if isinstance(book.source, bytes) else str(book.source),
             "name": name, "by_path": by_path, "skip": sorted(skip),
-            "limits": dataclasses.asdict(lim)}
+            "limits": dataclasses.asdict(lim), "kind": book.type.kind}
     env = dict(os.environ)
     package_root = str(Path(__file__).resolve().parents[1])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
@@ -958,7 +1260,7 @@ def _child_main() -> None:
     result: tuple[Any, ...]
     try:
         result = ("ok", calamine_sheets(source, args["name"], args["by_path"], args["skip"], lim,
-                                        count_cells=True))
+                                        count_cells=True, kind=args["kind"]))
     except LimitExceeded as e:
         result = ("limit", e.zh, e.en, e.limit, e.actual, e.maximum)
     except ReadError as e:

@@ -19,7 +19,7 @@ from typing import Any
 from .dataset import to_data
 from .errors import PerfxlError
 from .findings import Finding
-from .layout import SHEET_SOURCES
+from .layout import OUTPUT_MERGE, SHEET_SOURCES
 from .model import Department, Project, Unit
 from .rules import RULES, RulesConfig, make
 
@@ -38,6 +38,8 @@ class Source:
     modified: dt.datetime | None = None
     dept: Department | None = None
     error: str = ""
+    ignored: str = ""
+    """Why the input was passed over (a review book perfxl wrote): listed, not an error."""
     units: list[str] = field(default_factory=list)
     taken: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
@@ -96,9 +98,9 @@ class MergeResult:
 
     @property
     def complete(self) -> bool:
-        """Every input was read and held project tables."""
+        """Every input was read and held project tables (review books passed over aside)."""
         return all(s.dept is not None and not s.error for s in self.sources
-                   if not _is_duplicate(s))
+                   if not _is_duplicate(s) and not s.ignored)
 
 
 # --- inputs --------------------------------------------------------------------------------------
@@ -106,6 +108,7 @@ class MergeResult:
 def read_source(path: Path) -> Source:
     """Read one input once: its bytes are hashed and parsed (a book of ordinary size), so the
     sha256 on 来源 is that of the very bytes merged. A failure is recorded, never raised."""
+    from .errors import OwnOutput
     from .read import IN_MEMORY, read_book, read_bytes
 
     src = Source(path)
@@ -124,8 +127,15 @@ def read_source(path: Path) -> Source:
     src.modified = dt.datetime.fromtimestamp(stat.st_mtime).replace(microsecond=0)
     try:
         src.dept = read_bytes(data, path.name) if data is not None else read_book(path)
+    except OwnOutput as e:
+        src.ignored = e.note
+        src.skipped.append(e.note)
+        return src
     except PerfxlError as e:
         src.error = e.zh
+        return src
+    if src.dept.output == OUTPUT_MERGE:
+        src.error = "这是 perfxl 合并生成的部门工作簿,不是单位的报送"
         return src
     if not src.dept.projects:
         src.error = "没有项目支出绩效目标表(不是绩效目标工作簿)"
@@ -203,6 +213,11 @@ def combine(sources: list[Source], *, plan: Department | None = None,
             continue
         if s.sha256:
             seen_hash[s.sha256] = s
+        if s.ignored:
+            continue  # a review book: listed on 来源 with the reason, not merged
+        if s.dept is not None and s.dept.output == OUTPUT_MERGE:
+            findings.append(_finding("merged-book-input", s))
+            continue
         if s.error or s.dept is None:
             findings.append(_finding("input-unreadable", s, reason=s.error))
             continue

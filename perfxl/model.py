@@ -114,6 +114,17 @@ class Project:
     absent: frozenset[str] = field(default=frozenset(), compare=False)
     """Canonical fields that form has no place for (no 项目编码 row, no amounts…): the rules
     report them once as such (code-absent-in-form, amounts-absent-in-form), not as empty cells."""
+    title: str = field(default="", compare=False)
+    """The project's name as the sheet's title writes it (``1.X绩效目标表`` → ``X``); "" when the
+    sheet has no title."""
+    text_amounts: dict[str, str] = field(default_factory=dict, compare=False)
+    """Money fields whose cell held text that reads as an amount (``80,000.00``, ``８００００``,
+    ``8万``): field → the text. Read as meant, but the book's own SUM/SUBTOTAL skip such cells."""
+    uncalculated: set[str] = field(default_factory=set, compare=False)
+    """Cells (A1) of this project holding a formula without a computed value (read as empty)."""
+    plan_whole_percents: bool = field(default=False, compare=False)
+    """The plan was written as whole percents (25, 50, 75, 100) in cells that store fractions
+    (so the book shows 2500 % …); read as the percents meant."""
 
 
 @dataclass
@@ -121,6 +132,8 @@ class Skipped:
     sheet: str
     reason: str
     reason_en: str = ""
+    cell: str = ""
+    """Where the sheet's project would start (its 项目编码), for a blank project table."""
 
 
 @dataclass
@@ -139,6 +152,8 @@ class Department:
     template_version: str | None = field(default=None, compare=False)
     book_unit: str = field(default="", compare=False)
     """The unit a book handed out by ``perfxl split`` belongs to (its custom property)."""
+    output: str = field(default="", compare=False)
+    """``merge`` for a department book ``perfxl merge`` wrote (its custom property), else ""."""
     skipped: list[Skipped] = field(default_factory=list, compare=False)
     cells: dict[str, str] = field(default_factory=dict, compare=False)
     form: str = field(default="", compare=False)

@@ -290,7 +290,7 @@ class Reviewed:
 
     @property
     def unreadable(self) -> int:
-        return sum(1 for r in self.results if r.report is None) + len(self.failed)
+        return sum(1 for r in self.results if r.unreadable) + len(self.failed)
 
     def count(self, severity: str) -> int:
         return sum(r.report.counts[severity] for r in self.results if r.report)

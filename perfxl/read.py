@@ -59,6 +59,11 @@ class Grid:
     rows: list[list[Any]]
     merges: list[tuple[int, int, int, int]] = field(default_factory=list)
     hidden: bool = False
+    typed: bool = True
+    """Whether the source keeps cell types (a number apart from text); a CSV file holds text only."""
+    formulas: Callable[[str], frozenset[str]] | None = None
+    """The book's cells (A1) holding a formula without a computed value, by sheet name (they read
+    as empty): asked only when a cell that matters is empty."""
 
     def __post_init__(self) -> None:
         self._anchors: dict[Pos, Pos] | None = None
@@ -73,6 +78,10 @@ class Grid:
         self._tops: list[tuple[Pos, str]] | None = None
         self._texts: list[str] | None = None
         self._exact: dict[str, list[Pos]] | None = None
+
+    def uncalculated(self) -> frozenset[str]:
+        """This sheet's cells holding a formula without a computed value."""
+        return self.formulas(self.name) if self.formulas is not None else frozenset()
 
     def texts(self) -> list[str]:
         """Each row's cells as text joined by NUL: one regex search per row decides whether any
@@ -218,9 +227,17 @@ def _grids(source: Path | bytes, p: Path) -> tuple[list[Grid], dict[str, str]]:
 
     book = open_book(source, p.name)
     props = _properties(book.custom) if book.custom is not None else {}
+    if props.get(L.OUTPUT_PROPERTY) == L.OUTPUT_REVIEW:
+        from .errors import OwnOutput
+
+        note = "perfxl 生成的审核工作簿(不是报送的绩效目标工作簿),已跳过"
+        raise OwnOutput(f"无法读取工作簿 {p.name}:这是 perfxl 生成的审核工作簿,不是绩效目标工作簿",
+                        f"{p.name} is a review book written by perfxl, not a performance-target "
+                        "workbook", note=note)
     skip = set(L.PERFXL_SHEETS) | (set(L.AUX_SHEETS) if L.VERSION_PROPERTY in props else set())
     # perfxl's own sheets (in ``skip``) are never parsed, nor loaded
-    grids = [Grid(name, rows, merges, hidden=hidden)
+    typed = book.type.kind != "csv"
+    grids = [Grid(name, rows, merges, hidden=hidden, typed=typed, formulas=book.uncalculated)
              for name, rows, merges, hidden in book.sheets(skip)]
     return grids, props
 
@@ -253,6 +270,7 @@ def read_bytes(data: bytes, name: str = "") -> Department:
 def _department(grids: list[Grid], props: dict[str, str], name: str = "") -> Department:
     dept = parse_book(grids, props.get(L.VERSION_PROPERTY))
     dept.book_unit = props.get(L.UNIT_PROPERTY, "")
+    dept.output = props.get(L.OUTPUT_PROPERTY, "")
     if not (dept.projects or dept.template_version or dept.name or dept.units):
         from .errors import NotAPerformanceBook
 
@@ -293,7 +311,8 @@ def parse_book(grids: list[Grid], template_version: str | None = None) -> Depart
         for at in located:
             p = _project(g, at, ours)
             if p is None:
-                dept.skipped.append(Skipped(g.name, "空白项目表", "blank project table"))
+                dept.skipped.append(Skipped(g.name, "空白项目表", "blank project table",
+                                            at.values.get("project.code", ("", ""))[1]))
             else:
                 dept.projects.append(p)
         if not located:
@@ -525,6 +544,7 @@ def _project(g: Grid, at: Located, fractions: bool) -> Project | None:
     code_raw = text(get("project.code"))
     code = re.sub(r"\s+", "", unicodedata.normalize("NFKC", code_raw))
     amounts: dict[str, Decimal | None] = {}
+    as_text: dict[str, str] = {}
     for f in ("project.budget", "project.fiscal", "project.other"):
         v = get(f)
         try:
@@ -532,11 +552,18 @@ def _project(g: Grid, at: Located, fractions: bool) -> Project | None:
         except ValueError:
             amounts[f] = None
             raw[f] = text(v)
-    plan = _plan(g, at.plan, cells, raw, fractions, at.plan_values) if at.plan else None
+        else:
+            if v.__class__ is str and amounts[f] is not None and g.typed:
+                as_text[f] = v.strip()  # read as meant; the book's own sums skip it
+    whole = bool(at.plan and fractions and _whole_percents(_cell_values(g, at.plan,
+                                                                         at.plan_values)))
+    plan = (_plan(g, at.plan, cells, raw, fractions and not whole, at.plan_values) if at.plan
+            else None)
     indicators = _indicator_rows(g, *at.table) if at.table else []
     name = text(get("project.name"))
     if not (code or name or any(v is not None for v in amounts.values()) or indicators):
         return None  # blank, or only headers (e.g. a summary table with a 项目编码 column)
+    title = _TITLE.match(key(get("title"))) if "title" in values else None
     return Project(
         seq=at.seq, unit_code=unicodedata.normalize("NFKC", text(get("unit.code"))).strip(),
         unit_name=text(get("unit.name")), code=code, name=name,
@@ -544,7 +571,40 @@ def _project(g: Grid, at: Located, fractions: bool) -> Project | None:
         other=amounts["project.other"], purpose=text(get("project.purpose")),
         goals=text(get("project.goals")), plan=plan, indicators=indicators, sheet=g.name,
         code_raw=code_raw, raw=raw, cells=cells, amount_unit=at.money_unit,
+        title=title.group("name") if title else "", text_amounts=as_text,
+        uncalculated=_uncalculated(g, at, amounts, plan, cells), plan_whole_percents=whole,
     )
+
+
+def _uncalculated(g: Grid, at: Located, amounts: dict[str, Decimal | None], plan: Plan | None,
+                  cells: dict[str, Any]) -> set[str]:
+    """The project's money and plan cells that are empty because they hold a formula without a
+    computed value: the finding says so, not 未填写. The book is asked only when such a cell is
+    empty (most projects have none)."""
+    empty = [(addr, addr) for f, d in amounts.items() if d is None and f in at.values
+             for v, addr in (at.values[f],) if v is None or v == ""]
+    if at.plan:
+        tops = at.plan_values or [g.anchor(r, c) for r, c in at.plan]
+        empty += [(addr, a1(*top)) for q, (addr, top)
+                  in enumerate(zip(cells["project.plan"], tops, strict=True))
+                  if (plan is None or plan[q] is None) and g.raw(*top) in ("", None)]
+    if not empty:
+        return set()
+    found = g.uncalculated()
+    return {addr for addr, top in empty if addr in found or top in found}
+
+
+def _cell_values(g: Grid, places: list[Pos], anchors: list[Pos] | None) -> list[Any]:
+    """The values of the plan's cells (from the top-left of a merged range)."""
+    return [g.raw(r, c) for r, c in anchors] if anchors else [g.value(r, c) for r, c in places]
+
+
+def _whole_percents(values: list[Any]) -> bool:
+    """Four numbers, each above 1 and at most 100, not decreasing (25, 50, 75, 100): percents
+    written as whole numbers, not fractions."""
+    numbers = [v for v in values if v.__class__ in (int, float)]
+    return (len(numbers) == 4 and all(1 < v <= 100 for v in numbers)
+            and numbers == sorted(numbers))
 
 
 # Fields a sheet in the form must have filled (else it is read by label).
@@ -752,8 +812,7 @@ def _quarters(g: Grid, body: range) -> list[Pos] | None:
 def _plan(g: Grid, places: list[Pos], cells: dict[str, Any], raw: dict[str, str],
           fractions: bool, anchors: list[Pos] | None = None) -> Plan | None:
     cells["project.plan"] = [a1(r, c) for r, c in places]
-    values = ([g.raw(r, c) for r, c in anchors] if anchors
-              else [g.value(r, c) for r, c in places])
+    values = _cell_values(g, places, anchors)
     numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
     as_fractions = fractions or (bool(numbers) and all(v <= 1 for v in numbers))
     out: list[Decimal | None] = []

@@ -145,6 +145,9 @@ def print_books(results: list[BookResult]) -> None:
                          ("状态", "left")):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for r in results:
+        if r.skipped:
+            table.add_row(r.name, "", "", "", "", "", f"已跳过: {r.skipped}")
+            continue
         if r.report is None:
             table.add_row(r.name, "", "", "", "", "", f"[red]无法读取: {r.error}[/red]")
             continue
@@ -154,6 +157,8 @@ def print_books(results: list[BookResult]) -> None:
                       str(c[WARNING]), status)
     console.print(table)
     ok = [r for r in results if r.report]
-    console.print(f"{len(results)} 个工作簿, {len(results) - len(ok)} 个无法读取; "
+    skipped = sum(1 for r in results if r.skipped)
+    console.print(f"{len(results)} 个工作簿, {sum(1 for r in results if r.unreadable)} 个无法读取"
+                  f"{f', {skipped} 个已跳过' if skipped else ''}; "
                   f"错误 {sum(r.report.counts[ERROR] for r in ok if r.report)} 项, "
                   f"警告 {sum(r.report.counts[WARNING] for r in ok if r.report)} 项")

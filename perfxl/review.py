@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from .files import atomic_path
 from .findings import SEVERITY_ZH
+from .layout import OUTPUT_PROPERTY, OUTPUT_REVIEW
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -44,6 +45,7 @@ def write_review(path: str | Path, results: list[BookResult], *,
         wb = xlsxwriter.Workbook(str(tmp), {"constant_memory": True, "strings_to_formulas": False,
                                             "strings_to_urls": False, "strings_to_numbers": False})
         wb.set_properties({"title": "绩效目标审核", "author": "perfxl", "created": BUILD_DATE})
+        wb.set_custom_property(OUTPUT_PROPERTY, OUTPUT_REVIEW)  # so no run reads it as a book
         base = {"font_name": "宋体", "valign": "top", "text_wrap": True}
         bold = wb.add_format({**base, "bold": True, "bg_color": "#D9E1F2", "border": 1})
         plain = wb.add_format(base)
@@ -63,6 +65,9 @@ def write_review(path: str | Path, results: list[BookResult], *,
                             (r.error or "", BOOK_WIDTHS[10])))
             ws.write_number(i, 0, i, plain)
             ws.write_url(i, 1, f"external:{target}", link, r.name)
+            if r.skipped:
+                ws.write_row(i, 2, ("", "", "", "", "", "", "", "已跳过", r.skipped), plain)
+                continue
             if r.report is None:
                 ws.write_row(i, 2, ("", "", "", "", "", "", "", "无法读取"), plain)
                 ws.write_string(i, 10, r.error, red)

@@ -41,6 +41,10 @@ class Rule:
 
 
 CATALOGUE: tuple[Rule, ...] = (
+    Rule("PX100", "no-filled-project", "没有填写任何项目", ERROR, "project.*",
+         "工作簿中没有填写任何项目(项目支出绩效目标表是空白的),不是有效的报送",
+         "the book has no filled-in project (its project tables are blank); "
+         "it is not a valid submission"),
     Rule("PX101", "required-missing", "必填项未填写", ERROR, "project.*",
          "必填项「{label}」未填写", "required field {label} is empty", engine="pandera"),
     Rule("PX102", "amount-not-number", "金额不是数字", ERROR, "project.budget",
@@ -54,6 +58,14 @@ CATALOGUE: tuple[Rule, ...] = (
          "本表({form})只有绩效指标,没有{missing}: 这些栏目不核对,本表 {count} 个项目的金额不计入合计",
          "this {form_en} holds indicators only, no {missing_en}: these are not checked, and its "
          "{count} projects add nothing to the totals"),
+    Rule("PX106", "amount-stored-as-text", "金额以文本保存", ERROR, "project.budget",
+         "{label} {value} 以文本形式保存,工作簿自身的合计公式(SUM、SUBTOTAL)不会计入;请改为数字 {number}",
+         "{label} {value} is stored as text, which the book's own totals (SUM, SUBTOTAL) skip; "
+         "enter it as the number {number}"),
+    Rule("PX107", "formula-without-value", "公式没有计算结果", ERROR, "project.budget",
+         "{label}的公式没有计算结果(保存它的程序没有计算公式),请在 Excel/WPS 中打开并保存后再提交",
+         "{label} holds a formula without a computed value (the program that saved the book "
+         "never calculated it); open the book in Excel or WPS, save it and submit it again"),
     Rule("PX201", "funds-mismatch", "预算数与资金来源不符", ERROR, "project.budget",
          "预算数 {budget} 元 ≠ 财政资金 {fiscal} 元 + 其他资金 {other} 元(相差 {diff} 元)",
          "budget {budget} ≠ fiscal {fiscal} + other {other} (difference {diff})",
@@ -74,6 +86,11 @@ CATALOGUE: tuple[Rule, ...] = (
     Rule("PX304", "plan-not-100", "12月底累计不是 100%", ERROR, "project.plan",
          "12月底累计支出比例应为 100%,实际为 {value}%",
          "cumulative spending at 12月底 must be 100%, is {value}%"),
+    Rule("PX305", "plan-whole-percent", "支出计划填成整数", ERROR, "project.plan",
+         "资金支出计划填的是 {written},在百分比格式的单元格中显示为 {shown};已按 {meant} 读取,"
+         "请改填 {meant}(带 % 号)",
+         "the spending plan is written as {written}, which its percent cells show as {shown}; "
+         "read as {meant}: enter {meant} (with the % sign)"),
     Rule("PX401", "code-pattern", "项目编码不合规则", ERROR, "project.code",
          "项目编码「{value}」不符合规则: 应为 {length} 位,以 {prefix} 开头的数字和大写字母(实际 {actual} 位)",
          "project code {value} does not match: {length} characters starting {prefix} "
@@ -86,6 +103,13 @@ CATALOGUE: tuple[Rule, ...] = (
     Rule("PX404", "project-code-cross-book", "项目编码与其他工作簿重复", ERROR, "project.code",
          "项目编码 {value} 也出现在其他部门的工作簿中: {others}",
          "project code {value} is also used in: {others}", engine="batch"),
+    Rule("PX405", "project-seq-duplicate", "序号重复", WARNING, "project.seq",
+         "序号 {value} 与本单位其他项目重复: {others}(复制工作表后未改序号?)",
+         "number {value} is also used by: {others} (a copied sheet?)"),
+    Rule("PX406", "title-names-other-project", "标题是另一个项目", WARNING, "project.title",
+         "{where}写的是另一个项目「{other}」,而本表的项目名称是「{name}」(复制工作表后未改全?)",
+         "the {where_en} names another project ({other}), but this table's project is {name} "
+         "(a copied sheet, half edited?)"),
     Rule("PX501", "indicator-level-missing", "缺少指标层级", ERROR, "indicator.level3",
          "指标行缺少{label}", "the indicator row has no {label}", engine="pandera"),
     Rule("PX502", "indicator-level-mismatch", "二级指标不属于一级指标", ERROR, "indicator.level2",
@@ -150,6 +174,10 @@ CATALOGUE: tuple[Rule, ...] = (
     Rule("PX808", "unit-mismatch", "项目单位与文件不符", ERROR, "unit.code",
          "文件 {file} 是单位 {book_unit} 的工作簿,但项目 {code} 填写的单位是 {unit}",
          "{file} belongs to unit {book_unit} but project {code} names unit {unit}",
+         engine="merge"),
+    Rule("PX809", "merged-book-input", "输入是合并后的部门工作簿", ERROR, "source",
+         "文件 {file} 是 perfxl 合并生成的部门工作簿,不是单位的报送,未合并",
+         "{file} is a department book merged by perfxl, not a unit's submission; not merged",
          engine="merge"),
 )
 RULES: dict[str, Rule] = {r.slug: r for r in CATALOGUE}
@@ -315,11 +343,37 @@ def _name(ind: Indicator) -> str:
 
 
 @check
+def filled(dept: Department, cfg: RulesConfig) -> Iterator[Finding | None]:
+    """A book without a filled-in project (a blank template) is no submission."""
+    if dept.projects:
+        return
+    blank = next((s for s in dept.skipped if s.reason == BLANK_PROJECT), None)
+    yield make(RULES["no-filled-project"], cfg, sheet=blank.sheet if blank else "",
+               cell=blank.cell if blank else "")
+
+
+BLANK_PROJECT = "空白项目表"
+"""The reason the reader gives for a project sheet with nothing filled in."""
+
+MONEY_FIELDS = ("project.budget", "project.fiscal", "project.other")
+
+
+@check
 def amounts_as_written(dept: Department, cfg: RulesConfig) -> Iterator[Finding | None]:
     for p in dept.projects:
         for fld, raw in p.raw.items():
             yield make(RULES["amount-not-number"], cfg, project=p, field=fld,
                        cell=project_cell(p, fld), value=raw)
+        factor = WAN if p.amount_unit == "万元" else Decimal(1)
+        for fld, written in p.text_amounts.items():
+            amount = getattr(p, fld.split(".")[1])
+            yield make(RULES["amount-stored-as-text"], cfg, project=p, field=fld,
+                       cell=project_cell(p, fld), value=written,
+                       number=format((amount / factor).normalize(), "f"))
+        for cell in sorted(p.uncalculated, key=_cell_key):
+            fld, label = _field_of(p, cell)
+            yield make(RULES["formula-without-value"], cfg, project=p, field=fld, cell=cell,
+                       label=label)
         for fld, amount in (("project.budget", p.budget), ("project.fiscal", p.fiscal),
                             ("project.other", p.other)):
             if finer_than_fen(amount):
@@ -367,18 +421,44 @@ def absent_in_form(dept: Department, cfg: RulesConfig) -> Iterator[Finding | Non
                    missing_en=", ".join(missing), count=len(ps))
 
 
+def _cell_key(cell: str) -> tuple[int, int]:
+    from .layout import parse_a1
+
+    return parse_a1(cell) or (0, 0)
+
+
+def _field_of(p: Project, cell: str) -> tuple[str, str]:
+    """The field a cell of the project holds, and its label (a plan cell names its quarter)."""
+    for fld in MONEY_FIELDS:
+        if p.cells.get(fld) == cell:
+            return fld, FIELD_LABELS[fld]
+    plan = p.cells.get("project.plan") or []
+    q = plan.index(cell) if cell in plan else 0
+    return "project.plan", f"资金支出计划({QUARTER_NAMES[q]})"
+
+
 @check
 def spending_plan(dept: Department, cfg: RulesConfig) -> Iterator[Finding | None]:
     for p in dept.projects:
         if "project.plan" in p.absent:
             continue  # the form has no spending plan
         if p.plan is None:
-            yield make(RULES["plan-missing"], cfg, project=p, cell=project_cell(p, "project.plan", 0),
-                       which="", which_en="")
+            if not p.uncalculated.intersection(p.cells.get("project.plan") or ()):
+                yield make(RULES["plan-missing"], cfg, project=p,
+                           cell=project_cell(p, "project.plan", 0), which="", which_en="")
             continue
+        if p.plan_whole_percents:
+            meant = [f"{_plain(q)}%" for q in p.plan if q is not None]
+            yield make(RULES["plan-whole-percent"], cfg, project=p,
+                       cell=project_cell(p, "project.plan", 0),
+                       written="、".join(_plain(q) for q in p.plan if q is not None),
+                       shown="、".join(f"{_plain(q * 100)}%" for q in p.plan if q is not None),
+                       meant="、".join(meant))
         previous: Decimal | None = None
         for q, pct in enumerate(p.plan):
             cell = project_cell(p, "project.plan", q)
+            if pct is None and cell in p.uncalculated:
+                continue  # formula-without-value says why it is empty
             if pct is None:
                 yield make(RULES["plan-missing"], cfg, project=p, cell=cell,
                            which=f"({QUARTER_NAMES[q]})", which_en=f" at {QUARTER_NAMES[q]}")
@@ -408,6 +488,52 @@ def codes(dept: Department, cfg: RulesConfig) -> Iterator[Finding | None]:
                 others = "、".join(f"{o.seq}.{o.name}({o.sheet})" for o in ps if o is not p)
                 yield make(RULES["project-code-duplicate"], cfg, project=p,
                            cell=project_cell(p, "project.code"), value=code, others=others)
+
+
+@check
+def copied_sheets(dept: Department, cfg: RulesConfig) -> Iterator[Finding | None]:
+    """A sheet copied by hand and half edited: its title's 序号 repeats another project's (in
+    the same unit: some departments number each unit from 1), or its title or sheet name names
+    another project of the book."""
+    by_seq: dict[tuple[str, int], list[Project]] = defaultdict(list)
+    for p in dept.projects:
+        if p.seq and "title" in p.cells:  # the 序号 as the title writes it, not a position
+            by_seq[(p.unit_code, p.seq)].append(p)
+    for (_unit, seq), ps in by_seq.items():
+        if len(ps) > 1:
+            for p in ps:
+                others = "、".join(f"{o.name or o.code}(工作表「{o.sheet}」)"
+                                  for o in ps if o is not p)
+                yield make(RULES["project-seq-duplicate"], cfg, project=p,
+                           cell=project_cell(p, "title"), value=seq, others=others)
+    names = [(text_key(p.name), p) for p in dept.projects if p.name]
+    for p in dept.projects:
+        own = text_key(p.name)
+        if not own:
+            continue
+        written = text_key(p.title)
+        if written and written != own:
+            other = next((q for k, q in names if k == written and q is not p), None)
+            if other is not None:
+                yield make(RULES["title-names-other-project"], cfg, project=p,
+                           cell=project_cell(p, "title"), value=p.title, where="标题",
+                           where_en="title", other=other.name, name=p.name)
+                continue
+        tab = _SHEET_NAME.sub("", text_key(p.sheet))
+        if len(tab) >= _TAB_PREFIX and not own.startswith(tab):
+            # a sheet name is cut at 31 characters: it names a project its name starts with
+            other = next((q for k, q in names if k.startswith(tab) and q is not p), None)
+            if other is not None:
+                yield make(RULES["title-names-other-project"], cfg, project=p,
+                           cell=project_cell(p, "project.name"), value=p.sheet,
+                           where=f"工作表名称「{p.sheet}」", where_en=f"sheet name {p.sheet!r}",
+                           other=other.name, name=p.name)
+
+
+_SHEET_NAME = re.compile(r"^\d+[.、]|\(\d+\)$")
+"""A sheet name's 序号 (``1.``) and the number Excel adds to a copy (``(2)``)."""
+_TAB_PREFIX = 6
+"""The fewest characters of a sheet name taken to name a project (by its name's start)."""
 
 
 @check

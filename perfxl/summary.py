@@ -159,7 +159,7 @@ def _project_cells(p: Project, r: int, counts: Counter[tuple[str, str]], report:
     def amount(fld: str, value: Decimal | None) -> Value:
         cell = p.cells.get(fld)
         if isinstance(cell, str) and value is not None and p.amount_unit in ("元", "") \
-                and fld not in p.raw:
+                and fld not in p.raw and fld not in p.text_amounts:  # text: SUM would skip it
             return Formula(f"={ref(p.sheet, cell)}", value)
         return value
 

@@ -86,6 +86,8 @@ def build(path: Path, dept: Department | None, report: Report | None = None,
     wb.set_custom_property(L.VERSION_PROPERTY, L.TEMPLATE_VERSION)
     if unit is not None:
         wb.set_custom_property(L.UNIT_PROPERTY, unit.code)
+    if sources is not None:  # a merged department book: never merged again as a unit's
+        wb.set_custom_property(L.OUTPUT_PROPERTY, L.OUTPUT_MERGE)
     st = Styles(wb)
     guide_sheet(wb, st)
     department_sheet(wb, st, dept)

@@ -74,6 +74,10 @@ def _from_failure(f: dict[str, Any], dept: Department, p: Project, frames: Any,
         fld = {**REQUIRED_TEXT, **AMOUNTS}.get(column or "", rule.field)
         if fld in p.absent:
             return None  # the form has no place for it: rules.absent_in_form says so once
+        if p.uncalculated and (project_cell(p, fld) in p.uncalculated or (
+                rule.slug == "funds-mismatch" and any(
+                    project_cell(p, f) in p.uncalculated for f in AMOUNTS.values()))):
+            return None  # formula-without-value says why the amount is missing
         if rule.slug == "funds-mismatch":
             fiscal, other = p.fiscal or Decimal(0), p.other or Decimal(0)
             return make(rule, cfg, project=p, cell=project_cell(p, "project.budget"),
@@ -119,6 +123,8 @@ class BookResult:
     path: Path
     report: Report | None = None
     error: str = ""
+    skipped: str = ""
+    """Why the book was passed over (a review book perfxl wrote): listed, not an error."""
     department: str = ""
     year: int | None = None
     units: int = 0
@@ -134,12 +140,18 @@ class BookResult:
     def name(self) -> str:
         return self.path.name
 
+    @property
+    def unreadable(self) -> bool:
+        return self.report is None and not self.skipped
+
     def to_json(self) -> dict[str, Any]:
         from .values import fmt_amount
 
         out: dict[str, Any] = {"book": self.name, "path": self.url or str(self.path),
                                "error": self.error,
                                "valid": bool(self.report and self.report.valid)}
+        if self.skipped:
+            out["skipped"] = self.skipped
         if self.report is not None:
             out.update(counts=self.report.counts, department=self.department, year=self.year,
                        totals={"total": fmt_amount(self.total), "projects": self.projects,
@@ -185,21 +197,32 @@ def _validate_chunk(paths: list[Path], cfg: RulesConfig) -> list[BookResult]:
     return _check_chunk(_read_chunk(paths), cfg)
 
 
-def _read_chunk(paths: list[Path]) -> list[tuple[Path, Department | str]]:
-    """Each book's model, or why it could not be read (no pandas needed)."""
-    from .errors import PerfxlError
+def _read_chunk(paths: list[Path]) -> list[tuple[Path, Department | str | Skip]]:
+    """Each book's model, why it could not be read, or why it was passed over (no pandas
+    needed)."""
+    from .errors import OwnOutput, PerfxlError
     from .read import read_book
 
-    out: list[tuple[Path, Department | str]] = []
+    out: list[tuple[Path, Department | str | Skip]] = []
     for path in paths:
         try:
             out.append((path, read_book(path)))
+        except OwnOutput as e:
+            out.append((path, Skip(e.note)))
         except PerfxlError as e:
             out.append((path, e.zh))
     return out
 
 
-def _check_chunk(read: list[tuple[Path, Department | str]], cfg: RulesConfig) -> list[BookResult]:
+@dataclass(frozen=True)
+class Skip:
+    """A book passed over, and why (a review book perfxl wrote)."""
+
+    note: str
+
+
+def _check_chunk(read: list[tuple[Path, Department | str | Skip]],
+                 cfg: RulesConfig) -> list[BookResult]:
     """Check the read books together (pandera once per table); keep only what the report
     needs."""
     results, depts = [], []
@@ -208,6 +231,8 @@ def _check_chunk(read: list[tuple[Path, Department | str]], cfg: RulesConfig) ->
         results.append(result)
         if isinstance(got, str):
             result.error = got
+        elif isinstance(got, Skip):
+            result.skipped = got.note
         else:
             depts.append((result, got))
     reports = check_all([d for _, d in depts], cfg, books=[r.name for r, _ in depts])

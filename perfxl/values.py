@@ -98,9 +98,22 @@ def _bounded(d: Decimal) -> Decimal:
 
 
 def amount(value: object, factor: Decimal = Decimal(1)) -> Decimal | None:
-    """An amount in 元 from a cell in 元 (factor 1) or 万元 (factor 10000), exact."""
+    """An amount in 元 from a cell in 元 (factor 1) or 万元 (factor 10000), exact.
+
+    Text that states its own unit (``80000元``, ``8万``, ``8万元``) is read in that unit, whatever
+    the table's: ``8万`` is 80,000 元 in a table in 元 and in one in 万元 alike.
+    """
+    if value.__class__ is str:
+        k = key(value)
+        for suffix, unit in _STATED_UNITS:
+            if k.endswith(suffix):
+                d = decimal(k[:-len(suffix)])
+                return None if d is None else _bounded(d * unit)
     d = decimal(value)
     return None if d is None else d * factor
+
+
+_STATED_UNITS = (("万元", WAN), ("万", WAN), ("元", Decimal(1)))
 
 
 def fmt_amount(d: Decimal) -> str:
