@@ -25,6 +25,9 @@ from .usage import bad_value, usage_error
 
 _FORMAT_HELP = "输出格式:text 供阅读,json 供脚本 (output format: text for people, json for scripts)."
 _FORCE_HELP = "替换已存在的输出文件 (replace an existing output file)."
+_RULES_HELP = ("规则文件(阈值与严重程度);未给出时用环境变量或用户设置中的 PERFXL_RULES (rules file "
+               "with thresholds and severities; default: PERFXL_RULES from the environment or "
+               "the user's perfxl.conf).")
 
 
 class _Command(click.Command):
@@ -252,6 +255,7 @@ def summarize(book: Path, out: Path | None, in_place: bool, declared_total: str 
     from .consolidate import describe
     from .pipeline import summarize_book
     from .rules import load_config
+    from .settings import rules_file as settings_rules
 
     if out is not None and in_place:
         raise usage_error("-o 与 --in-place 只能选一个", "use either -o or --in-place")
@@ -266,7 +270,7 @@ def summarize(book: Path, out: Path | None, in_place: bool, declared_total: str 
                             "--declared-unit")
         units[code.strip()] = _amount_option(amount, "--declared-unit")
     dept, t, written, saved = summarize_book(
-        book, out=out, in_place=in_place, config=load_config(rules_file),
+        book, out=out, in_place=in_place, config=load_config(settings_rules(rules_file)),
         declared_total=_amount_option(declared_total, "--declared-total")
         if declared_total else None, declared_units=units, force=force)
     if fmt == "json":
@@ -321,13 +325,14 @@ def validate(inputs: tuple[Path, ...], fmt: str, out: Path | None, in_place: boo
     """
     from .pipeline import validate_file
     from .rules import load_config
+    from .settings import rules_file as settings_rules
 
     if out is not None and in_place:
         raise usage_error("-o 与 --in-place 只能选一个", "use either -o or --in-place")
     one = len(inputs) == 1 and not inputs[0].is_dir()
     if out is not None:
         book_output(out, copy_of=inputs[0] if one else None)
-    config = load_config(rules_file)
+    config = load_config(settings_rules(rules_file))
     if one:
         done = validate_file(inputs[0], config, out=out, in_place=in_place, force=force)
         if fmt == "json":
@@ -381,11 +386,12 @@ def rules(fmt: str, rules_file: Path | None) -> None:
     """列出规则目录:代码、规则、严重程度、字段、说明、阈值 (list the rule catalogue: code,
     slug, severity, field, message, thresholds)."""
     from .rules import catalogue, catalogue_markdown, load_config
+    from .settings import rules_file as settings_rules
 
     if fmt == "markdown":
         click.echo(catalogue_markdown(), nl=False)
         return
-    entries = catalogue(load_config(rules_file))
+    entries = catalogue(load_config(settings_rules(rules_file)))
     if fmt == "json":
         _echo_json(entries)
         return
@@ -428,9 +434,11 @@ def split(book: Path, out_dir: Path, blank: bool, force: bool) -> None:
               help="有任何输入无法合并就不写出 (write nothing unless every input can be merged).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help=_FORMAT_HELP)
+@click.option("--rules", "rules_file", type=click.Path(dir_okay=False, path_type=Path),
+              help=_RULES_HELP)
 @click.option("--force", is_flag=True, help=_FORCE_HELP)
 def merge(inputs: tuple[Path, ...], out: Path, plan: Path | None, on_conflict: str, jobs: int,
-          strict: bool, fmt: str, force: bool) -> None:
+          strict: bool, fmt: str, rules_file: Path | None, force: bool) -> None:
     """把各单位提交的工作簿(文件或文件夹)合并为一个部门工作簿 (merge unit submissions, files
     or folders, into one department book).
 
@@ -440,11 +448,14 @@ def merge(inputs: tuple[Path, ...], out: Path, plan: Path | None, on_conflict: s
     merged: they are listed, the rest were).
     """
     from .pipeline import merge as _merge
+    from .rules import load_config
+    from .settings import rules_file as settings_rules
 
     book_output(out)
     with _progress("读取 (reading)") as (advance, total):
         result = _merge(inputs, out, plan=plan, on_conflict=on_conflict, jobs=jobs,
-                        strict=strict, progress=advance, on_total=total, force=force)
+                        strict=strict, progress=advance, on_total=total, force=force,
+                        config=load_config(settings_rules(rules_file)))
     if fmt == "json":
         _echo_json(result.to_json(out))
     else:
@@ -582,12 +593,17 @@ def addin_build(out_dir: Path, interpreter: str | None, force: bool) -> None:
                    "default: this Python).")
 @click.option("--no-config", is_flag=True,
               help="不写入 %USERPROFILE%\\.perfxl\\perfxl.conf (do not write it).")
-def addin_install(target_dir: Path | None, interpreter: str | None, no_config: bool) -> None:
+@click.option("--rules", "rules_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="此后功能区与命令行默认使用的规则文件 (the rules file the ribbon and the command "
+                   "line use by default from now on).")
+def addin_install(target_dir: Path | None, interpreter: str | None, no_config: bool,
+                  rules_file: Path | None) -> None:
     """把 perfxl.xlam 放到 Excel 启动时加载的位置(用户的 XLSTART),并指向 Python (put
     perfxl.xlam where Excel loads it, the user's XLSTART, and point it at Python)."""
     from .addin import install_addin
 
-    done = install_addin(target_dir, interpreter=interpreter, config=not no_config)
+    done = install_addin(target_dir, interpreter=interpreter, config=not no_config,
+                         rules=rules_file)
     click.echo(f"已安装加载项 (add-in installed): {done.addin}")
     if done.config is not None:
         click.echo(f"已设置 Python 解释器 (interpreter set) INTERPRETER_WIN={done.interpreter} "

@@ -1,6 +1,6 @@
 """Validating a province's books on a Dask cluster (``pip install 'perfxl[dask]'``).
 
-The same engine as ``validate.validate_paths``, with Dask tasks in place of local worker
+The same engine as ``batch.validate_paths``, with Dask tasks in place of local worker
 processes: the books are split into chunks, each chunk is one task that reads its books in the
 worker and checks them together (pandera once per table per chunk), and only each book's report
 and totals come back. The cross-book check and the review book run here, on the driver, over
@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .batch import BATCH, BookResult, check_read, cross_book, few_collections
 from .errors import PerfxlError, ReadError
 from .rules import RulesConfig
-from .validate import BATCH, BookResult, cross_book
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -32,7 +32,7 @@ def validate_on_dask(books: Sequence[str | Path], config: RulesConfig | None = N
     A book is a local path the workers can read (a shared folder; ``files.collect`` expands a
     folder as the command does) or a URL that fsspec opens (``s3://…`` with s3fs installed,
     ``gs://…``, ``https://…``, ``file://…``). ``chunk`` books make one task (0: as many as
-    keep every worker thread busy twice over, at most ``validate.BATCH``; 1: one task per book).
+    keep every worker thread busy twice over, at most ``batch.BATCH``; 1: one task per book).
 
     Returns one ``BookResult`` per book in the order given, as ``validate_paths`` does: a book
     that cannot be read keeps its error sentence; the cross-book check is applied. With
@@ -107,11 +107,10 @@ def _check_protocols(books: list[str | Path]) -> None:
 
 def _check_books(books: list[str | Path], cfg: RulesConfig) -> list[BookResult]:
     """One task, in a worker: read each book of the chunk, check them together, keep only what
-    the report needs (``validate._check_chunk``, as the local engine)."""
-    from .validate import _check_chunk, few_collections
+    the report needs (``batch.check_read``, as the local engine)."""
 
     with few_collections():
-        results = _check_chunk([_read(b) for b in books], cfg)
+        results = check_read([_read(b) for b in books], cfg)
     for r, book in zip(results, books, strict=True):
         r.url = _url(book) or ""
     return results

@@ -16,12 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .batch import ordered_map
 from .dataset import to_data
-from .errors import PerfxlError
+from .errors import OwnOutput, PerfxlError
 from .findings import Finding
 from .layout import OUTPUT_MERGE, SHEET_SOURCES
 from .model import Department, Project, Unit
+from .read import IN_MEMORY, read_book, read_bytes
 from .rules import RULES, RulesConfig, make
+from .values import fmt_amount
 
 CONFLICT_CHOICES = ("refuse", "first", "newest")
 """What a folder contributes: every workbook format, so an old .xls or a WPS .et submission
@@ -39,6 +42,8 @@ class Source:
     dept: Department | None = None
     error: str = ""
     ignored: str = ""
+    duplicate_of: str = ""
+    """The input with the same bytes this one repeats (taken once, from there)."""
     """Why the input was passed over (a review book perfxl wrote): listed, not an error."""
     units: list[str] = field(default_factory=list)
     taken: list[str] = field(default_factory=list)
@@ -81,7 +86,6 @@ class MergeResult:
     conflicts: list[Conflict]
 
     def to_json(self, out: Path) -> dict[str, Any]:
-        from .values import fmt_amount
 
         return {
             "book": str(out),
@@ -100,7 +104,7 @@ class MergeResult:
     def complete(self) -> bool:
         """Every input was read and held project tables (review books passed over aside)."""
         return all(s.dept is not None and not s.error for s in self.sources
-                   if not _is_duplicate(s) and not s.ignored)
+                   if not s.duplicate_of and not s.ignored)
 
 
 # --- inputs --------------------------------------------------------------------------------------
@@ -108,8 +112,6 @@ class MergeResult:
 def read_source(path: Path) -> Source:
     """Read one input once: its bytes are hashed and parsed (a book of ordinary size), so the
     sha256 on 来源 is that of the very bytes merged. A failure is recorded, never raised."""
-    from .errors import OwnOutput
-    from .read import IN_MEMORY, read_book, read_bytes
 
     src = Source(path)
     try:
@@ -148,30 +150,7 @@ def read_source(path: Path) -> Source:
 def read_sources(paths: Sequence[Path], jobs: int = 1,
                  progress: Callable[[int], None] | None = None) -> list[Source]:
     """Read every input (in ``jobs`` processes when > 1), in input order."""
-    if jobs <= 1 or len(paths) <= 1:
-        out = []
-        for p in paths:
-            out.append(read_source(p))
-            if progress:
-                progress(1)
-        return out
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
-
-    from .validate import worker_setup, workers_ended_on_interrupt
-
-    try:
-        with ProcessPoolExecutor(max_workers=jobs, initializer=worker_setup) as pool, \
-                workers_ended_on_interrupt():
-            results = []
-            for src in pool.map(read_source, paths, chunksize=4):
-                results.append(src)
-                if progress:
-                    progress(1)
-            return results
-    except BrokenProcessPool:
-        raise PerfxlError("读取工作簿的进程意外退出(可能是内存不足);请用 --jobs 1 重试",
-                          "a worker process died (out of memory?); retry with --jobs 1") from None
+    return ordered_map(read_source, paths, jobs, progress)
 
 
 # --- merging -------------------------------------------------------------------------------------
@@ -188,18 +167,15 @@ def _differences(a: Project, b: Project) -> list[str]:
     return [k for k in da if da[k] != db[k]]
 
 
-def _is_duplicate(s: Source) -> bool:
-    return any(x.startswith("与") and "内容相同" in x for x in s.skipped)
-
-
 def combine(sources: list[Source], *, plan: Department | None = None,
-            on_conflict: str = "refuse") -> MergeResult:
+            on_conflict: str = "refuse", config: RulesConfig | None = None) -> MergeResult:
     """Merge what was read: one project per code, the department part from ``plan`` or the first
     book that has one; findings for what a department must look at."""
     if on_conflict not in CONFLICT_CHOICES:
         raise PerfxlError(f"--on-conflict 只能是 {'、'.join(CONFLICT_CHOICES)}",
                           "on-conflict must be refuse, first or newest")
-    findings: list[Finding] = []
+    cfg = config or RulesConfig()
+    findings: list[Finding | None] = []
     seen_hash: dict[str, Source] = {}
     chosen: dict[str, tuple[Project, Source]] = {}
     conflicts: list[Conflict] = []
@@ -208,25 +184,26 @@ def combine(sources: list[Source], *, plan: Department | None = None,
         s.row = row
         if s.sha256 and s.sha256 in seen_hash:
             first = seen_hash[s.sha256]
+            s.duplicate_of = first.name
             s.skipped.append(f"与 {first.name} 内容相同,只取一次")
-            findings.append(_finding("duplicate-file", s, first=first.name))
+            findings.append(_finding(cfg, "duplicate-file", s, first=first.name))
             continue
         if s.sha256:
             seen_hash[s.sha256] = s
         if s.ignored:
             continue  # a review book: listed on 来源 with the reason, not merged
         if s.dept is not None and s.dept.output == OUTPUT_MERGE:
-            findings.append(_finding("merged-book-input", s))
+            findings.append(_finding(cfg, "merged-book-input", s))
             continue
         if s.error or s.dept is None:
-            findings.append(_finding("input-unreadable", s, reason=s.error))
+            findings.append(_finding(cfg, "input-unreadable", s, reason=s.error))
             continue
         for unit in s.units:
             unit_files.setdefault(unit, []).append(s)
         book_unit = s.dept.book_unit
         for p in s.dept.projects:
             if book_unit and p.unit_code != book_unit:
-                findings.append(_finding("unit-mismatch", s, code=p.code, unit=p.unit_code,
+                findings.append(_finding(cfg, "unit-mismatch", s, code=p.code, unit=p.unit_code,
                                          book_unit=book_unit))
         for p in s.dept.projects:
             if p.code in chosen:
@@ -234,7 +211,7 @@ def combine(sources: list[Source], *, plan: Department | None = None,
                 diff = _differences(kept_p, p)
                 if not diff:
                     s.skipped.append(f"项目 {p.code}: 与 {kept_s.name} 中的副本相同,只取一次")
-                    findings.append(_finding("duplicate-project", s, code=p.code,
+                    findings.append(_finding(cfg, "duplicate-project", s, code=p.code,
                                              first=kept_s.name))
                     continue
                 conflict = Conflict(p.code, kept_s, s, diff)
@@ -258,7 +235,7 @@ def combine(sources: list[Source], *, plan: Department | None = None,
     for unit, files in sorted(unit_files.items()):
         if len(files) > 1:
             for s in files[1:]:
-                findings.append(_finding("unit-in-two-files", s, unit=unit,
+                findings.append(_finding(cfg, "unit-in-two-files", s, unit=unit,
                                          first=files[0].name))
 
     base = plan or next((s.dept for s in sources if s.dept and s.dept.name), None) or Department()
@@ -273,41 +250,44 @@ def combine(sources: list[Source], *, plan: Department | None = None,
         base, units=[units[c] for c in sorted(units)], projects=projects, skipped=[],
         cells={}, template_version=None)
     if plan is not None:
-        findings += _plan_findings(plan, merged, sources)
-    return MergeResult(merged, sources, findings, conflicts)
+        findings += _plan_findings(plan, merged, sources, cfg)
+    return MergeResult(merged, sources, [f for f in findings if f is not None], conflicts)
 
 
-def _plan_findings(plan: Department, merged: Department, sources: list[Source]) -> list[Finding]:
+def _plan_findings(plan: Department, merged: Department, sources: list[Source],
+                   cfg: RulesConfig) -> list[Finding | None]:
     planned = {p.code: p for p in plan.projects}
     got = {p.code for p in merged.projects}
     out = []
     for code, p in planned.items():
         if code not in got:
-            out.append(_finding("plan-project-missing", None, code=code, name=p.name,
+            out.append(_finding(cfg, "plan-project-missing", None, code=code, name=p.name,
                                 unit=p.unit_code))
     by_code = {c: s for s in sources for c in s.taken}
     for p in merged.projects:
         if p.code not in planned:
-            out.append(_finding("project-not-in-plan", by_code.get(p.code), code=p.code,
+            out.append(_finding(cfg, "project-not-in-plan", by_code.get(p.code), code=p.code,
                                 name=p.name))
     return out
 
 
-def _finding(slug: str, s: Source | None, **params: Any) -> Finding:
-    """A merge finding (rules.py catalogue, PX8xx) pointing at the input's row on 来源."""
-    found = make(RULES[slug], _CONFIG, sheet=SHEET_SOURCES, cell=f"B{s.row + 2}" if s else "",
+def _finding(cfg: RulesConfig, slug: str, s: Source | None, **params: Any) -> Finding | None:
+    """A merge finding (rules.py catalogue, PX8xx) pointing at the input's row on 来源, with the
+    severity the rules file gives it (None when the rules file turns it off)."""
+    found = make(RULES[slug], cfg, sheet=SHEET_SOURCES, cell=f"B{s.row + 2}" if s else "",
                  value=s.name if s else "", file=s.name if s else "", **params)
-    assert found is not None
+    if found is None:
+        return None
     return dataclasses.replace(found, project_code=str(params.get("code", "")),
                                unit_code=str(params.get("unit", "")))
 
 
-_CONFIG = RulesConfig()
-
-
-def conflict_findings(result: MergeResult, choice: str) -> list[Finding]:
-    return [_finding("merge-conflict", c.other, code=c.code, other=c.kept.name,
-                     fields="、".join(c.fields), choice=choice) for c in result.conflicts]
+def conflict_findings(result: MergeResult, choice: str,
+                      config: RulesConfig | None = None) -> list[Finding]:
+    cfg = config or RulesConfig()
+    found = [_finding(cfg, "merge-conflict", c.other, code=c.code, other=c.kept.name,
+                      fields="、".join(c.fields), choice=choice) for c in result.conflicts]
+    return [f for f in found if f is not None]
 
 
 # --- the 来源 sheet ------------------------------------------------------------------------------

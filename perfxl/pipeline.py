@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from . import dataset
+from .batch import BookResult, few_collections, validate_paths
 from .consolidate import Totals, totals
 from .errors import PerfxlError, ReadError, WriteError
 from .files import (
@@ -44,7 +45,7 @@ from .review import write_review
 from .rules import RulesConfig
 from .sniff import droppable_parts, require_ooxml
 from .template import book_bytes, write_book
-from .validate import BookResult, check, few_collections, validate_paths
+from .validate import check
 
 # --- one department book, written whole ------------------------------------------------------------
 
@@ -204,7 +205,8 @@ def write_annotated(data: bytes, target: Any, report: Report, label: str) -> Non
 def merge(inputs: Sequence[str | Path], out: str | Path, *, plan: str | Path | None = None,
           on_conflict: str = "refuse", jobs: int = 1, strict: bool = False,
           progress: Callable[[int], None] | None = None,
-          on_total: Callable[[int], None] | None = None, force: bool = False) -> MergeResult:
+          on_total: Callable[[int], None] | None = None, force: bool = False,
+          config: RulesConfig | None = None) -> MergeResult:
     """Merge unit submissions into the department book ``out``.
 
     Unreadable or foreign inputs are listed (in 来源 and 校验结果) and the rest merged; with
@@ -222,15 +224,15 @@ def merge(inputs: Sequence[str | Path], out: str | Path, *, plan: str | Path | N
         on_total(len(paths))
     sources = read_sources(paths, jobs, progress)
     plan_dept = read_book(plan) if plan else None
-    result = combine(sources, plan=plan_dept, on_conflict=on_conflict)
-    result.findings += conflict_findings(result, on_conflict)
+    result = combine(sources, plan=plan_dept, on_conflict=on_conflict, config=config)
+    result.findings += conflict_findings(result, on_conflict, config)
     if strict and not result.complete:
         bad = [s.name for s in sources if s.error]
         raise PerfxlError(f"--strict: 有输入未能合并,未写出任何文件: {'、'.join(bad)}",
                           "--strict: some inputs could not be merged; nothing written")
     newest = max((s.modified for s in sources if s.modified), default=None)
-    department_book(result.dept, out, extra_findings=result.findings, sources=sources,
-                    checked_at=newest, inputs=given, force=force)
+    department_book(result.dept, out, config=config, extra_findings=result.findings,
+                    sources=sources, checked_at=newest, inputs=given, force=force)
     return result
 
 

@@ -12,8 +12,8 @@ from .model import Department
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from .batch import BookResult
     from .merge import MergeResult
-    from .validate import BookResult
 
 UNCUT = 100_000
 """The width of the report when it is not on a terminal: a table row never wraps or cuts."""

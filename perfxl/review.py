@@ -16,8 +16,8 @@ if TYPE_CHECKING:
 
     from xlsxwriter.worksheet import Worksheet
 
+    from .batch import BookResult
     from .files import Given
-    from .validate import BookResult
 
 BOOKS = ("序号", "工作簿", "部门", "年度", "单位数", "项目数", "预算合计(元)", "错误", "警告", "状态",
          "说明")

@@ -23,8 +23,9 @@ from typing import Any
 from .errors import ReadError
 from .findings import ERROR, FIELD_LABELS, WARNING, Finding
 from .forms import FORMS
+from .layout import SHEET_DEPARTMENT, parse_a1
 from .model import LEVELS, Department, Indicator, Project, finer_than_fen
-from .values import WAN, fmt_amount, key, text_key
+from .values import WAN, fmt_amount, key, parse_value, text_key
 
 
 @dataclass(frozen=True)
@@ -422,7 +423,6 @@ def absent_in_form(dept: Department, cfg: RulesConfig) -> Iterator[Finding | Non
 
 
 def _cell_key(cell: str) -> tuple[int, int]:
-    from .layout import parse_a1
 
     return parse_a1(cell) or (0, 0)
 
@@ -538,7 +538,6 @@ _TAB_PREFIX = 6
 
 @check
 def indicator_rows(dept: Department, cfg: RulesConfig) -> Iterator[Finding | None]:
-    from .values import parse_value
 
     for p in dept.projects:
         seen: dict[str, Indicator] = {}
@@ -671,7 +670,6 @@ def copied(dept: Department, cfg: RulesConfig) -> Iterator[Finding | None]:
 
 @check
 def scoring(dept: Department, cfg: RulesConfig) -> Iterator[Finding | None]:
-    from .layout import SHEET_DEPARTMENT
 
     s = dept.scoring
     if not s.items:

@@ -1,16 +1,22 @@
 """pandera schemas for the tidy tables: structure, types and per-row checks, run lazily.
 
 Each check is named by its rule slug, so a failure case maps straight back to the catalogue;
-its index is the row of the tidy table, which points back to the cell map.
+its index is the row of the tidy table, which points back to the cell map. Beside the checks
+stand the finding builders (``FINDINGS``): what each failure says (its message parameters) and
+at which cell — so a pandera rule is declared here once, its text and severity in rules.py.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from .model import LEVELS
-from .rules import RulesConfig
+from .findings import Finding
+from .model import LEVELS, Department, Indicator, Project
+from .rules import QUARTER_NAMES, RULES, RulesConfig, indicator_cell, make, project_cell
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -24,8 +30,13 @@ LEVEL_COLUMNS = {"level1": "indicator.level1", "level2": "indicator.level2",
                  "level3": "indicator.level3"}
 
 
+def year_digits(year: int | None) -> str:
+    """The two year digits a project code carries (``21`` for 2021); "" when the year is unknown."""
+    return f"{year % 100:02d}" if year else ""
+
+
 def code_pattern(cfg: RulesConfig, year: int | None) -> re.Pattern[str]:
-    yy = f"{year % 100:02d}" if year else r"\d{2}"
+    yy = year_digits(year) or r"\d{2}"
     rest = cfg.code_length - len(cfg.code_region) - 2
     return re.compile(rf"^{re.escape(cfg.code_region)}{yy}[0-9A-Z]{{{max(rest, 0)}}}$")
 
@@ -117,3 +128,109 @@ def failures(frames: dict[str, pd.DataFrame], cfg: RulesConfig) -> list[dict[str
                     out.append({"table": table, "column": column, "rule": str(row.check),
                                 "index": int(row.index)})
     return out
+
+
+# --- from a failure to its finding ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Failure:
+    """One failed check, with what its finding needs: the department, the project, the row."""
+
+    slug: str
+    table: str
+    column: str | None
+    dept: Department
+    project: Project
+    indicator: Indicator | None
+    quarter: int | None
+    cfg: RulesConfig
+
+
+def _funds(f: Failure) -> Finding | None:
+    p = f.project
+    fiscal, other = p.fiscal or Decimal(0), p.other or Decimal(0)
+    return make(RULES[f.slug], f.cfg, project=p, cell=project_cell(p, "project.budget"),
+                value=p.budget, budget=_m(p.budget), fiscal=_m(fiscal), other=_m(other),
+                diff=_m((p.budget or Decimal(0)) - fiscal - other))
+
+
+def _code(f: Failure) -> Finding | None:
+    p, cfg = f.project, f.cfg
+    return make(RULES[f.slug], cfg, project=p, cell=project_cell(p, "project.code"),
+                value=p.code, length=cfg.code_length, actual=len(p.code),
+                prefix=cfg.code_region + year_digits(f.dept.year))
+
+
+def _project_field(f: Failure) -> Finding | None:
+    p = f.project
+    fld = _project_column(f)
+    value = getattr(p, fld.split(".")[1], "") if fld.startswith("project.") else (
+        p.unit_code if fld == "unit.code" else p.unit_name)
+    return make(RULES[f.slug], f.cfg, project=p, field=fld, cell=project_cell(p, fld),
+                value=value)
+
+
+def _plan(f: Failure) -> Finding | None:
+    p, q = f.project, f.quarter or 0
+    return make(RULES[f.slug], f.cfg, project=p, cell=project_cell(p, "project.plan", q),
+                value=p.plan[q] if p.plan else None, quarter=QUARTER_NAMES[q])
+
+
+def _level_pair(f: Failure) -> Finding | None:
+    ind = f.indicator
+    assert ind is not None
+    allowed = "、".join(LEVELS.get(ind.level1, ())) or "产出指标、效益指标、满意度指标"
+    fld = "indicator.level2" if ind.level1 in LEVELS else "indicator.level1"
+    return make(RULES[f.slug], f.cfg, project=f.project, field=fld, cell=indicator_cell(ind, fld),
+                value=getattr(ind, fld.split(".")[1]), level1=ind.level1, level2=ind.level2,
+                allowed=allowed)
+
+
+def _indicator_field(f: Failure) -> Finding | None:
+    ind = f.indicator
+    assert ind is not None
+    fld = LEVEL_COLUMNS.get(f.column or "", "indicator.value")
+    return make(RULES[f.slug], f.cfg, project=f.project, field=fld,
+                cell=indicator_cell(ind, fld), value=getattr(ind, fld.split(".")[1]),
+                name=ind.level3 or ind.description)
+
+
+FINDINGS: dict[tuple[str, str], Callable[[Failure], Finding | None]] = {
+    ("projects", "required-missing"): _project_field,
+    ("projects", "amount-negative"): _project_field,
+    ("projects", "funds-mismatch"): _funds,
+    ("projects", "code-pattern"): _code,
+    ("plan", "plan-out-of-range"): _plan,
+    ("indicators", "indicator-level-missing"): _indicator_field,
+    ("indicators", "indicator-value-missing"): _indicator_field,
+    ("indicators", "indicator-level-mismatch"): _level_pair,
+}
+"""(table, rule slug) → the builder of that check's finding: its cell and message parameters."""
+
+
+def _project_column(f: Failure) -> str:
+    return {**REQUIRED_TEXT, **AMOUNTS}.get(f.column or "", RULES[f.slug].field)
+
+
+def finding_of(failure: dict[str, Any], dept: Department, p: Project,
+               frames: Any, cfg: RulesConfig) -> Finding | None:
+    """The finding of one failure case of :func:`failures` (None when another rule already says
+    why: a field the form has no place for, a formula that was never calculated)."""
+    table, i = failure["table"], failure["index"]
+    f = Failure(failure["rule"], table, failure["column"], dept, p,
+                p.indicators[int(frames["indicators"]["row"].iat[i])]
+                if table == "indicators" else None,
+                int(frames["plan"]["quarter"].iat[i]) - 1 if table == "plan" else None, cfg)
+    if table == "projects":
+        fld = _project_column(f)
+        if fld in p.absent:
+            return None  # the form has no place for it: rules.absent_in_form says so once
+        if p.uncalculated and (project_cell(p, fld) in p.uncalculated or (
+                f.slug == "funds-mismatch" and any(
+                    project_cell(p, a) in p.uncalculated for a in AMOUNTS.values()))):
+            return None  # formula-without-value says why the amount is missing
+    return FINDINGS[(table, f.slug)](f)
+
+
+def _m(d: Decimal | None) -> str:
+    return "—" if d is None else f"{d:,.2f}"

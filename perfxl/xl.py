@@ -160,13 +160,21 @@ def read(book: Workbook) -> Department:
     return parse_book(grids, book.template_version())
 
 
+def rules_in_effect() -> Any:
+    """The rules the command line would use without ``--rules`` (settings.rules_file)."""
+    from .rules import load_config
+    from .settings import rules_file
+
+    return load_config(rules_file())
+
+
 def validate(book: Workbook, config: Any = None) -> str:
     """校验: check the book, mark the cells, write 校验结果; the counts as a sentence."""
     from .validate import check
 
     book.tell("perfxl: 正在校验…")
     dept = read(book)
-    report = check(dept, config, book=book.name)
+    report = check(dept, config or rules_in_effect(), book=book.name)
     write_findings(book, report)
     c = report.counts
     if not report.findings:
@@ -242,7 +250,7 @@ def summarize(book: Workbook, config: Any = None) -> str:
     dept = read(book)
     if not dept.projects:
         raise PerfxlError("工作簿中没有项目支出绩效目标表,无法汇总", "no project tables to summarize")
-    report = check(dept, config, book=book.name)
+    report = check(dept, config or rules_in_effect(), book=book.name)
     t = totals(dept)
     names = book.sheet_names()
     if L.SHEET_SUMMARY in names:
@@ -286,11 +294,11 @@ def merge(book: Workbook) -> str:
     out = _free_path(folder.parent / f"{folder.name}_合并.xlsx")
     book.tell(f"perfxl: 正在合并 {folder} …")
     try:
-        result = merge_books([folder], out)
+        result = merge_books([folder], out, config=rules_in_effect())
     except MergeConflict as e:
         if not book.ask(f"{e.zh}\n\n按修改时间取较新的版本继续合并吗?"):
             return "合并已停止:同一项目在两个文件中内容不同。"
-        result = merge_books([folder], out, on_conflict="newest")
+        result = merge_books([folder], out, on_conflict="newest", config=rules_in_effect())
     book.open_book(out)
     read_ok = sum(1 for s in result.sources if s.dept is not None and not s.error)
     message = (f"合并完成:{len(result.sources)} 个文件中 {read_ok} 个已合并,"

@@ -29,9 +29,11 @@ from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from ..errors import PerfxlError
+from ..files import check_output, write_bytes
 from ..ooxml import CT_STYLES, CT_WORKSHEET, MAIN, REL_DOCUMENT, REL_STYLES, REL_WORKSHEET
 from ..ooxml import PKG_REL as PKG_RELS
 from ..ooxml import R as OFFICE_REL
+from ..settings import RULES_KEY, user_config_file, write_config
 from . import vba
 
 ADDIN_NAME = "perfxl.xlam"
@@ -144,7 +146,6 @@ def build_addin(out_dir: str | Path, *, interpreter: str | None = None,
     sheet; without it the sheet is ``_perfxl.conf`` (inactive) and the interpreter comes from a
     ``perfxl.conf`` file (``perfxl addin install`` writes one).
     """
-    from ..files import check_output, write_bytes
 
     src = src or sources_dir()
     folder = Path(out_dir)
@@ -339,34 +340,11 @@ def xlstart_dir() -> Path:
     return Path(appdata) / "Microsoft" / "Excel" / "XLSTART"
 
 
-def user_config_file() -> Path:
-    """``%USERPROFILE%\\.perfxl\\perfxl.conf``, the user settings the xlwings module reads."""
-    home = os.environ.get("USERPROFILE") or str(Path.home())
-    return Path(home) / f".{PROJECT_NAME}" / f"{PROJECT_NAME}.conf"
-
-
-def write_config(path: Path, settings: Mapping[str, str]) -> None:
-    """Set ``settings`` in an xlwings ``.conf`` file (``"KEY","value"`` lines, VBA ``Write #``
-    format), keeping its other lines."""
-    lines = []
-    if path.exists():
-        wanted = {k.upper() for k in settings}
-        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-            key = line.split(",", 1)[0].strip().strip('"').upper()
-            if line.strip() and key not in wanted:
-                lines.append(line)
-    lines += [f'"{key}","{value}"' for key, value in settings.items()]
-    from ..files import write_bytes
-
-    # perfxl's own settings file, its other lines kept: replaced whole, atomically
-    write_bytes(path, ("\r\n".join(lines) + "\r\n").encode("utf-8"), force=True)
-
-
 def install_addin(target_dir: str | Path | None = None, *, interpreter: str | None = None,
-            config: bool = True) -> Installed:
+                  config: bool = True, rules: str | Path | None = None) -> Installed:
     """Build the add-in straight into XLSTART (or ``target_dir``) and point xlwings at
-    ``interpreter`` (default: the Python running this) in the user's ``perfxl.conf``."""
-    from ..files import write_bytes
+    ``interpreter`` (default: the Python running this) in the user's ``perfxl.conf``; with
+    ``rules``, that rules file is in effect for the ribbon and the command line alike."""
 
     folder = Path(target_dir) if target_dir is not None else xlstart_dir()
     python = interpreter or sys.executable
@@ -378,5 +356,8 @@ def install_addin(target_dir: str | Path | None = None, *, interpreter: str | No
     conf = None
     if config:
         conf = user_config_file()
-        write_config(conf, {"INTERPRETER_WIN": python})
+        settings = {"INTERPRETER_WIN": python}
+        if rules is not None:
+            settings[RULES_KEY] = str(Path(rules).resolve())
+        write_config(conf, settings)
     return Installed(target, conf, python)
