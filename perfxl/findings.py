@@ -20,7 +20,7 @@ FIELD_LABELS = {
     "department.total": "部门预算总额", "department.scoring": "考核分值", "source": "来源文件",
     "project.*": "项目必填项", "project.seq": "序号", "project.title": "标题",
 }
-"""The canonical field names (DESIGN.md) in Chinese: as the form labels them."""
+"""The canonical field names in Chinese: as the form labels them."""
 
 
 def field_label(field: str) -> str:
@@ -36,7 +36,7 @@ class Finding:
     code: str          # stable identifier, e.g. PX201
     rule: str          # stable slug, e.g. funds-mismatch
     severity: str      # "error" blocks submission; "warning" needs an explanation
-    field: str         # canonical field name (DESIGN.md), e.g. project.budget
+    field: str         # canonical field name, e.g. project.budget
     message: str       # Chinese
     message_en: str
     unit_code: str = ""

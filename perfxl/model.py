@@ -1,7 +1,7 @@
 """The typed model of a department's performance targets, and its tidy tables.
 
 Money is ``Decimal`` in 元 (exact; never float). Percentages are ``Decimal`` percent (25 = 25 %).
-``cells`` maps canonical field names (DESIGN.md) to A1 addresses on the project's sheet; it is
+``cells`` maps canonical field names (docs/design.md, README) to A1 addresses on the project's sheet; it is
 filled by the reader and empty for data loaded from a file.
 """
 

@@ -1,7 +1,7 @@
 """The other forms users send (perfxl/forms.py), typed by hand the way an office types them.
 
 The national 项目支出绩效目标申报表 (Ministry of Finance layout) and the 一体化 system's indicator
-import sheet are built here with plain openpyxl from their field lists (DESIGN.md, "Other forms
+import sheet are built here with plain openpyxl from their field lists (the README's "Other forms
 users send"): a merged title, labels on the left and values on the right, 项目资金(万元) over
 年度资金总额 / 其中:财政拨款 / 其他资金, the 绩效指标 table with merged 一级 cells. Every book goes
 through the real CLI (`perfxl read --format json`, `perfxl validate --format json`).

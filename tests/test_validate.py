@@ -32,7 +32,7 @@ def where(report: Any, rule: str) -> set[tuple[str, str]]:
 
 
 def seed_expectations(report: Any, sheets: list[str], cells: dict[str, Any]) -> None:
-    """DESIGN.md's defects of the 2021 draft, each at its cell (cells from that book's map)."""
+    """The defects of the 2021 draft, each at its cell (cells from that book's map)."""
     s = sheets
     assert (s[3], cells[3]["project.plan"][0]) in where(report, "plan-missing")
     assert where(report, "indicator-value-missing") == {(s[6], cells[6]["ind"][4]["value"])}
