@@ -211,12 +211,13 @@ def demo(out_dir: Path, force: bool) -> None:
     the embedded 2021 dataset)."""
     from . import dataset
     from .consolidate import describe
-    from .pipeline import demo_book_name, department_book
+    from .pipeline import DEPARTMENT_STEPS, demo_book_name, department_book
     from .values import fmt_amount
 
     dept = dataset.embedded()
     path = out_dir / demo_book_name(dept)
-    report, t = department_book(dept, path, force=force)
+    with _steps(len(DEPARTMENT_STEPS)) as step:
+        report, t = department_book(dept, path, force=force, step=step)
     click.echo(f"已生成 (written): {path}")
     click.echo(f"  {dept.year} {dept.name}: {len(dept.units)} 个单位 (units), "
                f"{len(dept.projects)} 个项目 (projects)")
@@ -253,7 +254,7 @@ def summarize(book: Path, out: Path | None, in_place: bool, declared_total: str 
     """重建 BOOK 的「汇总」工作表,报告合计与对账结果 (rebuild the 汇总 sheet of BOOK and
     report the totals and the reconciliation)."""
     from .consolidate import describe
-    from .pipeline import summarize_book
+    from .pipeline import DEPARTMENT_STEPS, summarize_book
     from .rules import load_config
     from .settings import rules_file as settings_rules
 
@@ -269,10 +270,11 @@ def summarize(book: Path, out: Path | None, in_place: bool, declared_total: str 
                             f"expected CODE=AMOUNT, e.g. 630001=500000, not {item!r}",
                             "--declared-unit")
         units[code.strip()] = _amount_option(amount, "--declared-unit")
-    dept, t, written, saved = summarize_book(
-        book, out=out, in_place=in_place, config=load_config(settings_rules(rules_file)),
-        declared_total=_amount_option(declared_total, "--declared-total")
-        if declared_total else None, declared_units=units, force=force)
+    with _steps(len(DEPARTMENT_STEPS)) as step:
+        dept, t, written, saved = summarize_book(
+            book, out=out, in_place=in_place, config=load_config(settings_rules(rules_file)),
+            declared_total=_amount_option(declared_total, "--declared-total")
+            if declared_total else None, declared_units=units, force=force, step=step)
     if fmt == "json":
         _echo_json(t.to_json(dept))
         return
@@ -478,6 +480,27 @@ def _progress(label: str) -> Iterator[tuple[Any, Any]]:
         yield (lambda n: bar.advance(task, n), lambda total: bar.update(task, total=total))
 
 
+@contextlib.contextmanager
+def _steps(total: int) -> Iterator[Any]:
+    """A progress bar of a job's named steps on a terminal (stderr); silent otherwise."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task("", total=total)
+        started = [False]
+
+        def step(name: str) -> None:
+            if started[0]:
+                bar.advance(task, 1)
+            started[0] = True
+            bar.update(task, description=name)
+
+        yield step
+
+
 def _echo_counts(report: Any) -> None:
     c = report.counts
     click.echo(f"  校验 (validation): 错误 {c['error']} 项 (errors), 警告 {c['warning']} 项 (warnings)"
@@ -505,7 +528,8 @@ def template(out: Path, data: Path | None, force: bool) -> None:
         write_book(out, force=force)
         click.echo(f"已生成空白模板 (blank template written): {out}")
     else:
-        dept = populate(data, out, force=force)
+        with _steps(2) as step:
+            dept = populate(data, out, force=force, step=step)
         click.echo(f"已生成 (written): {out} — {len(dept.projects)} 个项目 (projects)")
 
 
@@ -522,7 +546,8 @@ def populate(data: Path, out: Path, force: bool) -> None:
 
     check_output(out, [data], force=force)  # the data file itself: refused as such first
     book_output(out)
-    dept = _populate(data, out, force=force)
+    with _steps(2) as step:
+        dept = _populate(data, out, force=force, step=step)
     click.echo(f"已生成 (written): {out} — {len(dept.projects)} 个项目 (projects)")
 
 

@@ -49,20 +49,33 @@ from .validate import check
 
 # --- one department book, written whole ------------------------------------------------------------
 
-def populate(data: str | Path | Department | None, out: str | Path, *,
-             force: bool = False) -> Department:
-    """Write the department book for ``data`` (a YAML/JSON path, a Department, or None = embedded)."""
+Step = Callable[[str], None]
+"""Told the name of each step of a long job as it begins (the CLI shows a progress bar)."""
 
+DEPARTMENT_STEPS = ("校验 (checking)", "生成 (building)", "标注 (marking)")
+"""The steps of :func:`department_book`, in order (the total a progress bar counts)."""
+
+
+def populate(data: str | Path | Department | None, out: str | Path, *,
+             force: bool = False, step: Step | None = None) -> Department:
+    """Write the department book for ``data`` (a YAML/JSON path, a Department, or None = embedded)."""
+    tell = step or _quiet
     inputs = [data] if isinstance(data, (str, Path)) else []
     check_output(out, inputs, force=force)  # before the data file is read
+    tell("读取数据 (reading the data)")
     if data is None:
         dept = dataset.embedded()
     elif isinstance(data, Department):
         dept = data
     else:
         dept = dataset.load(data)
+    tell("生成 (building)")
     write_book(out, dept, inputs=inputs, force=force)
     return dept
+
+
+def _quiet(_: str) -> None:
+    pass
 
 
 def demo_book_name(dept: Department) -> str:
@@ -77,20 +90,25 @@ def department_book(dept: Department, out: str | Path, *, config: RulesConfig | 
                     sources: list[Source] | None = None,
                     checked_at: dt.datetime | None = None,
                     inputs: Given = (), force: bool = False,
-                    original: Original | None = None) -> tuple[Report, Totals]:
+                    original: Original | None = None,
+                    step: Step | None = None) -> tuple[Report, Totals]:
     """The whole pipeline for one department: place → validate → totals → build → mark → write.
 
     The book is built whole in memory (with its 汇总 sheet carrying each project's findings),
     marked with the findings, and written to disk once (``files.atomic_path``: never over one of
     ``inputs``, over an existing file only with ``force``; or over ``original`` in place).
     """
-
+    tell = step or _quiet
+    checking, building, marking = DEPARTMENT_STEPS
+    tell(checking)
     place(dept)
     report = check(dept, config, book=book or Path(out).name, extra=extra_findings)
     if checked_at is not None:
         report.checked_at = checked_at
     t = totals(dept, declared_total, declared_units)
+    tell(building)
     data = book_bytes(dept, report=report, totals=t, sources=sources)
+    tell(marking)
     target = write_in_place(original) if original is not None else \
         atomic_path(out, inputs, force=force)
     write_annotated(data, target, report, Path(out).name)
@@ -100,7 +118,7 @@ def department_book(dept: Department, out: str | Path, *, config: RulesConfig | 
 def summarize_book(book: str | Path, *, out: str | Path | None = None, in_place: bool = False,
                    config: RulesConfig | None = None, declared_total: Decimal | None = None,
                    declared_units: dict[str, Decimal] | None = None, force: bool = False,
-                   ) -> tuple[Department, Totals, Path, Path | None]:
+                   step: Step | None = None) -> tuple[Department, Totals, Path, Path | None]:
     """Read BOOK once and write it whole with a rebuilt 汇总 sheet (and its findings marked).
 
     The output is in perfxl's form (a hand-made book is converted); ``in_place`` keeps a backup
@@ -129,7 +147,7 @@ def summarize_book(book: str | Path, *, out: str | Path | None = None, in_place:
         saved = backup(original)
     _, t = department_book(dept, target, config=config, declared_total=declared_total,
                            declared_units=declared_units, book=src.name, inputs=[src],
-                           force=force, original=original)
+                           force=force, original=original, step=step)
     return dept, t, target, saved
 
 
