@@ -10,6 +10,17 @@ from typing import TYPE_CHECKING
 from .files import atomic_path
 from .findings import SEVERITY_ZH
 from .layout import OUTPUT_PROPERTY, OUTPUT_REVIEW
+from .marks import (
+    ERROR_FILL,
+    ERROR_FONT,
+    PASS_FILL,
+    PASS_FONT,
+    WARNING_FILL,
+    WARNING_FONT,
+    cell_ref,
+)
+from .rules import rule_label
+from .styles import BUILD_DATE, FONT, HEADER_FILL, LINE, LINK, MONEY, lines_needed
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -27,7 +38,6 @@ FINDINGS = ("工作簿", "严重程度", "代码", "规则", "单位", "项目�
 FINDING_WIDTHS = (18, 9, 7, 20, 8, 23, 20, 18, 7, 50)
 WRAPPED = (0, 3, 6, 7, 9)
 """Columns of 问题 whose text wraps (the rows are as tall as their longest text)."""
-LINE = 15.0  # points per line of text
 
 
 def write_review(path: str | Path, results: list[BookResult], *,
@@ -37,23 +47,20 @@ def write_review(path: str | Path, results: list[BookResult], *,
     ``force``."""
     import xlsxwriter
 
-    from .rules import rule_label
-    from .template import BUILD_DATE
-
     path = Path(path)
     with atomic_path(path, inputs, force=force) as tmp:
         wb = xlsxwriter.Workbook(str(tmp), {"constant_memory": True, "strings_to_formulas": False,
                                             "strings_to_urls": False, "strings_to_numbers": False})
         wb.set_properties({"title": "绩效目标审核", "author": "perfxl", "created": BUILD_DATE})
         wb.set_custom_property(OUTPUT_PROPERTY, OUTPUT_REVIEW)  # so no run reads it as a book
-        base = {"font_name": "宋体", "valign": "top", "text_wrap": True}
-        bold = wb.add_format({**base, "bold": True, "bg_color": "#D9E1F2", "border": 1})
+        base = {"font_name": FONT, "valign": "top", "text_wrap": True}
+        bold = wb.add_format({**base, "bold": True, "bg_color": HEADER_FILL, "border": 1})
         plain = wb.add_format(base)
-        money = wb.add_format({**base, "num_format": "#,##0.00"})
-        link = wb.add_format({**base, "font_color": "#0563C1", "underline": 1})
-        red = wb.add_format({**base, "font_color": "#9C0006", "bg_color": "#FFC7CE"})
-        amber = wb.add_format({**base, "font_color": "#9C5700", "bg_color": "#FFEB9C"})
-        green = wb.add_format({**base, "font_color": "#006100", "bg_color": "#C6EFCE"})
+        money = wb.add_format({**base, "num_format": MONEY})
+        link = wb.add_format({**base, "font_color": LINK, "underline": 1})
+        red = wb.add_format({**base, "font_color": ERROR_FONT, "bg_color": ERROR_FILL})
+        amber = wb.add_format({**base, "font_color": WARNING_FONT, "bg_color": WARNING_FILL})
+        green = wb.add_format({**base, "font_color": PASS_FONT, "bg_color": PASS_FILL})
 
         ws = wb.add_worksheet("工作簿")
         for c, w in enumerate(BOOK_WIDTHS):
@@ -105,8 +112,8 @@ def write_review(path: str | Path, results: list[BookResult], *,
                 fs.write_row(row, 2, (f.code, rule, f.unit_code, f.project_code,
                                       f.project_name, f.sheet), plain)
                 if f.sheet and f.cell:
-                    sheet = f.sheet.replace("'", "''")
-                    fs.write_url(row, 8, f"external:{target}#'{sheet}'!{f.cell}", link, f.cell)
+                    fs.write_url(row, 8, f"external:{target}#{cell_ref(f.sheet, f.cell)}", link,
+                                 f.cell)
                 else:
                     fs.write_string(row, 8, f.cell, plain)
                 fs.write_string(row, 9, f.message, plain)
@@ -121,8 +128,6 @@ def write_review(path: str | Path, results: list[BookResult], *,
 def _height(ws: Worksheet, row: int, texts: Sequence[tuple[str, int]]) -> None:
     """Give a row the lines its longest wrapped text needs: Excel does not fit row heights to
     wrapped text when it opens a book (before the row is written: constant memory)."""
-    from .template import lines_needed
-
     lines = max(lines_needed(text, width) for text, width in texts)
     if lines > 1:
         ws.set_row(row, LINE * lines)

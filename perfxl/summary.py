@@ -18,13 +18,15 @@ from . import layout as L
 from .consolidate import Reconciliation, Totals, describe, plan_amounts
 from .findings import ERROR, WARNING, Report
 from .layout import a1, column_letters
+from .marks import cell_ref
 from .model import Department, Project
+from .styles import row_height
 
 if TYPE_CHECKING:
     from xlsxwriter.workbook import Workbook
     from xlsxwriter.worksheet import Worksheet
 
-    from .template import Styles
+    from .styles import Styles
 
 HEADERS = ("单位编码", "单位名称", "序号", "项目编码", "项目名称", "预算数", "财政资金", "其他资金",
            "3月底", "6月底", "10月底", "12月底", "指标数", "错误", "警告")
@@ -43,9 +45,7 @@ MARGIN_INCHES = {"left": 0.4, "right": 0.4, "top": 0.6, "bottom": 0.6}
 DEFAULT_ROW = 15.0  # points
 
 
-def ref(sheet: str, cell: str) -> str:
-    return "'" + sheet.replace("'", "''") + "'!" + cell
-
+ref = cell_ref  # a cell of another sheet, as formulas and links name it
 
 # --- the table, shared by the XlsxWriter sheet below and the ribbon's live-book writer (xl.py) ---
 
@@ -182,8 +182,6 @@ def _project_cells(p: Project, r: int, counts: Counter[tuple[str, str]], report:
 
 def summary_sheet(wb: Workbook, st: Styles, dept: Department, t: Totals,
                   report: Report | None) -> None:
-    from .template import row_height
-
     ws = wb.add_worksheet(L.SHEET_SUMMARY)
     for c, w in enumerate(WIDTHS):
         ws.set_column(c, c, w)

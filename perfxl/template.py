@@ -1,24 +1,27 @@
 """Build the template workbook (blank, or filled with a department) in the official form.
 
-Written whole with XlsxWriter (DESIGN.md decision 5): numbers as numbers with formats, dropdowns,
-locked labels and unlocked inputs, print setup, and a fixed creation date so two builds of the same
-data give the same bytes.
+Written whole with XlsxWriter, never by editing a copy of a template file: numbers as numbers with
+formats, dropdowns, locked labels and unlocked inputs, print setup, and a fixed creation date so two
+builds of the same data give the same bytes.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import math
-import unicodedata
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import layout as L
+from .consolidate import totals as compute_totals
 from .files import atomic_path
 from .model import LEVELS, QUARTERS, Department, Indicator, Project, Unit
+from .source_sheet import sources_sheet
+from .styles import BUILD_DATE, Styles, row_height
+from .summary import summary_sheet
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from xlsxwriter.format import Format
     from xlsxwriter.workbook import Workbook
     from xlsxwriter.worksheet import Worksheet
@@ -26,19 +29,11 @@ if TYPE_CHECKING:
     from .consolidate import Totals
     from .files import Given
     from .findings import Report
-    from .merge import Source
-
-BUILD_DATE = dt.datetime(2021, 1, 1, 0, 0, 0)
-FONT = "宋体"
-TITLE_FONT = "黑体"
-MONEY = "#,##0.00"
-PERCENT = "0.00%"
-LABEL_FILL = "#F2F2F2"
-
+    from .source_sheet import Source
 
 def write_book(path: str | Path, dept: Department | None = None, *, report: Report | None = None,
                totals: Totals | None = None, unit: Unit | None = None,
-               sources: list[Source] | None = None, inputs: Given = (),
+               sources: Sequence[Source] | None = None, inputs: Given = (),
                force: bool = False) -> Path:
     """Write the book to ``path`` (atomically): the blank template when ``dept`` is None.
 
@@ -56,7 +51,7 @@ def write_book(path: str | Path, dept: Department | None = None, *, report: Repo
 
 def book_bytes(dept: Department | None, report: Report | None = None,
                totals: Totals | None = None, unit: Unit | None = None,
-               sources: list[Source] | None = None) -> bytes:
+               sources: Sequence[Source] | None = None) -> bytes:
     """The book :func:`write_book` writes, as bytes (for a step that finishes it, such as
     marking the findings, before the one write to its target). XlsxWriter writes it to a private
     scratch folder, keeping its sheets in temporary files rather than memory."""
@@ -70,11 +65,8 @@ def book_bytes(dept: Department | None, report: Report | None = None,
 
 def build(path: Path, dept: Department | None, report: Report | None = None,
           totals: Totals | None = None, unit: Unit | None = None,
-          sources: list[Source] | None = None) -> None:
+          sources: Sequence[Source] | None = None) -> None:
     import xlsxwriter
-
-    from .consolidate import totals as compute_totals
-    from .summary import summary_sheet
 
     wb = xlsxwriter.Workbook(str(path), {
         "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
@@ -97,8 +89,6 @@ def build(path: Path, dept: Department | None, report: Report | None = None,
             project_sheet(wb, st, p.sheet, p)
         summary_sheet(wb, st, dept, totals or compute_totals(dept), report)
         if sources is not None:
-            from .merge import sources_sheet
-
             sources_sheet(wb, st, sources)
     else:
         project_sheet(wb, st, "1.项目名称", None)
@@ -106,56 +96,6 @@ def build(path: Path, dept: Department | None, report: Report | None = None,
     lists_sheet(wb, st)
     wb.worksheets()[0].activate()
     wb.close()
-
-
-class Styles:
-    """The few formats the form uses, made once per workbook."""
-
-    def __init__(self, wb: Workbook) -> None:
-        base: dict[str, Any] = {"font_name": FONT, "font_size": 10, "valign": "vcenter",
-                                "text_wrap": True}
-        boxed = {**base, "border": 1}
-
-        def fmt(props: dict[str, Any], **kw: Any) -> Format:
-            return wb.add_format({**props, **kw})
-
-        self.title = fmt(base, font_name=TITLE_FONT, font_size=16, bold=True, align="center")
-        self.plain = fmt(base)
-        self.note = fmt(base, font_color="#595959")
-        self.section = fmt(base, bold=True, font_size=11)
-        self.label = fmt(boxed, align="center", bg_color=LABEL_FILL, bold=True)
-        self.label_left = fmt(boxed, bg_color=LABEL_FILL, bold=True)
-        self.header = fmt(boxed, align="center", bg_color="#D9E1F2", bold=True)
-        self.text = fmt(boxed, locked=False, num_format="@")
-        self.text_center = fmt(boxed, locked=False, num_format="@", align="center")
-        self.money = fmt(boxed, locked=False, num_format=MONEY)
-        self.percent = fmt(boxed, locked=False, num_format=PERCENT, align="center")
-        self.number = fmt(boxed, locked=False, align="center")
-        self.total = fmt(boxed, bold=True, align="center", bg_color=LABEL_FILL)
-        self.money_unit = fmt(base, align="right")
-        # 汇总: generated cells, boxed, no input colours
-        self.cell = fmt(boxed)
-        self.cell_center = fmt(boxed, align="center")
-        self.cell_money = fmt(boxed, num_format=MONEY)
-        self.link = fmt(boxed, font_color="#0563C1", underline=1)
-        self.total_left = fmt(boxed, bold=True, bg_color=LABEL_FILL)
-        self.total_money = fmt(boxed, bold=True, bg_color=LABEL_FILL, num_format=MONEY)
-
-
-# --- text metrics (for row heights; Excel does not grow merged rows by itself) ---------------
-
-def display_width(s: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in s)
-
-
-def lines_needed(s: str, width: float) -> int:
-    usable = max(width - 1, 4)
-    return sum(max(1, math.ceil(display_width(part) / usable)) for part in (s or "").split("\n"))
-
-
-def row_height(*cells: tuple[str, float], minimum: float = 20) -> float:
-    lines = max((lines_needed(text, width) for text, width in cells), default=1)
-    return max(minimum, 13.5 * lines + 6)
 
 
 def span(first: int, last: int, widths: tuple[int, ...] = L.COLUMN_WIDTHS) -> float:

@@ -3,58 +3,56 @@
 The VBA dispatcher (xlmacros/PerfxlRibbon.bas) calls ``on_ribbon`` through xlwings' RunPython
 with the id of the button pressed. The book is the one the user has open in Excel
 (``xw.Book.caller()``), so it is read and written *live*, through xlwings, not as a file: Excel
-holds it open (and may hold unsaved edits), which is why the CLI's zip patching (annotate.py)
+holds it open (and may hold unsaved edits), which is why the CLI's zip patching (perfxl.annotate)
 cannot be used here. The user saves the book as usual.
 
-Every button works on a small adapter (``Workbook``) with two real implementations:
+Every button works on a small adapter (``Workbook``); ``XlwingsBook`` is the live book behind
+the ribbon (xlwings is imported lazily, so the rest of perfxl runs where Excel does not). The
+tests run the same buttons on files through an openpyxl adapter of their own.
 
-- ``XlwingsBook``: the live book behind the ribbon (xlwings is imported lazily, so the rest of
-  perfxl runs where Excel does not);
-- ``OpenpyxlBook``: a closed .xlsx/.xlsm file, saved to another file. openpyxl drops cached
-  formula values on save (DESIGN.md decision 6), so its output shows the 汇总 numbers only after
-  Excel recalculates; for closed files the CLI (``perfxl validate -o``, ``perfxl summarize``)
-  remains the way that keeps everything. It exists so the ribbon's logic can be run and tested
-  on real files.
-
-Both read each sheet as a grid (values and merged ranges) for the same reader, and write the
-same marks as the CLI: conditional formats with perfxl's constant formulas (so a second run
-replaces them and the user's own fills stay), notes in the CLI's wording, the 校验结果 sheet
-with a hyperlink per finding, and the 汇总 sheet with formulas that refer to the project sheets.
+The adapter reads each sheet as a grid (values and merged ranges) for the same reader, and places
+the marks perfxl.marks defines, as the CLI does: conditional formats with perfxl's constant
+formulas (so a second run replaces them and the user's own fills stay), notes in the CLI's
+wording, the 校验结果 sheet with a hyperlink per finding, and the 汇总 sheet with formulas that
+refer to the project sheets.
 """
 
 from __future__ import annotations
 
 import contextlib
-import copy
-import re
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
 
 from . import layout as L
-from .annotate import (
-    ERROR_FORMULA,
+from .errors import PerfxlError
+from .findings import ERROR, WARNING, Finding, Report
+from .marks import (
+    MARK_COLOURS,
+    MARK_FORMULAS,
     RESULT_COLUMNS,
     RESULT_HEADER_ROW,
     RESULT_SHEET,
-    WARNING_FORMULA,
+    anchor,
+    cell_ref,
+    is_perfxl_note,
     note_text,
+    place,
     result_row,
     result_summary,
 )
-from .errors import PerfxlError
+from .model import Department
+from .read import Grid
+from .styles import HEADER_FILL, MONEY, rgb
 from .summary import Formula, Link, Value
 
 __all__ = [
     "ACTIONS", "HELP", "MERGE", "NEW_PROJECT", "SUMMARIZE", "VALIDATE", "Formula", "Link",
-    "OpenpyxlBook", "SheetSpec", "Workbook", "XlwingsBook", "on_ribbon", "run",
+    "SheetSpec", "Workbook", "XlwingsBook", "is_perfxl_note", "on_ribbon", "run",
 ]
-from .findings import ERROR, WARNING, Finding, Report
-from .model import Department
-from .read import Grid
 
 VALIDATE = "perfxlValidate"
 SUMMARIZE = "perfxlSummarize"
@@ -63,12 +61,6 @@ NEW_PROJECT = "perfxlNewProject"
 HELP = "perfxlHelp"
 
 TITLE = "perfxl 绩效目标"
-MONEY = "#,##0.00"
-# Excel's "light red fill with dark red text" / "yellow fill with dark yellow text", as annotate.py
-MARK_COLOURS = {ERROR: ((0x9C, 0x00, 0x06), (0xFF, 0xC7, 0xCE)),
-                WARNING: ((0x9C, 0x57, 0x00), (0xFF, 0xEB, 0x9C))}
-MARK_FORMULAS = {ERROR: ERROR_FORMULA, WARNING: WARNING_FORMULA}
-_NOTE_LINE = re.compile(r"^【(错误|警告) PX\d+】")
 
 
 # --- what the adapters write -----------------------------------------------------------------
@@ -89,21 +81,8 @@ class SheetSpec:
     tab_colour: tuple[int, int, int] | None = None
 
 
-def quote_sheet(name: str) -> str:
-    return "'" + name.replace("'", "''") + "'"
-
-
-def is_perfxl_note(text: str, author: str = "") -> bool:
-    """A note perfxl wrote: authored ``perfxl``, or (should Excel have signed it with the
-    user's name) every line a finding in perfxl's wording."""
-    if author == "perfxl":
-        return True
-    lines = [line for line in (text or "").splitlines() if line.strip()]
-    return bool(lines) and all(_NOTE_LINE.match(line) for line in lines)
-
-
 class Workbook(Protocol):
-    """What the ribbon's actions need from a book; see XlwingsBook and OpenpyxlBook."""
+    """What the ribbon's actions need from a book; see XlwingsBook."""
 
     name: str
 
@@ -221,23 +200,20 @@ def locate(book: Workbook, findings: Sequence[Finding],
         if pos is None:
             out.append((f, "", ""))
             continue
-        out.append((f, f.sheet, L.a1(*grids[f.sheet].anchor(*pos))))
+        out.append((f, f.sheet, L.a1(*anchor(grids[f.sheet].merges, *pos))))
     return out
 
 
 def result_sheet(report: Report, located: Sequence[tuple[Finding, str, str]]) -> SheetSpec:
-    """The 校验结果 sheet: as the CLI writes it (annotate.py), one row per finding."""
+    """The 校验结果 sheet: as the CLI writes it (perfxl.annotate), one row per finding."""
     summary = result_summary(report.findings, report.checked_at, report.book)
     rows: list[list[Value]] = [[RESULT_SHEET], [summary.text], []]
     rows.append([name for name, _ in RESULT_COLUMNS])
     for number, (f, sheet, cell) in enumerate(located, start=1):
-        place: Value = Link(f"{sheet}!{cell}", sheet, cell) if sheet else (
-            f"{f.sheet}!{f.cell}" if f.sheet and f.cell else f.sheet or f.cell)
-        rows.append([number, *result_row(f, place)])
-    colour = {"summary-ok": (0x00, 0x61, 0x00), "summary-error": (0xC0, 0x00, 0x00),
-              "summary-warning": (0xFF, 0xC0, 0x00)}[summary.role]
+        where: Value = Link(place(f, sheet, cell), sheet, cell) if sheet else place(f)
+        rows.append([number, *result_row(f, where)])
     return SheetSpec(RESULT_SHEET, rows, widths=[w for _, w in RESULT_COLUMNS],
-                     header_row=RESULT_HEADER_ROW, bold_rows=(1, 2), tab_colour=colour)
+                     header_row=RESULT_HEADER_ROW, bold_rows=(1, 2), tab_colour=rgb(summary.tab))
 
 
 def summarize(book: Workbook, config: Any = None) -> str:
@@ -466,7 +442,7 @@ class XlwingsBook:
     def mark(self, sheet: str, cells: dict[str, list[str]]) -> None:
         ws = self.book.sheets[sheet]
         for severity, addresses in cells.items():
-            font, fill = MARK_COLOURS[severity]
+            font, fill = (rgb(colour) for colour in MARK_COLOURS[severity])
             for chunk in _address_chunks(addresses):
                 condition = ws.range(chunk).api.FormatConditions.Add(
                     Type=_XL_EXPRESSION, Formula1="=" + MARK_FORMULAS[severity])
@@ -506,7 +482,7 @@ class XlwingsBook:
         if spec.header_row and width:
             header = ws.range((spec.header_row, 1), (spec.header_row, width))
             header.font.bold = True
-            header.color = (0xD9, 0xE1, 0xF2)
+            header.color = rgb(HEADER_FILL)
         for r in spec.bold_rows:
             ws.range((r, 1), (r, max(width, 1))).font.bold = True
         for c in spec.money_cols:
@@ -515,7 +491,7 @@ class XlwingsBook:
         for r, row in enumerate(spec.rows, start=1):
             for c, v in enumerate(row, start=1):
                 if isinstance(v, Link):
-                    ws.range((r, c)).add_hyperlink(f"#{quote_sheet(v.sheet)}!{v.cell}", v.text,
+                    ws.range((r, c)).add_hyperlink(f"#{cell_ref(v.sheet, v.cell)}", v.text,
                                                    f"转到 {v.sheet}!{v.cell}")
         if spec.tab_colour is not None:
             ws.api.Tab.Color = _bgr(spec.tab_colour)
@@ -598,213 +574,3 @@ def _address_chunks(addresses: Sequence[str], limit: int = 240) -> list[str]:
     if current:
         out.append(current)
     return out
-
-
-# --- openpyxl: a closed file --------------------------------------------------------------------
-
-def _openpyxl(module: str) -> Any:
-    """An openpyxl module, untyped (the project does not depend on openpyxl's stubs)."""
-    import importlib
-
-    return importlib.import_module(module)
-
-
-@dataclass
-class OpenpyxlBook:
-    """A workbook file, edited with openpyxl and saved (atomically) to ``out`` by ``finish``.
-
-    Non-interactive: the folder a merge asks for, the answer to a question, and the books it
-    would open are given or recorded (``folder``, ``answer``, ``opened``, ``messages``).
-    """
-
-    path: Path
-    out: Path
-    folder: Path | None = None
-    answer: bool = False
-    opened: list[Path] = field(default_factory=list)
-    messages: list[str] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        from .files import check_output
-
-        openpyxl = _openpyxl("openpyxl")
-
-        self.path, self.out = Path(self.path), Path(self.out)
-        # openpyxl's save drops cached formula values: never over the book it read
-        check_output(self.out, [self.path], force=True)
-        keep_vba = self.path.suffix.lower() in (".xlsm", ".xltm", ".xlam")
-        self.wb = openpyxl.load_workbook(self.path, keep_vba=keep_vba, rich_text=True)
-        self.values = openpyxl.load_workbook(self.path, data_only=True)
-        self.name = self.path.name
-        self._written: set[str] = set()
-
-    def sheet_names(self) -> list[str]:
-        return list(self.wb.sheetnames)
-
-    def grid(self, sheet: str) -> Grid:
-        ws = self.wb[sheet]
-        src = self.values[sheet] if sheet in self.values.sheetnames and \
-            sheet not in self._written else ws
-        rows = [list(r) for r in src.iter_rows(values_only=True)]
-        merges = [(m.min_row - 1, m.min_col - 1, m.max_row - 1, m.max_col - 1)
-                  for m in ws.merged_cells.ranges]
-        return Grid(sheet, rows, merges, hidden=ws.sheet_state != "visible")
-
-    def template_version(self) -> str | None:
-        for prop in self.wb.custom_doc_props.props:
-            if prop.name == L.VERSION_PROPERTY:
-                return str(prop.value)
-        return None
-
-    def clear_marks(self) -> None:
-        ConditionalFormattingList = _openpyxl(
-            "openpyxl.formatting.formatting").ConditionalFormattingList
-
-        for ws in self.wb.worksheets:
-            kept = ConditionalFormattingList()
-            for cf in ws.conditional_formatting:
-                for rule in cf.rules:
-                    if not (rule.type == "expression" and rule.formula
-                            and rule.formula[0] in MARK_FORMULAS.values()):
-                        kept.add(str(cf.sqref), rule)
-            ws.conditional_formatting = kept
-            for row in ws.iter_rows():
-                for cell in row:
-                    if cell.comment is not None and is_perfxl_note(cell.comment.text,
-                                                                   cell.comment.author):
-                        cell.comment = None
-
-    def mark(self, sheet: str, cells: dict[str, list[str]]) -> None:
-        FormulaRule = _openpyxl("openpyxl.formatting.rule").FormulaRule
-        styles = _openpyxl("openpyxl.styles")
-        Font, PatternFill = styles.Font, styles.PatternFill
-
-        ws = self.wb[sheet]
-        for severity, addresses in cells.items():
-            if not addresses:
-                continue
-            font, fill = (f"FF{r:02X}{g:02X}{b:02X}" for r, g, b in MARK_COLOURS[severity])
-            rule = FormulaRule(formula=[MARK_FORMULAS[severity]], font=Font(color=font),
-                               fill=PatternFill(fill_type="solid", start_color=fill,
-                                                end_color=fill, bgColor=fill))
-            ws.conditional_formatting.add(" ".join(addresses), rule)
-
-    def add_note(self, sheet: str, cell: str, text: str) -> bool:
-        Comment = _openpyxl("openpyxl.comments").Comment
-
-        target = self.wb[sheet][cell]
-        if target.comment is not None:
-            return False
-        comment = Comment(text, "perfxl")
-        comment.width, comment.height = 320, 30 + 18 * text.count("\n")
-        target.comment = comment
-        return True
-
-    def write_sheet(self, spec: SheetSpec, *, index: int) -> None:
-        styles = _openpyxl("openpyxl.styles")
-        Font, PatternFill = styles.Font, styles.PatternFill
-        get_column_letter = _openpyxl("openpyxl.utils").get_column_letter
-        Hyperlink = _openpyxl("openpyxl.worksheet.hyperlink").Hyperlink
-
-        if spec.name in self.wb.sheetnames:
-            del self.wb[spec.name]
-        ws = self.wb.create_sheet(spec.name, index)
-        self._written.add(spec.name)
-        for r, row in enumerate(spec.rows, start=1):
-            for c, value in enumerate(row, start=1):
-                if value is None:
-                    continue
-                cell = ws.cell(r, c)
-                if isinstance(value, Formula):
-                    cell.value = value.text
-                elif isinstance(value, Link):
-                    cell.value = value.text
-                    cell.data_type = "s"
-                    cell.hyperlink = Hyperlink(ref=cell.coordinate, display=value.text,
-                                               location=f"{quote_sheet(value.sheet)}!{value.cell}")
-                    cell.font = Font(color="FF0563C1", underline="single")
-                elif isinstance(value, str):
-                    cell.value = value
-                    cell.data_type = "s"  # text stays text (DESIGN.md decision 8)
-                elif isinstance(value, Decimal):
-                    cell.value = float(value)
-                else:
-                    cell.value = value
-                if c in spec.money_cols and r > spec.header_row:
-                    cell.number_format = MONEY
-        for i, w in enumerate(spec.widths, start=1):
-            ws.column_dimensions[get_column_letter(i)].width = w
-        for r in [*spec.bold_rows, *([spec.header_row] if spec.header_row else [])]:
-            for cell in ws[r]:
-                font = copy.copy(cell.font)
-                font.bold = True
-                cell.font = font
-        if spec.header_row:
-            for cell in ws[spec.header_row]:
-                cell.fill = PatternFill("solid", start_color="FFD9E1F2", end_color="FFD9E1F2")
-            ws.freeze_panes = ws.cell(spec.header_row + 1, 1)
-        if spec.tab_colour is not None:
-            ws.sheet_properties.tabColor = "FF{:02X}{:02X}{:02X}".format(*spec.tab_colour)
-
-    def activate(self, sheet: str) -> None:
-        for ws in self.wb.worksheets:
-            ws.sheet_view.tabSelected = False
-        self.wb.active = self.wb.sheetnames.index(sheet)
-        self.wb[sheet].sheet_view.tabSelected = True
-
-    def add_project_sheet(self, template: Path, source: str, name: str, index: int) -> None:
-        src = _openpyxl("openpyxl").load_workbook(template)[source]
-        ws = self.wb.create_sheet(name, index)
-        _copy_sheet(src, ws)
-        self._written.add(name)
-
-    def pick_folder(self, title: str) -> Path | None:
-        return self.folder
-
-    def ask(self, question: str) -> bool:
-        self.messages.append(question)
-        return self.answer
-
-    def open_book(self, path: Path) -> None:
-        self.opened.append(Path(path))
-
-    def tell(self, message: str, *, alert: bool = False) -> None:
-        self.messages.append(message)
-
-    def finish(self) -> None:
-        from .files import atomic_path
-
-        with atomic_path(self.out, [self.path], force=True) as tmp:
-            self.wb.save(tmp)
-
-
-def _copy_sheet(src: Any, dst: Any) -> None:
-    """A worksheet from another workbook: cells with their formats, merges, sizes, data
-    validations, print setup and protection (openpyxl copies sheets only within a book)."""
-    for row in src.iter_rows():
-        for cell in row:
-            target = dst.cell(cell.row, cell.column)
-            if cell.value is not None:
-                target.value = cell.value
-                target.data_type = cell.data_type
-            if cell.has_style:
-                target.font = copy.copy(cell.font)
-                target.fill = copy.copy(cell.fill)
-                target.border = copy.copy(cell.border)
-                target.alignment = copy.copy(cell.alignment)
-                target.protection = copy.copy(cell.protection)
-                target.number_format = cell.number_format
-    for merged in src.merged_cells.ranges:
-        dst.merge_cells(str(merged))
-    for key, dim in src.column_dimensions.items():
-        dst.column_dimensions[key].width = dim.width
-    for key, rdim in src.row_dimensions.items():
-        if rdim.height is not None:
-            dst.row_dimensions[key].height = rdim.height
-    for dv in src.data_validations.dataValidation:
-        dst.add_data_validation(copy.copy(dv))
-    dst.protection = copy.copy(src.protection)
-    dst.page_setup.orientation = src.page_setup.orientation
-    dst.page_setup.paperSize = src.page_setup.paperSize
-    dst.freeze_panes = src.freeze_panes
-

@@ -1,4 +1,5 @@
-"""annotate: findings written into a real workbook by patching its XML parts (DESIGN.md 5, 6, 8)."""
+"""annotate: findings written into a real workbook by patching its XML parts; every other part
+stays byte for byte, and the marks are those perfxl.marks defines."""
 
 from __future__ import annotations
 

@@ -18,8 +18,8 @@ from click.testing import CliRunner
 
 from benchmarks.generate import department
 from perfxl import write_book
-from perfxl.cli import main
 from perfxl.batch import check_bytes, few_collections, validate_paths
+from perfxl.cli import main
 from perfxl.validate import validate_book
 
 

@@ -1,5 +1,6 @@
-"""The ribbon's Python side (perfxl.xl): the buttons on real files through the openpyxl adapter,
-and the xlwings adapter against a stand-in of the few xlwings calls it makes.
+"""The ribbon's Python side (perfxl.xl): the buttons on real files through the tests' openpyxl
+adapter (openpyxl_book.py), and the xlwings adapter against a stand-in of the few xlwings calls
+it makes.
 
 The stand-in (``FakeBook`` and friends) is the only one the project allows: Excel does not run
 here. It models exactly what XlwingsBook uses — sheets, used range, values (assigned strings are
@@ -19,9 +20,10 @@ from typing import Any
 
 import openpyxl
 import pytest
+from openpyxl_book import OpenpyxlBook
 
-from perfxl import xl
-from perfxl.annotate import AUTHOR, ERROR_FORMULA, RESULT_SHEET, WARNING_FORMULA
+from perfxl import marks, xl
+from perfxl.marks import AUTHOR, ERROR_FORMULA, RESULT_SHEET, WARNING_FORMULA
 from perfxl.read import read_book, read_grids
 from perfxl.validate import validate_book
 
@@ -392,7 +394,7 @@ def _marks_fake(book: FakeBook) -> dict[str, dict[str, set[str]]]:
 
 def test_validate_marks_a_copy_like_the_cli(demo_book: Path, tmp_path: Path) -> None:
     out = tmp_path / "checked.xlsx"
-    message = xl.run(xl.VALIDATE, xl.OpenpyxlBook(demo_book, out))
+    message = xl.run(xl.VALIDATE, OpenpyxlBook(demo_book, out))
     _, report = validate_book(demo_book)
     c = report.counts
     assert f"错误 {c['error']} 项,警告 {c['warning']} 项" in message
@@ -426,8 +428,8 @@ def test_validating_again_replaces_the_marks_and_keeps_the_users(demo_book: Path
     wb[target.sheet][target.cell].comment = Comment("my own note", "Ada")
     wb.save(user)
     once, twice = tmp_path / "once.xlsx", tmp_path / "twice.xlsx"
-    xl.run(xl.VALIDATE, xl.OpenpyxlBook(user, once))
-    xl.run(xl.VALIDATE, xl.OpenpyxlBook(once, twice))
+    xl.run(xl.VALIDATE, OpenpyxlBook(user, once))
+    xl.run(xl.VALIDATE, OpenpyxlBook(once, twice))
     assert _marks_openpyxl(once) == _marks_openpyxl(twice)
     wb = openpyxl.load_workbook(twice)
     assert wb[target.sheet][target.cell].comment.text == "my own note"
@@ -442,7 +444,7 @@ def test_summary_formulas_recalculate_to_the_totals(demo_book: Path, tmp_path: P
     from libreoffice import recalculated_values
 
     out = tmp_path / "summary.xlsx"
-    message = xl.run(xl.SUMMARIZE, xl.OpenpyxlBook(demo_book, out))
+    message = xl.run(xl.SUMMARIZE, OpenpyxlBook(demo_book, out))
     assert "1100000.00" in message and "5.政府采购评审费" in message
     values = recalculated_values(out, "汇总")
     total = next(row for row in values if row and row[0] == "合计")
@@ -455,7 +457,7 @@ def test_summary_formulas_recalculate_to_the_totals(demo_book: Path, tmp_path: P
 
 def test_new_project_sheet_comes_from_the_template(demo_book: Path, tmp_path: Path) -> None:
     out = tmp_path / "new.xlsx"
-    message = xl.run(xl.NEW_PROJECT, xl.OpenpyxlBook(demo_book, out))
+    message = xl.run(xl.NEW_PROJECT, OpenpyxlBook(demo_book, out))
     assert "8.项目名称" in message
     wb = openpyxl.load_workbook(out)
     names = wb.sheetnames
@@ -473,17 +475,17 @@ def test_merge_button_merges_a_folder(demo_book: Path, tmp_path: Path) -> None:
 
     units = tmp_path / "units"
     split(demo_book, units)
-    book = xl.OpenpyxlBook(demo_book, tmp_path / "unused.xlsx", folder=units)
+    book = OpenpyxlBook(demo_book, tmp_path / "unused.xlsx", folder=units)
     message = xl.run(xl.MERGE, book)
     merged = tmp_path / "units_合并.xlsx"
     assert book.opened == [merged] and "7 个项目" in message
     assert len(read_book(merged).projects) == 7
-    assert xl.run(xl.MERGE, xl.OpenpyxlBook(demo_book, tmp_path / "x.xlsx")) == "已取消合并。"
+    assert xl.run(xl.MERGE, OpenpyxlBook(demo_book, tmp_path / "x.xlsx")) == "已取消合并。"
 
 
 def test_help_opens_the_readme_section(demo_book: Path, tmp_path: Path) -> None:
     opened: list[str] = []
-    book = xl.OpenpyxlBook(demo_book, tmp_path / "x.xlsx")
+    book = OpenpyxlBook(demo_book, tmp_path / "x.xlsx")
     message = xl.show_help(book, opener=opened.append)
     assert opened and opened[0].startswith("file:")
     page = Path(opened[0].removeprefix("file://"))
@@ -493,11 +495,11 @@ def test_help_opens_the_readme_section(demo_book: Path, tmp_path: Path) -> None:
 
 
 def test_errors_and_unknown_buttons_are_told(demo_book: Path, tmp_path: Path) -> None:
-    book = xl.OpenpyxlBook(demo_book, tmp_path / "x.xlsx")
+    book = OpenpyxlBook(demo_book, tmp_path / "x.xlsx")
     assert "未知的按钮" in xl.run("perfxlNope", book)
     blank = tmp_path / "blank.xlsx"
     openpyxl.Workbook().save(blank)
-    message = xl.run(xl.SUMMARIZE, xl.OpenpyxlBook(blank, tmp_path / "y.xlsx"))
+    message = xl.run(xl.SUMMARIZE, OpenpyxlBook(blank, tmp_path / "y.xlsx"))
     assert message.startswith("错误:") and "没有项目" in message
     assert not (tmp_path / "y.xlsx").exists()
 
@@ -522,7 +524,7 @@ def test_xlwings_validate_marks_like_openpyxl(demo_book: Path, tmp_path: Path) -
     fake = fake_book(demo_book)
     message = xl.run(xl.VALIDATE, xl.XlwingsBook(fake))
     out = tmp_path / "checked.xlsx"
-    assert xl.run(xl.VALIDATE, xl.OpenpyxlBook(demo_book, out)) == message
+    assert xl.run(xl.VALIDATE, OpenpyxlBook(demo_book, out)) == message
     assert _marks_fake(fake) == _marks_openpyxl(out)
     assert fake.app.alerts[-1] == (message, "ok") and fake.app.status_bar is False
     assert fake.app.api.UserName == "Ada"  # restored after signing the notes perfxl
@@ -646,7 +648,7 @@ def test_long_mark_lists_are_split_for_com() -> None:
 
 
 def test_perfxl_notes_are_recognised() -> None:
-    assert xl.is_perfxl_note("anything", "perfxl")
-    assert xl.is_perfxl_note("【错误 PX301】资金支出计划未填写\n【警告 PX701】x", "Ada")
-    assert not xl.is_perfxl_note("【错误 PX301】x\nmy addition", "Ada")
-    assert not xl.is_perfxl_note("my note", "Ada")
+    assert marks.is_perfxl_note("anything", "perfxl")
+    assert marks.is_perfxl_note("【错误 PX301】资金支出计划未填写\n【警告 PX701】x", "Ada")
+    assert not marks.is_perfxl_note("【错误 PX301】x\nmy addition", "Ada")
+    assert not marks.is_perfxl_note("my note", "Ada")
