@@ -282,8 +282,8 @@ def load_config(path: str | Path | None) -> RulesConfig:
         if slug not in RULES:
             raise ReadError(f"规则文件中有未知的规则「{slug}」", f"unknown rule {slug!r} in {p}")
         sev = (opts or {}).get("severity", RULES[slug].severity)
-        if (opts or {}).get("enabled") is False:
-            sev = "off"
+        if sev is False or (opts or {}).get("enabled") is False:
+            sev = "off"  # YAML reads an unquoted `off` as false
         if sev not in (ERROR, WARNING, "off"):
             raise ReadError(f"规则「{slug}」的严重程度无效: {sev}", f"invalid severity for {slug}")
         severities[slug] = sev

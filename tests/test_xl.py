@@ -652,3 +652,48 @@ def test_perfxl_notes_are_recognised() -> None:
     assert marks.is_perfxl_note("【错误 PX301】资金支出计划未填写\n【警告 PX701】x", "Ada")
     assert not marks.is_perfxl_note("【错误 PX301】x\nmy addition", "Ada")
     assert not marks.is_perfxl_note("my note", "Ada")
+
+
+# --- the same verdict as the command line, rules file included ------------------------------------
+
+def _cli_counts(book: Path, *args: str, env: dict[str, str]) -> dict[str, int]:
+    import json
+    import os
+    import subprocess
+
+    r = subprocess.run([sys.executable, "-m", "perfxl", "validate", str(book), "--format", "json",
+                        *args], capture_output=True, text=True, check=False,
+                       env={**os.environ, **env})
+    assert r.returncode in (0, 1), r.stderr
+    counts: dict[str, int] = json.loads(r.stdout)["counts"]
+    return counts
+
+
+@pytest.mark.parametrize("where", ["environment", "settings"])
+def test_ribbon_and_cli_use_the_same_rules_file(demo_book: Path, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch,
+                                                where: str) -> None:
+    """A rules file in effect (PERFXL_RULES in the environment, or in the user's perfxl.conf as
+    `perfxl addin install --rules` writes it) reaches the ribbon's 校验 and `perfxl validate`
+    alike: the same counts, different from the defaults'."""
+    from perfxl.settings import RULES_KEY, user_config_file, write_config
+
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("rules:\n  plan-missing: {severity: off}\n  description-repeats-name: "
+                     "{severity: error}\n", encoding="utf-8")
+    home = tmp_path / "home"
+    env = {"USERPROFILE": str(home), "HOME": str(home)}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv(RULES_KEY, raising=False)
+    defaults = _cli_counts(demo_book, env=env)
+    if where == "environment":
+        env[RULES_KEY] = str(rules)
+        monkeypatch.setenv(RULES_KEY, str(rules))
+    else:
+        write_config(user_config_file(), {RULES_KEY: str(rules)})
+    cli = _cli_counts(demo_book, env=env)
+    assert cli != defaults
+    message = xl.run(xl.VALIDATE, OpenpyxlBook(demo_book, tmp_path / "checked.xlsx"))
+    assert f"错误 {cli['error']} 项,警告 {cli['warning']} 项" in message
+    assert cli == _cli_counts(demo_book, "--rules", str(rules), env=env)
