@@ -79,15 +79,17 @@ _FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 
 
 def project_sheet_name(seq: int, name: str, taken: set[str]) -> str:
-    """``1.行政审批等专家评审费``: Excel-legal (≤31 chars, no []:*?/\\, unique ignoring case)."""
+    """``1.行政审批等专家评审费``: Excel-legal (≤31 chars, no []:*?/\\, unique ignoring case).
+
+    ``taken`` holds the names in use, case-folded; the new name is added to it (folded)."""
     base = _FORBIDDEN.sub("_", f"{seq}.{name}".strip()).strip("'") or f"{seq}."
     candidate = base[:31]
     n = 2
-    while candidate.casefold() in {t.casefold() for t in taken}:
+    while candidate.casefold() in taken:
         suffix = f"({n})"
         candidate = base[: 31 - len(suffix)] + suffix
         n += 1
-    taken.add(candidate)
+    taken.add(candidate.casefold())
     return candidate
 
 
@@ -159,7 +161,7 @@ def place(dept: Any) -> None:
     The writer uses these names; the reader finds the same addresses by label (a test checks
     both agree), so a book we write can be annotated without being read back.
     """
-    taken = set(AUX_SHEETS) | {SHEET_DEPARTMENT}
+    taken = {n.casefold() for n in (*AUX_SHEETS, SHEET_DEPARTMENT)}
     for p in dept.projects:
         p.sheet = project_sheet_name(p.seq, p.name, taken)
         p.cells = {k: (list(v) if isinstance(v, list) else v) for k, v in PROJECT_CELLS.items()}

@@ -7,6 +7,7 @@ builds of the same data give the same bytes.
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -63,12 +64,36 @@ def book_bytes(dept: Department | None, report: Report | None = None,
         return path.read_bytes()
 
 
+@functools.cache
+def _workbook_class() -> type:
+    """XlsxWriter's Workbook, with its check of a new sheet's name kept linear: it compares the
+    name with every sheet added before (a 10,000-project book spent minutes there). The same
+    checks run; only the duplicate test uses a set of the names in use."""
+    import xlsxwriter
+    from xlsxwriter.exceptions import DuplicateWorksheetName
+
+    class Workbook(xlsxwriter.Workbook):
+        def _check_sheetname(self, sheetname: Any, is_chartsheet: bool = False) -> Any:
+            sheets: list[Any] = self.__dict__["worksheets_objs"]
+            self.worksheets_objs = []
+            try:  # length, characters, apostrophes, default names: XlsxWriter's own checks
+                name = super()._check_sheetname(sheetname, is_chartsheet)
+            finally:
+                self.worksheets_objs = sheets
+            used: set[str] = self.__dict__.setdefault("_perfxl_names", set())
+            if name.lower() in used:
+                raise DuplicateWorksheetName(
+                    f"Sheetname '{name}', with case ignored, is already in use.")
+            used.add(name.lower())
+            return name
+
+    return Workbook
+
+
 def build(path: Path, dept: Department | None, report: Report | None = None,
           totals: Totals | None = None, unit: Unit | None = None,
           sources: Sequence[Source] | None = None) -> None:
-    import xlsxwriter
-
-    wb = xlsxwriter.Workbook(str(path), {
+    wb = _workbook_class()(str(path), {
         "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
         "default_date_format": "yyyy-mm-dd",
     })

@@ -300,7 +300,7 @@ def new_project(book: Workbook) -> str:
     dept = read(book)
     names = book.sheet_names()
     seq = max([p.seq for p in dept.projects] + [0]) + 1
-    name = L.project_sheet_name(seq, "项目名称", set(names))
+    name = L.project_sheet_name(seq, "项目名称", {n.casefold() for n in names})
     sheets = [p.sheet for p in dept.projects if p.sheet in names]
     if sheets:
         index = max(names.index(s) for s in sheets) + 1
