@@ -54,7 +54,7 @@ __all__ = [
 ]
 from .findings import ERROR, WARNING, Finding, Report
 from .model import Department
-from .read import Grid
+from .read import Grid, department
 
 VALIDATE = "perfxlValidate"
 SUMMARIZE = "perfxlSummarize"
@@ -154,10 +154,11 @@ def run(control_id: str, book: Workbook) -> str:
 
 
 def read(book: Workbook) -> Department:
-    from .read import parse_book
-
+    """The live book read as the CLI reads its file (the same refusal of a book that is not a
+    performance-target workbook); of its custom properties, the template version."""
     grids = [book.grid(name) for name in book.sheet_names()]
-    return parse_book(grids, book.template_version())
+    version = book.template_version()
+    return department(grids, {} if version is None else {L.VERSION_PROPERTY: version}, book.name)
 
 
 def validate(book: Workbook, config: Any = None) -> str:
