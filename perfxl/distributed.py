@@ -137,7 +137,7 @@ def _fetch(url: str, name: str) -> bytes:
     without reading more of it."""
     import fsspec
 
-    from .limits import _over, current
+    from .limits import current, over
 
     limit = current().file_size
     opened = fsspec.open(url, "rb")
@@ -145,7 +145,7 @@ def _fetch(url: str, name: str) -> bytes:
         with opened as f:
             data: bytes = f.read(limit + 1)
         if len(data) > limit:
-            raise _over("file_size", name, "文件大小", "the file is",
+            raise over("file_size", name, "文件大小", "the file is",
                         opened.fs.size(opened.path) or len(data), limit, sizes=True)
     except FileNotFoundError:
         raise ReadError(f"找不到文件: {url}", f"file not found: {url}") from None

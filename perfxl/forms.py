@@ -1,6 +1,6 @@
 """The other forms users send, read into the same model as our own project tables.
 
-The label search in read.py reads our template and the seed's hand-typed layout, where a 项目编码
+The label search in read/parser.py reads our template and the seed's hand-typed layout, where a 项目编码
 label anchors each table. Users also send forms issued by others; these are recognised here by
 their labels on a :class:`~perfxl.read.Grid` and read into Projects with their cell map:
 

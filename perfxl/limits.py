@@ -1,14 +1,15 @@
-"""Reading limits, checked before a book is parsed, and python-calamine kept in bounds.
+"""Reading limits: their numbers, and the checks that hold a book to them before it is parsed.
 
 A submission may be a zip bomb, a sheet whose one cell sits at XFD1048576, a shared-string table
 that claims four billion strings, a billion-laughs DTD. python-calamine (Rust) reads most of them
 well, but sizes taken from the file drive its allocations, and an allocation that fails aborts
 the whole process — no exception, the merge of a hundred books dies with it. So, before any
-parser sees a book:
+parser sees a book (``read.sources.open_book`` runs these steps):
 
-1. :func:`sniff.check` says what the file is, by content (a refusal names the kind);
-2. the zip is checked from its directory: entries, declared sizes and compression ratios,
-   duplicate or overlapping entries, encryption, compression methods;
+1. ``sniff.check`` says what the file is, by content (a refusal names the kind), and
+   :func:`check_size` refuses a file over ``file_size``;
+2. the zip is checked from its directory (:func:`check_zip`): entries, declared sizes and
+   compression ratios, duplicate or overlapping entries, encryption, compression methods;
 3. every XML part is inflated once, in chunks, by our own loop that stops at the size the entry
    declares (a lying entry is refused) and verifies its CRC; on the way, each part is scanned
    for a DTD or entity declaration (refused: OOXML never has one), text or attribute runs longer
@@ -24,17 +25,16 @@ parser sees a book:
 4. merged ranges (``merged``), and for the formats read in a child process the area and the
    cells, are checked as python-calamine hands each sheet over, before its rows become Python
    lists (a merged range costs python-calamine nothing; it costs the Grid a cell each). The
-   formats python-calamine reads no merged ranges from have theirs read here, counted against
-   ``merged`` as they are read: .ods from ``content.xml`` during the scan (:class:`_OdsMerges`),
-   .xlsb from its records in the child process (:func:`xlsb_merges`).
+   formats python-calamine reads no merged ranges from have theirs counted against ``merged``
+   as they are read: .ods from ``content.xml`` during the scan (a :class:`Sink` fed the part),
+   .xlsb from its records in the child process (``read.sources``).
 
 A book past a limit is refused by the limit's name and numbers (:class:`LimitExceeded`). Then
-python-calamine reads it: in process for an OOXML book whose every cell reference was checked
-(the fast, common path; a Rust panic is a ``BaseException`` and is caught); in a child process
-with a memory cap (``RLIMIT_AS``) and a timeout for the formats whose sizes live in binary
-records we do not pre-parse (.xls, .xlsb, .ods) and for an OOXML sheet that could not be fully
-checked (cells without ``r="A1"`` references, UTF-16 parts). A child that aborts or runs out of
-memory or time is a refusal, never a crash of the caller.
+python-calamine reads it (``read.sources``): in process for an OOXML book whose every cell
+reference was checked; in a child process with a memory cap (``memory``) and a timeout
+(``timeout``) for the formats whose sizes live in binary records we do not pre-parse (.xls,
+.xlsb, .ods) and for an OOXML sheet that could not be fully checked (cells without ``r="A1"``
+references, UTF-16 parts).
 
 Limits (name = default; raise them with the environment variable ``PERFXL_LIMITS``, e.g.
 ``PERFXL_LIMITS="cells=5M,sheet_area=50M,timeout=60"``; K/M/G multiply by 1,000,
@@ -61,24 +61,18 @@ isolate         0              1: read every book in a child process
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
-import io
 import itertools
 import os
 import posixpath
 import re
 import struct
-import sys
-import tempfile
-import threading
 import zipfile
 import zlib
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from .errors import (
     DamagedFile,
@@ -88,16 +82,14 @@ from .errors import (
     ReadError,
     UnsafeFile,
 )
-from .sniff import OOXML_KINDS, FileType, Source, check
+from .sniff import OOXML_KINDS, part_xml, relationships
 
-__all__ = ["ENV", "Limits", "RawSheet", "current", "open_book"]
+__all__ = ["CHUNK", "ENV", "MAX_COLS", "MAX_ROWS", "Limits", "Sink", "ZipCheck", "check_size",
+           "check_zip", "current", "exhausted", "inflate", "over", "refuse", "root_element"]
 
 ENV = "PERFXL_LIMITS"
 KiB, MiB, GiB = 1 << 10, 1 << 20, 1 << 30
 MAX_ROWS, MAX_COLS = 1_048_576, 16_384  # Excel's sheet
-
-RawSheet = tuple[str, list[list[Any]], list[tuple[int, int, int, int]], bool]
-"""(name, rows, merged ranges (r0, c0, r1, c1), hidden): a sheet before it becomes a Grid."""
 
 
 @dataclass(frozen=True)
@@ -171,7 +163,7 @@ def _size(n: float) -> str:
     return f"{n:,.0f} 字节"
 
 
-def _over(limit: str, name: str, what_zh: str, what_en: str, actual: float, maximum: float, *,
+def over(limit: str, name: str, what_zh: str, what_en: str, actual: float, maximum: float, *,
           sizes: bool = False) -> LimitExceeded:
     """A refusal by a limit's name and numbers: 无法读取工作簿 X:<what> <actual>,超过上限 <max>."""
     shown = (_size(actual), _size(maximum)) if sizes else (f"{actual:,}", f"{maximum:,}")
@@ -183,7 +175,7 @@ def _over(limit: str, name: str, what_zh: str, what_en: str, actual: float, maxi
         f"(raise it with {hint})", limit=limit, actual=actual, maximum=maximum)
 
 
-def _exhausted(limit: str, name: str, maximum: float, *, sizes: bool = False) -> LimitExceeded:
+def exhausted(limit: str, name: str, maximum: float, *, sizes: bool = False) -> LimitExceeded:
     """The child process reading a book ran out of memory or time."""
     shown = _size(maximum) if sizes else f"{maximum:,}"
     what = "内存" if limit == "memory" else "时间(秒)"
@@ -196,7 +188,7 @@ def _exhausted(limit: str, name: str, maximum: float, *, sizes: bool = False) ->
         maximum=maximum)
 
 
-def _refuse(cls: type[ReadError], name: str, zh: str, en: str) -> ReadError:
+def refuse(cls: type[ReadError], name: str, zh: str, en: str) -> ReadError:
     """A refusal that names the problem: 无法读取工作簿 X:<zh>."""
     return cls(f"无法读取工作簿 {name}:{zh}", f"cannot read workbook {name}: {en}")
 
@@ -209,181 +201,38 @@ def _col_name(c: int) -> str:
     return out
 
 
-# --- the book: sniffed, checked, then read ------------------------------------------------------
+# --- the book's size, and its zip --------------------------------------------------------------
+
+def check_size(size: int, name: str, lim: Limits) -> None:
+    """Refuse a file larger than ``file_size``, before anything reads it."""
+    if size > lim.file_size:
+        raise over("file_size", name, "文件大小", "the file is", size, lim.file_size, sizes=True)
+
+
+class Sink(Protocol):
+    """Takes a part's pieces once they have passed the checks (an .ods book's merged ranges are
+    read so, from ``content.xml``, as it is scanned)."""
+
+    def feed(self, data: bytes, last: bool) -> None: ...
+
 
 @dataclass
-class Book:
-    """A sniffed and checked book, ready for python-calamine (:meth:`sheets`)."""
+class ZipCheck:
+    """The checks of a zipped book (OOXML, .xlsb, .ods): what they are against, and what they
+    learned on the way."""
 
-    source: Source
     name: str
-    type: FileType
+    kind: str
+    """The book's kind, as sniffed (``xlsx``, ``xlsb``, ``ods`` …)."""
     limits: Limits
-    isolate: bool = False
-    reason: str = ""
-    custom: bytes | None = None
-    """``docProps/custom.xml`` as inflated and scanned here (it holds the template version)."""
-    merges: dict[str, list[tuple[int, int, int, int]]] | None = None
-    """Sheet name → merged ranges, read here for the format python-calamine reads none from
-    (OpenDocument, from ``content.xml`` as it is scanned)."""
+    sinks: dict[str, Sink] = field(default_factory=dict)
+    """Part name → what is fed that part as it is scanned."""
     parts: dict[str, tuple[zipfile.ZipInfo, int]] = field(default_factory=dict)
-    """An OOXML book's entries (lower-case name) as checked: their directory entry and where their
-    data starts, to inflate a sheet again when the reader asks (:meth:`uncalculated`)."""
-    _uncalculated: dict[str, frozenset[str]] = field(default_factory=dict)
-    _sheet_parts: dict[str, str] | None = None
-
-    @property
-    def is_zip(self) -> bool:
-        return self.type.is_zip
-
-    def uncalculated(self, sheet: str) -> frozenset[str]:
-        """The cells (A1) of ``sheet`` that hold a formula without a computed value, as a program
-        that writes formulas but never calculates leaves them (``<c r="C4"><f>E4+G4</f><v></v>``):
-        python-calamine reads them as empty, and a finding must say why. Asked by the reader only
-        when a cell that matters is empty (a few books), so the sheet's part, which the scan has
-        checked, is inflated again then, not on every read. A formula whose result is text
-        (``t="str"``) may rightly be empty. Nothing for other formats, or when the part cannot be
-        found again (then the cell is reported as empty)."""
-        if sheet not in self._uncalculated:
-            try:
-                self._uncalculated[sheet] = self._find_uncalculated(sheet)
-            except (ReadError, OSError, zipfile.BadZipFile, ValueError, KeyError):
-                self._uncalculated[sheet] = frozenset()
-        return self._uncalculated[sheet]
-
-    def _find_uncalculated(self, sheet: str) -> frozenset[str]:
-        if self.type.kind not in OOXML_KINDS or not self.parts:
-            return frozenset()
-        with _reader(self.source) as fp:
-            if self._sheet_parts is None:
-                self._sheet_parts = self._sheets(fp)
-            part = self._sheet_parts.get(sheet)
-            if part is None:
-                return frozenset()
-            data = self._part(fp, part)
-        m = _root(data)
-        p = m.group(1) + b":" if m and m.group(1) else b""
-        formula, cell = _formulas_without_value(p)
-        opening, out = b"<" + p + b"c ", set()
-        for f in formula.finditer(data):
-            start = data.rfind(opening, 0, f.start())
-            c = cell.match(data, start, f.start()) if start >= 0 else None
-            if c is not None and not _TEXT_RESULT.search(c.group(2)):
-                out.add(c.group(1).decode("ascii"))
-        return frozenset(out)
-
-    def _part(self, fp: IO[bytes], part: str) -> bytes:
-        info, data_at = self.parts[part]
-        return b"".join(_inflate(fp, info, data_at, self.name))
-
-    def _sheets(self, fp: IO[bytes]) -> dict[str, str]:
-        """Sheet name → its part, from the workbook part and its relationships (both checked by
-        the scan; read with patterns, a tree parser costs more than the rest of this)."""
-        import html
-
-        book = self._part(fp, "xl/workbook.xml")
-        rels = self._part(fp, "xl/_rels/workbook.xml.rels")
-        targets: dict[bytes, str] = {}
-        for tag in _RELATIONSHIP.findall(rels):
-            rel_id, to = _ID_ATTR.search(tag), _TARGET_ATTR.search(tag)
-            if rel_id and to:
-                targets[rel_id.group(2)] = html.unescape(to.group(2).decode("utf-8", "replace"))
-        out: dict[str, str] = {}
-        for tag in _SHEET_TAG.findall(book):
-            name, rid = _NAME_ATTR.search(tag), _RID_ATTR.search(tag)
-            target = targets.get(rid.group(2)) if rid else None
-            if name is None or target is None:
-                continue
-            resolved = (target.lstrip("/") if target.startswith("/")
-                        else posixpath.normpath(posixpath.join("xl", target))).lower()
-            calamine = f"xl/{target.removeprefix('/xl/')}".lower()
-            part = next((p for p in (resolved, calamine) if p in self.parts), None)
-            if part is not None:
-                out.setdefault(html.unescape(name.group(2).decode("utf-8", "replace")), part)
-        return out
-
-
-    def sheets(self, skip: Collection[str] = ()) -> list[RawSheet]:
-        """Every worksheet not in ``skip``: in this process or, for formats and sheets that could
-        not be checked before parsing, in a bounded child process."""
-        if self.type.kind == "csv":
-            from .sniff import read_text_table
-
-            return read_text_table(self.source, self.type, max_bytes=self.limits.file_size,
-                                   max_cells=self.limits.cells, max_string=self.limits.string,
-                                   name=self.name)
-        # python-calamine picks its reader by the extension: by path when it matches the content
-        # (its messages are more precise), from the bytes (content detection) otherwise
-        by_path = (not isinstance(self.source, bytes) and Path(self.source).suffix.lower()
-                   in _EXTENSIONS.get(self.type.kind, ()))
-        if self.isolate or self.limits.isolate:
-            sheets = _isolated(self, by_path, skip)
-        else:
-            sheets = calamine_sheets(self.source, self.name, by_path, skip, self.limits,
-                                     kind=self.type.kind)
-        if self.merges is not None:
-            sheets = [(name, rows, merges or self.merges.get(name, []), hidden)
-                      for name, rows, merges, hidden in sheets]
-        return sheets
-
-
-_SHEET_TAG = re.compile(rb"<(?:[\w.-]+:)?sheet\s[^>]*>")
-_RELATIONSHIP = re.compile(rb"<(?:[\w.-]+:)?Relationship\s[^>]*>")
-_NAME_ATTR = re.compile(rb"""\sname\s*=\s*(["'])(.*?)\1""", re.S)
-_RID_ATTR = re.compile(rb"""\s(?:[\w.-]+:)id\s*=\s*(["'])(.*?)\1""", re.S)
-_ID_ATTR = re.compile(rb"""\sId\s*=\s*(["'])(.*?)\1""", re.S)
-_TARGET_ATTR = re.compile(rb"""\sTarget\s*=\s*(["'])(.*?)\1""", re.S)
-
-
-_EXTENSIONS = {**{k: (".xlsx", ".xlsm", ".xltx", ".xltm", ".xlam") for k in OOXML_KINDS},
-               "xlsb": (".xlsb",), "xls": (".xls", ".xla"), "ods": (".ods",)}
-
-
-def open_book(source: Source, name: str = "", limits: Limits | None = None) -> Book:
-    """Sniff ``source`` (a path or a book's bytes) and check it against ``limits``.
-
-    Raises a :class:`ReadError` subclass for anything perfxl does not read or that is past a
-    limit: :class:`UnsupportedFormat`, :class:`EncryptedBook`, :class:`DamagedFile`,
-    :class:`UnsafeFile`, :class:`LimitExceeded`.
-    """
-    lim = limits or current()
-    name = name or ("工作簿" if isinstance(source, bytes) else Path(source).name)
-    size = len(source) if isinstance(source, bytes) else _file_size(source)
-    if size > lim.file_size:
-        raise _over("file_size", name, "文件大小", "the file is", size, lim.file_size,
-                    sizes=True)
-    ft = check(source, name, max_entries=lim.entries)
-    book = Book(source, name, ft, lim)
-    if ft.kind in OOXML_KINDS or ft.kind in ("xlsb", "ods"):
-        with _reader(source) as fp:
-            _check_zip(fp, size, book)
-    if ft.kind in ("xls", "xlsb", "ods"):
-        book.isolate, book.reason = True, f"{ft.kind}: sizes in binary records or repeats"
-    return book
-
-
-def _file_size(path: str | Path) -> int:
-    try:
-        return os.stat(path).st_size
-    except FileNotFoundError:
-        raise ReadError(f"找不到文件: {path}", f"file not found: {path}") from None
-    except OSError as e:
-        raise ReadError(f"无法打开 {Path(path).name}: {e.strerror}",
-                        f"cannot open {path}: {e.strerror}") from None
-
-
-class _reader:
-    """``with _reader(source) as fp``: a binary file object over a path or bytes."""
-
-    def __init__(self, source: Source) -> None:
-        self.fp: IO[bytes] = (io.BytesIO(source) if isinstance(source, bytes)
-                              else open(source, "rb"))  # noqa: SIM115
-
-    def __enter__(self) -> IO[bytes]:
-        return self.fp
-
-    def __exit__(self, *exc: object) -> None:
-        self.fp.close()
+    """Entry (lower-case name) → its directory entry and where its data starts."""
+    custom: bytes | None = None
+    """``docProps/custom.xml`` as inflated and scanned (it holds the template version)."""
+    isolate: str = ""
+    """Why the book must be read in the bounded child process ("" when it need not)."""
 
 
 # --- the zip, from its directory -------------------------------------------------------------------
@@ -393,48 +242,50 @@ _BINARY = re.compile(r"\.(bin|png|jpe?g|gif|bmp|tiff?|emf|wmf|wdp|jfif|ico|odttf
 _RATIO_FLOOR = MiB  # the ratio of smaller entries is not a threat (the total is bounded anyway)
 
 
-def _check_zip(fp: IO[bytes], size: int, book: Book) -> None:
-    lim, name = book.limits, book.name
+def check_zip(fp: IO[bytes], size: int, zc: ZipCheck) -> None:
+    """Check a zipped book from its directory, then inflate and scan its XML parts (see the
+    module's notes); past a limit, unsafe or damaged: the :class:`ReadError` that says so."""
+    lim, name = zc.limits, zc.name
     try:
         z = zipfile.ZipFile(fp)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as e:
-        raise _refuse(DamagedFile, name, f"文件已损坏(zip: {e})", f"damaged zip: {e}") from None
+        raise refuse(DamagedFile, name, f"文件已损坏(zip: {e})", f"damaged zip: {e}") from None
     with z:
         infos = z.infolist()
         if len(infos) > lim.entries:
-            raise _over("entries", name, "压缩包中的部件数", "zip entries:", len(infos),
+            raise over("entries", name, "压缩包中的部件数", "zip entries:", len(infos),
                         lim.entries)
         seen: dict[str, str] = {}
         for info in infos:
             norm = posixpath.normpath(info.filename.replace("\\", "/").lstrip("/")).lower()
             if norm in seen:
-                raise _refuse(UnsafeFile, name,
+                raise refuse(UnsafeFile, name,
                               f"压缩包中有重复的部件「{seen[norm]}」与「{info.filename}」(同名或仅大小写"
                               "不同),不同软件会读到不同的内容,已拒绝",
                               f"duplicate entries {seen[norm]!r} and {info.filename!r}")
             seen[norm] = info.filename
             if info.flag_bits & 0x1:
-                raise _refuse(EncryptedBook, name, "文件已加密(压缩包加密),请去除密码后重新提交",
+                raise refuse(EncryptedBook, name, "文件已加密(压缩包加密),请去除密码后重新提交",
                               "it is an encrypted zip; remove the password")
             if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-                raise _refuse(DamagedFile, name, f"部件 {info.filename} 使用了 Office 不用的压缩方式"
+                raise refuse(DamagedFile, name, f"部件 {info.filename} 使用了 Office 不用的压缩方式"
                               f"({info.compress_type})",
                               f"{info.filename} uses compression method {info.compress_type}")
         total = sum(i.file_size for i in infos)
         if total > lim.unzipped:
-            raise _over("unzipped", name, "解压后的总大小", "it unzips to", total,
+            raise over("unzipped", name, "解压后的总大小", "it unzips to", total,
                         lim.unzipped, sizes=True)
         for info in infos:
             if info.file_size >= _RATIO_FLOOR:
                 ratio = info.file_size / max(info.compress_size, 1)
                 if ratio > lim.ratio:
-                    raise _over("ratio", name, f"部件 {info.filename} 的压缩比(可能是压缩炸弹)",
+                    raise over("ratio", name, f"部件 {info.filename} 的压缩比(可能是压缩炸弹)",
                                 f"{info.filename} has a compression ratio of", round(ratio),
                                 lim.ratio)
         headers = _check_layout(fp, size, infos, z, name)
-        book.parts = {i.filename.lower(): (i, headers[i.filename]) for i in infos}
-        if book.type.kind in OOXML_KINDS or book.type.kind == "ods":
-            _scan_parts(fp, infos, headers, z, book)
+        zc.parts = {i.filename.lower(): (i, headers[i.filename]) for i in infos}
+        if zc.kind in OOXML_KINDS or zc.kind == "ods":
+            _scan_parts(fp, infos, headers, z, zc)
 
 
 def _check_layout(fp: IO[bytes], size: int, infos: list[zipfile.ZipInfo], z: zipfile.ZipFile,
@@ -448,7 +299,7 @@ def _check_layout(fp: IO[bytes], size: int, infos: list[zipfile.ZipInfo], z: zip
         fp.seek(info.header_offset)
         header = fp.read(30)
         if len(header) < 30 or header[:4] != b"PK\x03\x04":
-            raise _refuse(DamagedFile, name, f"文件已损坏:部件 {info.filename} 的本地文件头缺失",
+            raise refuse(DamagedFile, name, f"文件已损坏:部件 {info.filename} 的本地文件头缺失",
                           f"damaged: no local header for {info.filename}")
         n, m = struct.unpack_from("<HH", header, 26)
         begin = info.header_offset + 30 + n + m
@@ -457,25 +308,22 @@ def _check_layout(fp: IO[bytes], size: int, infos: list[zipfile.ZipInfo], z: zip
     spans.sort()
     for (_a0, a1, an), (b0, _b1, bn) in itertools.pairwise(spans):
         if b0 < a1:
-            raise _refuse(UnsafeFile, name, f"部件「{an}」与「{bn}」在压缩包中互相重叠(常见于压缩炸弹),"
+            raise refuse(UnsafeFile, name, f"部件「{an}」与「{bn}」在压缩包中互相重叠(常见于压缩炸弹),"
                           "已拒绝", f"entries {an!r} and {bn!r} overlap (a zip bomb pattern)")
     if spans and spans[-1][1] > start_dir:
-        raise _refuse(DamagedFile, name, f"文件已损坏:部件「{spans[-1][2]}」超出了压缩包的数据区",
+        raise refuse(DamagedFile, name, f"文件已损坏:部件「{spans[-1][2]}」超出了压缩包的数据区",
                       f"damaged: {spans[-1][2]!r} runs into the directory")
     return data_at
 
 
 # --- the XML parts, inflated and scanned once -----------------------------------------------------
 
-_CHUNK = 4 * MiB
-_KEEP = b"<\x01\x02\x03"
-_DELETE = bytes(b for b in range(256) if b not in _KEEP)
-_PARENS = bytes.maketrans(b"<\x01", b"()")
+CHUNK = 4 * MiB
 _ROOT = re.compile(rb"<(?:([A-Za-z_][\w.-]*):)?(worksheet|sst|dialogsheet|macrosheet|chartsheet)"
                    rb"[\s/>]")
 
 
-def _root(data: bytes) -> re.Match[bytes] | None:
+def root_element(data: bytes) -> re.Match[bytes] | None:
     """The root element, when it is a worksheet, a shared-string table or a chart sheet: the
     first element after the declaration, processing instructions and comments."""
     at = data.find(b"<")
@@ -495,7 +343,7 @@ class _Tally:
 
 
 def _scan_parts(fp: IO[bytes], infos: list[zipfile.ZipInfo], data_at: dict[str, int],
-                z: zipfile.ZipFile, book: Book) -> None:
+                z: zipfile.ZipFile, zc: ZipCheck) -> None:
     """Inflate and scan every part that is not a known binary, workbook parts first."""
     first = ("[content_types].xml", "_rels/.rels", "xl/workbook.xml", "xl/_rels/workbook.xml.rels")
     order = sorted(infos, key=lambda i: (i.filename.lower() not in first, i.filename))
@@ -505,9 +353,9 @@ def _scan_parts(fp: IO[bytes], infos: list[zipfile.ZipInfo], data_at: dict[str, 
         lower = info.filename.lower()
         if info.filename.endswith("/") or (_BINARY.search(lower) and lower not in labels):
             continue
-        _scan(fp, info, data_at[info.filename], labels, book, tally)
+        _scan(fp, info, data_at[info.filename], labels, zc, tally)
     if tally.isolate:
-        book.isolate, book.reason = True, "; ".join(tally.isolate)
+        zc.isolate = "; ".join(tally.isolate)
 
 
 _CALAMINE_READS = frozenset(("xl/workbook.xml", "xl/_rels/workbook.xml.rels",
@@ -542,12 +390,10 @@ class _Labels:
 def _sheet_names(z: zipfile.ZipFile) -> dict[str, str]:
     """Sheet part (lower case) → the sheet's name, for messages and to know what python-calamine
     reads: each target both as resolved and as python-calamine resolves it ("xl/" + target)."""
-    from .sniff import _rels, _xml
-
-    root = _xml(z, "xl/workbook.xml")
+    root = part_xml(z, "xl/workbook.xml")
     if root is None:
         return {}
-    rels = _rels(z, "xl/workbook.xml")
+    rels = relationships(z, "xl/workbook.xml")
     rid = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
     out: dict[str, str] = {}
     for el in root.iter():
@@ -562,12 +408,12 @@ def _sheet_names(z: zipfile.ZipFile) -> dict[str, str]:
 
 
 def _damaged(name: str, info: zipfile.ZipInfo, what_zh: str, what_en: str) -> ReadError:
-    return _refuse(DamagedFile, name, f"文件已损坏:部件 {info.filename} {what_zh}",
+    return refuse(DamagedFile, name, f"文件已损坏:部件 {info.filename} {what_zh}",
                    f"damaged: {info.filename} {what_en}")
 
 
 def _past_declared(name: str, info: zipfile.ZipInfo) -> ReadError:
-    return _refuse(UnsafeFile, name,
+    return refuse(UnsafeFile, name,
                    f"部件 {info.filename} 解压后比它声明的 {info.file_size:,} 字节更大"
                    "(可能是压缩炸弹),已拒绝",
                    f"{info.filename} inflates past its declared {info.file_size:,} bytes")
@@ -581,7 +427,7 @@ def _check_whole(name: str, info: zipfile.ZipInfo, total: int, crc: int) -> None
         raise _damaged(name, info, "的校验和不符", "fails its CRC check")
 
 
-def _inflate(fp: IO[bytes], info: zipfile.ZipInfo, data_at: int, name: str) -> Iterator[bytes]:
+def inflate(fp: IO[bytes], info: zipfile.ZipInfo, data_at: int, name: str) -> Iterator[bytes]:
     """The entry's content in chunks; never more than it declares; CRC verified at the end."""
     def damaged(what_zh: str, what_en: str) -> ReadError:
         return _damaged(name, info, what_zh, what_en)
@@ -592,7 +438,7 @@ def _inflate(fp: IO[bytes], info: zipfile.ZipInfo, data_at: int, name: str) -> I
         if left != declared:
             raise damaged("的大小前后不一致", "has inconsistent sizes")
         while left:
-            raw = fp.read(min(_CHUNK, left))
+            raw = fp.read(min(CHUNK, left))
             if not raw:
                 raise damaged("被截断", "is truncated")
             left -= len(raw)
@@ -602,14 +448,14 @@ def _inflate(fp: IO[bytes], info: zipfile.ZipInfo, data_at: int, name: str) -> I
     else:
         d = zlib.decompressobj(-15)
         while left > 0 and not d.eof:
-            raw = fp.read(min(_CHUNK, left))
+            raw = fp.read(min(CHUNK, left))
             if not raw:
                 raise damaged("被截断", "is truncated")
             left -= len(raw)
             buf = raw
             while True:
                 try:
-                    out = d.decompress(buf, _CHUNK)
+                    out = d.decompress(buf, CHUNK)
                 except zlib.error as e:
                     raise damaged(f"无法解压({e})", f"cannot be inflated ({e})") from None
                 buf = d.unconsumed_tail
@@ -619,7 +465,7 @@ def _inflate(fp: IO[bytes], info: zipfile.ZipInfo, data_at: int, name: str) -> I
                 if out:
                     crc = zlib.crc32(out, crc)
                     yield out
-                if d.eof or (not buf and len(out) < _CHUNK):
+                if d.eof or (not buf and len(out) < CHUNK):
                     break
         if not d.eof:
             raise damaged("被截断", "is truncated")
@@ -627,7 +473,7 @@ def _inflate(fp: IO[bytes], info: zipfile.ZipInfo, data_at: int, name: str) -> I
 
 
 def _inflate_small(fp: IO[bytes], info: zipfile.ZipInfo, data_at: int, name: str) -> bytes:
-    """:func:`_inflate` of an entry under ``_CHUNK`` bytes, in one call (the same checks)."""
+    """:func:`_inflate` of an entry under ``CHUNK`` bytes, in one call (the same checks)."""
     fp.seek(data_at)
     declared = info.file_size
     raw = fp.read(info.compress_size)
@@ -651,41 +497,40 @@ def _inflate_small(fp: IO[bytes], info: zipfile.ZipInfo, data_at: int, name: str
     return data
 
 
-def _scan(fp: IO[bytes], info: zipfile.ZipInfo, data_at: int, labels: _Labels, book: Book,
+def _scan(fp: IO[bytes], info: zipfile.ZipInfo, data_at: int, labels: _Labels, zc: ZipCheck,
           tally: _Tally) -> None:
     """Inflate one part and scan it: in one piece when it is small, else in pieces cut just
     before a '<' (so no tag, and no run between two '<', is ever split)."""
-    lim, name = book.limits, book.name
+    lim, name = zc.limits, zc.name
     st = _PartState(info.filename, labels)
-    if book.type.kind == "ods" and info.filename == "content.xml":
-        st.sink = _OdsMerges(book)
+    st.sink = zc.sinks.get(info.filename)
     pending = b""
-    if info.file_size < _CHUNK and info.compress_size < _CHUNK:  # in one piece
+    if info.file_size < CHUNK and info.compress_size < CHUNK:  # in one piece
         data = _inflate_small(fp, info, data_at, name)
-        _piece(data, st, book, tally, last=True)
-        _close(st, book, tally)
+        _piece(data, st, zc, tally, last=True)
+        _close(st, zc, tally)
         if info.filename == "docProps/custom.xml":
-            book.custom = data
+            zc.custom = data
         return
-    for out in _inflate(fp, info, data_at, name):
+    for out in inflate(fp, info, data_at, name):
         data = pending + out if pending else out
-        if len(data) < _CHUNK:
+        if len(data) < CHUNK:
             pending = data
             continue
         cut = data.rfind(b"<")
         if cut <= 0:
             if len(data) > lim.string + 1:
                 where = st.where
-                raise _over("string", name, f"{where} 中有一段文字或属性值的长度至少为",
+                raise over("string", name, f"{where} 中有一段文字或属性值的长度至少为",
                             f"{where} holds a text or attribute value of at least",
                             len(data), lim.string)
             pending = data
             continue
-        _piece(data[:cut], st, book, tally)
+        _piece(data[:cut], st, zc, tally)
         pending = data[cut:]
     if pending or st.first:
-        _piece(pending, st, book, tally, last=True)
-    _close(st, book, tally)
+        _piece(pending, st, zc, tally, last=True)
+    _close(st, zc, tally)
 
 
 @dataclass
@@ -700,7 +545,7 @@ class _PartState:
     max_row: int = 0
     max_col: int = 0
     odd: bool = False
-    sink: _OdsMerges | None = None
+    sink: Sink | None = None
     """Takes each piece once it has passed the checks (an .ods book's content.xml)."""
 
     @property
@@ -717,9 +562,9 @@ def _cell_tags(prefix: bytes) -> re.Pattern[bytes]:
                       + rb'(?: r="([A-Z]+)([0-9]+)"|[>/\t\n\r ])')
 
 
-def _piece(data: bytes, st: _PartState, book: Book, tally: _Tally, last: bool = False) -> None:
+def _piece(data: bytes, st: _PartState, zc: ZipCheck, tally: _Tally, last: bool = False) -> None:
     """Scan a piece of a part: it starts at a '<' (or the part's start) and ends before one."""
-    lim, name = book.limits, book.name
+    lim, name = zc.limits, zc.name
     if st.first:
         st.first = False
         if b"\x00" in data[:4096]:  # UTF-16/32 or binary: the byte scans below would see nothing
@@ -727,7 +572,7 @@ def _piece(data: bytes, st: _PartState, book: Book, tally: _Tally, last: bool = 
             if st.labels.read_by_calamine(st.part):
                 tally.isolate.append(f"{st.where}: not UTF-8")
             return
-        m = _root(data)
+        m = root_element(data)
         if m is None and b"sheetData" in data:  # cells under a root the checks do not know
             tally.isolate.append(f"{st.where}: sheet data under an unknown root element")
         if m and m.group(2) != b"chartsheet":
@@ -738,14 +583,14 @@ def _piece(data: bytes, st: _PartState, book: Book, tally: _Tally, last: bool = 
                 for attr, value in _COUNT_ATTR.findall(data, m.start(),
                                                        end if end > 0 else len(data)):
                     if int(value) > lim.cells:
-                        raise _over("cells", name, f"共享字符串表声明的字符串个数({attr.decode()})",
+                        raise over("cells", name, f"共享字符串表声明的字符串个数({attr.decode()})",
                                     "the shared-string table declares "
                                     f"{attr.decode()} =", int(value), lim.cells)
     if st.skip:
         return
     if b"<!DOCTYPE" in data:  # an ENTITY declaration can only live inside a DOCTYPE
         where = st.where
-        raise _refuse(UnsafeFile, name, f"{where} 含有 DTD/实体声明,Office 文件不会有这种内容"
+        raise refuse(UnsafeFile, name, f"{where} 含有 DTD/实体声明,Office 文件不会有这种内容"
                       "(可能是恶意文件),已拒绝", f"{where} holds a DTD or entity declarations")
     _check_runs(data, lim.string, st, name)
     # worksheets and shared strings: see the module's note on depth; a last piece with fewer
@@ -753,7 +598,7 @@ def _piece(data: bytes, st: _PartState, book: Book, tally: _Tally, last: bool = 
     if not st.role and not (last and st.depth + data.count(b"<") <= lim.depth):
         _check_depth(data, st, lim.depth, name)
     if st.role == "sheet":
-        _sheet_piece(data, st, book, tally)
+        _sheet_piece(data, st, zc, tally)
     if st.sink is not None:
         st.sink.feed(data, last)
 
@@ -792,7 +637,7 @@ def _check_depth(data: bytes, st: _PartState, limit: int, name: str) -> None:
                                             initial=depth))
             if peak > limit:
                 where = st.where
-                raise _over("depth", name, f"{where} 中 XML 元素的嵌套层数(至少)",
+                raise over("depth", name, f"{where} 中 XML 元素的嵌套层数(至少)",
                             f"{where} nests XML elements at least", peak, limit)
         depth += starts - 2 * closes - count(b"/>", pos, end) - skipped
         pos = end
@@ -813,20 +658,20 @@ def _check_runs(data: bytes, limit: int, st: _PartState, name: str) -> None:
             run = (len(data) if end < 0 else end) - begin
             if run > limit:
                 where = st.where
-                raise _over("string", name, f"{where} 中有一段文字或属性值长",
+                raise over("string", name, f"{where} 中有一段文字或属性值长",
                             f"{where} holds a text or attribute value of", run, limit)
 
 
 _ODD = (b"", b"")
 
 
-def _sheet_piece(data: bytes, st: _PartState, book: Book, tally: _Tally) -> None:
+def _sheet_piece(data: bytes, st: _PartState, zc: ZipCheck, tally: _Tally) -> None:
     """Cell references of a worksheet piece: count, farthest cell, cells outside Excel's sheet.
 
     Only the plain form ``<c r="B7"`` (what Excel, WPS, LibreOffice, openpyxl and XlsxWriter
     write) is read here; a sheet with any other cell tag is read in the child process.
     """
-    lim, name = book.limits, book.name
+    lim, name = zc.limits, zc.name
     refs = _cell_tags(st.prefix).findall(data)
     if _ODD in refs:
         st.odd = True
@@ -835,14 +680,14 @@ def _sheet_piece(data: bytes, st: _PartState, book: Book, tally: _Tally) -> None
         return
     tally.cells += len(refs)
     if tally.cells > lim.cells:
-        raise _over("cells", name, "单元格个数超过", "it holds more cells than",
+        raise over("cells", name, "单元格个数超过", "it holds more cells than",
                     tally.cells, lim.cells)
     letters, digits = zip(*refs, strict=True)
     col = max(map(_col_number, set(letters)))
     row = max(map(int, set(digits)))
     if col > MAX_COLS or row > MAX_ROWS:
         where = st.where
-        raise _over("cells", name, f"{where} 中有超出 Excel 范围({MAX_ROWS:,} 行 × {MAX_COLS:,} 列)"
+        raise over("cells", name, f"{where} 中有超出 Excel 范围({MAX_ROWS:,} 行 × {MAX_COLS:,} 列)"
                     "的单元格地址;最大的行号或列号", f"{where} has cells outside Excel's "
                     "sheet; largest row or column", max(row, col),
                     MAX_ROWS if row > MAX_ROWS else MAX_COLS)
@@ -851,7 +696,7 @@ def _sheet_piece(data: bytes, st: _PartState, book: Book, tally: _Tally) -> None
         area = st.max_row * st.max_col
         if area > lim.sheet_area:
             far, where = f"A1:{_col_name(st.max_col)}{st.max_row}", st.where
-            raise _over("sheet_area", name, f"{where} 的范围 {far} 共有单元格",
+            raise over("sheet_area", name, f"{where} 的范围 {far} 共有单元格",
                         f"{where} spans {far}:", area, lim.sheet_area)
 
 
@@ -862,108 +707,8 @@ def _col_number(letters: bytes) -> int:
     return n if len(letters) <= 8 else MAX_COLS + 1
 
 
-@functools.lru_cache(maxsize=16)
-def _formulas_without_value(prefix: bytes) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
-    """A formula not followed by a non-empty value (``<f>E4+G4</f>`` then ``<v></v>``, ``<v/>``
-    or nothing; ``\\b`` keeps ``<formula>`` of conditional formats out), and the start tag of
-    the cell it is in, up to the formula: (reference, the cell's other attributes)."""
-    p = re.escape(prefix)
-    formula = re.compile(rb"<" + p + rb"f\b[^>]*?(?:/>|>[^<]*</" + p + rb"f>)(?!\s*<" + p
-                         + rb"v\b[^>]*(?<!/)>[^<])")
-    cell = re.compile(rb"<" + p + rb'c r="([A-Z]+[0-9]+)"([^>]*)>\s*\Z')
-    return formula, cell
-
-
-_TEXT_RESULT = re.compile(rb"""\st\s*=\s*["']str["']""")
-
-
-_TABLE_NS = "urn:oasis:names:tc:opendocument:xmlns:table:1.0 "
-_TABLE, _ROW, _CELL, _COVERED = (_TABLE_NS + t for t in (
-    "table", "table-row", "table-cell", "covered-table-cell"))
-_ROWS_REPEATED, _COLUMNS_REPEATED, _COLUMNS_SPANNED, _ROWS_SPANNED, _NAME = (_TABLE_NS + a for a in (
-    "number-rows-repeated", "number-columns-repeated", "number-columns-spanned",
-    "number-rows-spanned", "name"))
-
-
-class _OdsMerges:
-    """The merged ranges of an .ods book's sheets, read from ``content.xml`` while it is scanned
-    (python-calamine reads none from OpenDocument): a cell that spans columns or rows
-    (``table:number-columns-spanned`` / ``number-rows-spanned``) starts a merged range. Streaming
-    (expat, fed the pieces that passed the checks: no DTD, bounded runs and depth); rows and
-    columns are counted with their repeats (``number-rows-repeated``, ``number-columns-repeated``,
-    covered cells included), and the cells the ranges cover are checked against ``merged`` before
-    any range is kept, so a repeated spanning cell cannot make millions of them. A table nested in
-    a cell is not a sheet and is passed over. Malformed XML ends the reading of merges (python-
-    calamine then says what is wrong with the book)."""
-
-    def __init__(self, book: Book) -> None:
-        import pyexpat
-
-        self.book = book
-        self.merges: dict[str, list[tuple[int, int, int, int]]] = {}
-        self.covered = 0  # cells inside merged ranges, summed over the book
-        self.tables = 0   # nesting of table:table
-        self.sheet: list[tuple[int, int, int, int]] = []
-        self.row = self.col = 0
-        self.repeat = 1   # the current row's number-rows-repeated
-        self.failed = False
-        self.parser = pyexpat.ParserCreate(namespace_separator=" ")
-        self.parser.StartElementHandler = self._start
-        self.parser.EndElementHandler = self._end
-        book.merges = self.merges
-
-    def feed(self, data: bytes, last: bool) -> None:
-        if self.failed:
-            return
-        import pyexpat
-
-        try:
-            self.parser.Parse(data, last)
-        except pyexpat.ExpatError:
-            self.failed = True
-
-    def _start(self, tag: str, attrs: dict[str, str]) -> None:
-        if tag == _TABLE:
-            self.tables += 1
-            if self.tables == 1:
-                self.sheet = self.merges.setdefault(attrs.get(_NAME, ""), [])
-                self.row = 0
-        elif self.tables != 1:
-            return
-        elif tag == _ROW:
-            self.repeat, self.col = _count(attrs.get(_ROWS_REPEATED)), 0
-        elif tag in (_CELL, _COVERED):
-            times = _count(attrs.get(_COLUMNS_REPEATED))
-            wide, high = _count(attrs.get(_COLUMNS_SPANNED)), _count(attrs.get(_ROWS_SPANNED))
-            if tag == _CELL and (wide > 1 or high > 1):
-                self.covered += self.repeat * times * wide * high
-                lim = self.book.limits
-                if self.covered > lim.merged:
-                    raise _over("merged", self.book.name, "合并单元格共包含单元格",
-                                "merged ranges cover", self.covered, lim.merged)
-                self.sheet += [(r, c, r + high - 1, c + wide - 1)
-                               for r in range(self.row, self.row + self.repeat)
-                               for c in range(self.col, self.col + times)]
-            self.col += times
-
-    def _end(self, tag: str) -> None:
-        if tag == _TABLE:
-            self.tables -= 1
-        elif tag == _ROW and self.tables == 1:
-            self.row += self.repeat
-
-
-def _count(value: str | None) -> int:
-    """A repeat or span attribute: a positive whole number, 1 when absent or malformed."""
-    try:
-        n = int(value) if value else 1
-    except ValueError:
-        return 1
-    return n if n > 0 else 1
-
-
-def _close(st: _PartState, book: Book, tally: _Tally) -> None:
-    lim, name = book.limits, book.name
+def _close(st: _PartState, zc: ZipCheck, tally: _Tally) -> None:
+    lim, name = zc.limits, zc.name
     if st.skip:
         return
     if st.role == "sheet":
@@ -971,304 +716,6 @@ def _close(st: _PartState, book: Book, tally: _Tally) -> None:
             tally.isolate.append(f"{st.where}: cells without a plain r=\"A1\" reference")
         tally.area += st.max_row * st.max_col
         if tally.area > lim.book_area:
-            raise _over("book_area", name, "各工作表的范围合计单元格", "its sheets span",
+            raise over("book_area", name, "各工作表的范围合计单元格", "its sheets span",
                         tally.area, lim.book_area)
 
-
-# --- python-calamine, in this process or in a bounded child ---------------------------------------
-
-def calamine_sheets(source: Source, name: str, by_path: bool, skip: Collection[str],
-                    lim: Limits, *, count_cells: bool = False, kind: str = "") -> list[RawSheet]:
-    """Every worksheet (not in ``skip``) as (name, rows, merges, hidden), checked against the area
-    and merge limits before its rows become Python lists (and, with ``count_cells``, for a book
-    whose cells were not counted before parsing, against ``cells``). Any failure of
-    python-calamine, including a Rust panic (a ``BaseException``), becomes a :class:`ReadError`.
-    The merged ranges of an .xlsb book (``kind``), which python-calamine does not read, come from
-    its records (:func:`xlsb_merges`)."""
-    import python_calamine as pc
-
-    with _panic_output() as panicked:
-        try:
-            if by_path:
-                wb = pc.CalamineWorkbook.from_path(str(source))
-            elif isinstance(source, bytes):
-                wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(source))
-            else:
-                with open(source, "rb") as f:
-                    wb = pc.CalamineWorkbook.from_filelike(f)
-            out: list[RawSheet] = []
-            area = merged = cells = 0
-            binary: dict[str, list[tuple[int, int, int, int]]] | None = None
-            for meta in wb.sheets_metadata:
-                if "WorkSheet" not in str(meta.typ) or meta.name in skip:
-                    continue
-                sheet = wb.get_sheet_by_name(meta.name)
-                end = sheet.end
-                here = (end[0] + 1) * (end[1] + 1) if end else 0
-                where = f"工作表「{meta.name}」"
-                if here > lim.sheet_area:
-                    raise _over("sheet_area", name, f"{where} 的范围共有单元格",
-                                f"sheet {meta.name!r} spans", here, lim.sheet_area)
-                area += here
-                if area > lim.book_area:
-                    raise _over("book_area", name, "各工作表的范围合计单元格", "its sheets span",
-                                area, lim.book_area)
-                ranges = sheet.merged_cell_ranges
-                if ranges is None and kind == "xlsb":
-                    if binary is None:
-                        binary = xlsb_merges(source, name, lim)
-                    merges = binary.get(meta.name, [])
-                else:
-                    merges = [(a[0], a[1], b[0], b[1]) for a, b in (ranges or [])]
-                merged += sum((abs(r1 - r0) + 1) * (abs(c1 - c0) + 1)
-                              for r0, c0, r1, c1 in merges)
-                if merged > lim.merged:
-                    raise _over("merged", name, "合并单元格共包含单元格", "merged ranges cover",
-                                merged, lim.merged)
-                rows = sheet.to_python(skip_empty_area=False)
-                if count_cells:
-                    cells += sum(len(r) - r.count("") for r in rows)  # empty cells are ""
-                    if cells > lim.cells:
-                        raise _over("cells", name, "单元格个数超过", "it holds more cells than",
-                                    cells, lim.cells)
-                out.append((meta.name, rows, merges, "Visible" not in str(meta.visible)))
-            return out
-        except (KeyboardInterrupt, SystemExit, PerfxlError):
-            raise
-        except BaseException as e:  # python-calamine's errors, and pyo3's PanicException
-            panicked.append(not isinstance(e, Exception))
-            raise _calamine_error(e, name) from None
-
-
-def xlsb_merges(source: Source, name: str,
-                lim: Limits) -> dict[str, list[tuple[int, int, int, int]]]:
-    """Sheet name → merged ranges of an .xlsb book, from its records: python-calamine reads none
-    from the binary format. The sheets are the workbook part's BrtBundleSh records (a relationship
-    id and a name), their parts found through ``xl/_rels/workbook.bin.rels``; a range is a
-    BrtMergeCell record (first row, last row, first column, last column). The cells the ranges
-    cover count against ``merged`` as they are read. Runs where python-calamine reads .xlsb: in
-    the bounded child process. A record or part that cannot be read gives no ranges for that
-    sheet (python-calamine says what is wrong with the book)."""
-    out: dict[str, list[tuple[int, int, int, int]]] = {}
-    covered = 0
-    try:
-        with _reader(source) as fp, zipfile.ZipFile(fp) as z:
-            names = {n.lower(): n for n in z.namelist()}
-
-            def member(part: str) -> bytes:
-                real = names.get(part.lower())
-                return z.read(real) if real is not None else b""
-
-            targets: dict[str, str] = {}
-            for tag in _RELATIONSHIP.findall(member("xl/_rels/workbook.bin.rels")):
-                rel_id, to = _ID_ATTR.search(tag), _TARGET_ATTR.search(tag)
-                if rel_id and to:
-                    targets[rel_id.group(2).decode("utf-8", "replace")] = \
-                        to.group(2).decode("utf-8", "replace")
-            for typ, data in _records(member("xl/workbook.bin")):
-                if typ != _BUNDLE_SHEET or len(data) < 12:
-                    continue
-                sheet_rel, at = _wide_string(data, 8)
-                sheet, _ = _wide_string(data, at)
-                target = targets.get(sheet_rel, "")
-                if not target:
-                    continue
-                part = (target.lstrip("/") if target.startswith("/")
-                        else posixpath.normpath(posixpath.join("xl", target)))
-                ranges = out.setdefault(sheet, [])
-                for typ, rec in _records(member(part)):
-                    if typ == _MERGE_CELL and len(rec) >= 16:
-                        r0, r1, c0, c1 = struct.unpack_from("<4I", rec)
-                        if r1 < r0 or c1 < c0 or r1 >= MAX_ROWS or c1 >= MAX_COLS:
-                            continue
-                        covered += (r1 - r0 + 1) * (c1 - c0 + 1)
-                        if covered > lim.merged:
-                            raise _over("merged", name, "合并单元格共包含单元格",
-                                        "merged ranges cover", covered, lim.merged)
-                        ranges.append((r0, c0, r1, c1))
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, struct.error, RuntimeError,
-            NotImplementedError, zlib.error):
-        pass
-    return out
-
-
-_BUNDLE_SHEET, _MERGE_CELL = 156, 176  # BrtBundleSh, BrtMergeCell
-
-
-def _records(data: bytes) -> Iterator[tuple[int, bytes]]:
-    """The records of an .xlsb part: (type, data). Type and size are 7-bit groups, low first,
-    the high bit saying another byte follows (at most 2 bytes of type, 4 of size)."""
-    at, end = 0, len(data)
-    while at < end:
-        typ = data[at]
-        at += 1
-        if typ & 0x80:
-            if at >= end:
-                return
-            typ = (typ & 0x7F) | ((data[at] & 0x7F) << 7)
-            at += 1
-        size = shift = 0
-        for _ in range(4):
-            if at >= end:
-                return
-            byte = data[at]
-            at += 1
-            size |= (byte & 0x7F) << shift
-            shift += 7
-            if not byte & 0x80:
-                break
-        yield typ, data[at:at + size]
-        at += size
-
-
-def _wide_string(data: bytes, at: int) -> tuple[str, int]:
-    """An XLWideString at ``at`` (a 32-bit count of UTF-16 code units, then the units): the text
-    and where the next field starts; a null string (count 0xFFFFFFFF) is ""."""
-    (count,) = struct.unpack_from("<I", data, at)
-    at += 4
-    if count == 0xFFFFFFFF:
-        return "", at
-    text = data[at:at + 2 * count].decode("utf-16-le", "replace")
-    return text, at + 2 * count
-
-
-_STDERR = threading.Lock()  # one redirection of fd 2 at a time, or threads would lose stderr
-
-
-@contextlib.contextmanager
-def _panic_output() -> Iterator[list[bool]]:
-    """Hold file descriptor 2 in a temporary file while python-calamine runs: a Rust panic
-    writes its message (and, with RUST_BACKTRACE, a backtrace) straight to it, which a user
-    must not see — the panic becomes a ReadError. Anything else written there meanwhile is
-    passed on afterwards. (On Windows, Rust writes to the console handle, not to fd 2.)"""
-    panicked: list[bool] = []
-    with _STDERR:
-        try:
-            sys.stderr.flush()
-            saved = os.dup(2)
-        except (OSError, ValueError, AttributeError):
-            yield panicked
-            return
-        with _held_stderr(saved, panicked):
-            yield panicked
-
-
-@contextlib.contextmanager
-def _held_stderr(saved: int, panicked: list[bool]) -> Iterator[None]:
-    with tempfile.TemporaryFile() as held:
-        os.dup2(held.fileno(), 2)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            if not any(panicked):
-                held.seek(0)
-                if data := held.read():
-                    os.write(2, data)
-
-
-def _calamine_error(e: BaseException, name: str) -> ReadError:
-    text = str(e).strip().splitlines()[0][:300] if str(e).strip() else type(e).__name__
-    if "password" in text.lower():
-        return _refuse(EncryptedBook, name, "文件已加密,请去除密码后重新提交",
-                       "it is encrypted with a password; remove it and submit again")
-    if "Cell limit exceeded" in text:
-        return LimitExceeded(f"无法读取工作簿 {name}:单元格数超过读取程序的上限({text})",
-                             f"cannot read workbook {name}: {text}", limit="sheet_area")
-    return _refuse(DamagedFile, name, f"文件可能已损坏({text});请用 Excel 打开修复后另存为 .xlsx 再提交",
-                   f"it may be damaged: {text}")
-
-
-_CHILD = "from perfxl.limits import _child_main; _child_main()"
-
-
-def _isolated(book: Book, by_path: bool, skip: Collection[str]) -> list[RawSheet]:
-    """:func:`calamine_sheets` in a child process capped at ``memory`` and ``timeout``."""
-    import pickle
-    import subprocess
-
-    lim, name = book.limits, book.name
-    if not sys.executable:
-        return calamine_sheets(book.source, name, by_path, skip, lim, count_cells=True,
-                               kind=book.type.kind)
-    args = {"path": None if isinstance(book.source, bytes) else str(book.source),
-            "name": name, "by_path": by_path, "skip": sorted(skip),
-            "limits": dataclasses.asdict(lim), "kind": book.type.kind}
-    env = dict(os.environ)
-    package_root = str(Path(__file__).resolve().parents[1])
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
-    env["RUST_BACKTRACE"] = "0"
-    import json
-
-    try:
-        done = subprocess.run(
-            [sys.executable, "-c", _CHILD, json.dumps(args)], env=env, capture_output=True,
-            input=book.source if isinstance(book.source, bytes) else b"",
-            timeout=lim.timeout, check=False,
-            creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0))
-    except subprocess.TimeoutExpired:
-        raise _exhausted("timeout", name, lim.timeout) from None
-    except OSError as e:
-        raise ReadError(f"无法启动读取进程: {e}", f"cannot start the reader process: {e}") from None
-    if done.returncode == 0 and done.stdout:
-        try:
-            result = pickle.loads(done.stdout)
-        except Exception:  # a child that wrote garbage
-            result = ("error", "unreadable output")
-        if result[0] == "ok":
-            sheets: list[RawSheet] = result[1]
-            return sheets
-        if result[0] == "limit":
-            raise LimitExceeded(result[1], result[2], limit=result[3], actual=result[4],
-                                maximum=result[5])
-        if result[0] == "read":
-            cls = {c.__name__: c for c in (ReadError, EncryptedBook, DamagedFile, UnsafeFile)}
-            raise cls.get(result[1], ReadError)(result[2], result[3])
-        raise _refuse(DamagedFile, name, f"文件可能已损坏({result[1]})", f"it may be damaged: "
-                      f"{result[1]}")
-    err = done.stderr.decode("utf-8", "replace")
-    if "memory allocation" in err or "MemoryError" in err or done.returncode in (-6, -9):
-        raise _exhausted("memory", name, lim.memory, sizes=True)
-    if done.returncode in (-24, 152):  # SIGXCPU
-        raise _exhausted("timeout", name, lim.timeout)
-    last = err.strip().splitlines()[-1][:200] if err.strip() else f"exit {done.returncode}"
-    raise _refuse(DamagedFile, name, f"读取进程异常退出({last}),文件可能已损坏",
-                  f"the reader process failed ({last})")
-
-
-def _child_main() -> None:
-    """The child of :func:`_isolated`: cap its own memory and CPU, read, pickle to stdout."""
-    import json
-    import pickle
-
-    args = json.loads(sys.argv[1])
-    lim = Limits(**args["limits"])
-    try:
-        import resource
-
-        _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-        cap = lim.memory if hard == resource.RLIM_INFINITY else min(lim.memory, hard)
-        resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
-        cpu = int(lim.timeout) + 2
-        _soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu if hard == resource.RLIM_INFINITY
-                                                 else min(cpu, hard), hard))
-    except (ImportError, ValueError, OSError):
-        pass  # Windows: the process boundary still contains an abort; the timeout still holds
-    source: Source = args["path"] if args["path"] is not None else sys.stdin.buffer.read()
-    result: tuple[Any, ...]
-    try:
-        result = ("ok", calamine_sheets(source, args["name"], args["by_path"], args["skip"], lim,
-                                        count_cells=True, kind=args["kind"]))
-    except LimitExceeded as e:
-        result = ("limit", e.zh, e.en, e.limit, e.actual, e.maximum)
-    except ReadError as e:
-        result = ("read", type(e).__name__, e.zh, e.en)
-    except MemoryError:
-        e2 = _exhausted("memory", args["name"], lim.memory, sizes=True)
-        result = ("limit", e2.zh, e2.en, e2.limit, e2.actual, e2.maximum)
-    except BaseException as e:
-        result = ("error", str(e)[:300] or type(e).__name__)
-    sys.stdout.buffer.write(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
-    sys.stdout.buffer.flush()

@@ -34,8 +34,8 @@ from .errors import (
     UnsupportedFormat,
 )
 
-__all__ = ["READABLE", "FileType", "check", "droppable_parts", "read_text_table",
-           "require_ooxml", "sniff"]
+__all__ = ["OOXML_KINDS", "READABLE", "FileType", "Source", "check", "droppable_parts",
+           "part_xml", "relationships", "require_ooxml", "sniff"]
 
 Source = str | Path | bytes
 
@@ -572,42 +572,6 @@ def _delimiter(text: str) -> str:
     return ""
 
 
-def read_text_table(source: Source, ft: FileType, *, max_bytes: int, max_cells: int,
-                    max_string: int, name: str = "") -> list[tuple[str, list[list[Any]], list[Any],
-                                                                  bool]]:
-    """A CSV/TSV file as one sheet (values are text; the parser reads numbers from text)."""
-    import csv
-
-    raw = source if isinstance(source, bytes) else Path(source).read_bytes()
-    if len(raw) > max_bytes:
-        raise LimitExceeded(f"无法读取 {name}:文本文件大小 {len(raw):,} 字节,超过上限 {max_bytes:,}"
-                            "(file_size)", f"text file of {len(raw):,} bytes, over file_size",
-                            limit="file_size", actual=len(raw), maximum=max_bytes)
-    text = raw.decode(ft.encoding or "utf-8", "replace").lstrip("\ufeff")
-    old = csv.field_size_limit()
-    csv.field_size_limit(max_string)
-    rows: list[list[Any]] = []
-    cells = 0
-    try:
-        for row in csv.reader(io.StringIO(text, newline=""), delimiter=ft.delimiter or ","):
-            cells += len(row)
-            if cells > max_cells:
-                raise LimitExceeded(f"无法读取 {name}:单元格个数超过上限 {max_cells:,}(cells)",
-                                    f"more than cells={max_cells:,} cells", limit="cells",
-                                    actual=cells, maximum=max_cells)
-            rows.append(list(row))
-    except csv.Error as e:
-        if "field larger than field limit" in str(e):
-            raise LimitExceeded(f"无法读取 {name}:有超过 {max_string:,} 个字符的单元格(string)",
-                                f"a field longer than string={max_string:,}", limit="string",
-                                actual=max_string + 1, maximum=max_string) from None
-        raise DamagedFile(f"无法读取 {name}:文本表格有误({e})", f"cannot read the text table: {e}") from None
-    finally:
-        csv.field_size_limit(old)
-    sheet = Path(name).stem if name else "Sheet1"
-    return [(sheet or "Sheet1", rows, [], False)]
-
-
 # --- what a rebuild would drop ---------------------------------------------------------------------
 
 _MEDIA = re.compile(r"\.(png|jpe?g|gif|bmp|tiff?|emf|wmf|svg|webp|ico)$", re.I)
@@ -671,7 +635,9 @@ def _has(z: zipfile.ZipFile, name: str, needle: bytes) -> bool:
     return needle in _read_small(z, real, 1 << 22)
 
 
-def _xml(z: zipfile.ZipFile, name: str) -> Any:
+def part_xml(z: zipfile.ZipFile, name: str) -> Any:
+    """A part of the zip as an XML tree (at most 16 MiB of it, no DTD); None when it is absent or
+    not well-formed."""
     from defusedxml import DefusedXmlException
     from defusedxml.ElementTree import ParseError, fromstring
 
@@ -682,13 +648,13 @@ def _xml(z: zipfile.ZipFile, name: str) -> Any:
         return None
 
 
-def _rels(z: zipfile.ZipFile, part: str) -> dict[str, tuple[str, str, str]]:
+def relationships(z: zipfile.ZipFile, part: str) -> dict[str, tuple[str, str, str]]:
     """rId → (type suffix, resolved target part, target as written) of ``part``'s internal
     relationships."""
     import posixpath
 
     head, tail = posixpath.split(part)
-    root = _xml(z, posixpath.join(head, "_rels", f"{tail}.rels"))
+    root = part_xml(z, posixpath.join(head, "_rels", f"{tail}.rels"))
     out: dict[str, tuple[str, str, str]] = {}
     for rel in [] if root is None else root:
         target = rel.get("Target") or ""
@@ -704,22 +670,22 @@ def _own_parts(z: zipfile.ZipFile, names: list[str]) -> set[str]:
     """The drawing and charts of the 汇总 sheet, in a book perfxl made (they are rebuilt)."""
     from .layout import SHEET_SUMMARY, VERSION_PROPERTY
 
-    props = _xml(z, "docProps/custom.xml") if "docProps/custom.xml" in names else None
+    props = part_xml(z, "docProps/custom.xml") if "docProps/custom.xml" in names else None
     if props is None or not any(p.get("name") == VERSION_PROPERTY for p in props):
         return set()
-    book = _xml(z, "xl/workbook.xml")
+    book = part_xml(z, "xl/workbook.xml")
     if book is None:
         return set()
-    rels = _rels(z, "xl/workbook.xml")
+    rels = relationships(z, "xl/workbook.xml")
     rid = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
     ours: set[str] = set()
     for sheet in book.iter():
         if sheet.tag.endswith("}sheet") and sheet.get("name") == SHEET_SUMMARY:
             part = rels.get(sheet.get(rid) or "", ("", "", ""))[1]
-            for typ, drawing, _raw in _rels(z, part).values():
+            for typ, drawing, _raw in relationships(z, part).values():
                 if typ == "drawing":
                     ours.add(drawing)
-                    ours |= {target for t, target, _r in _rels(z, drawing).values()
+                    ours |= {target for t, target, _r in relationships(z, drawing).values()
                              if t == "chart"}
     return ours
 
@@ -729,7 +695,7 @@ def _shape_count(z: zipfile.ZipFile, names: list[str], ours: set[str]) -> int:
     n = 0
     for name in names:
         if re.fullmatch(r"xl/drawings/drawing[^/]*\.xml", name.lower()) and name not in ours:
-            root = _xml(z, name)
+            root = part_xml(z, name)
             if root is not None:
                 n += sum(1 for el in root.iter() if isinstance(el.tag, str)
                          and el.tag.endswith("}sp"))
@@ -741,7 +707,7 @@ def _foreign_notes(z: zipfile.ZipFile, names: list[str]) -> int:
     n = 0
     for name in names:
         if re.fullmatch(r"xl/comments[^/]*\.xml", name.lower()):
-            root = _xml(z, name)
+            root = part_xml(z, name)
             if root is None:
                 continue
             authors = [a.text or "" for el in root if el.tag.endswith("}authors") for a in el]

@@ -45,7 +45,7 @@ from .marks import (
     result_summary,
 )
 from .model import Department
-from .read import Grid
+from .read import Grid, department
 from .styles import HEADER_FILL, MONEY, rgb
 from .summary import Formula, Link, Value
 
@@ -133,10 +133,11 @@ def run(control_id: str, book: Workbook) -> str:
 
 
 def read(book: Workbook) -> Department:
-    from .read import parse_book
-
+    """The live book read as the CLI reads its file (the same refusal of a book that is not a
+    performance-target workbook); of its custom properties, the template version."""
     grids = [book.grid(name) for name in book.sheet_names()]
-    return parse_book(grids, book.template_version())
+    version = book.template_version()
+    return department(grids, {} if version is None else {L.VERSION_PROPERTY: version}, book.name)
 
 
 def rules_in_effect() -> Any:

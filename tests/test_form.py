@@ -1,6 +1,6 @@
 """The reader's two ways of locating a project's fields give the same project.
 
-Our project sheets are located by the head learned from the first one (``read.Form``) instead of
+Our project sheets are located by the head learned from the first one (``read.Form``, kept in ``read.LEARNED``) instead of
 searching for labels. These tests read real books both ways (the form switched off by
 ``monkeypatch``) and compare everything the model holds, cell map included; and edit one
 sheet's head in the ways a user might, to see the form step aside for it.
@@ -29,22 +29,22 @@ def snapshot(d: Department) -> list[Any]:
 
 def by_label(path: Path, monkeypatch: pytest.MonkeyPatch) -> Department:
     with monkeypatch.context() as m:
-        m.setattr(read.Form, "fit", lambda g: None)
+        m.setattr(read.Forms, "fit", lambda self, g: None)
         return read_book(path)
 
 
 def count_fits(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Record the sheets a form located (instead of the label search)."""
     fitted: list[str] = []
-    fit = read.Form.fit
+    fit = read.Forms.fit
 
-    def spy(g: read.Grid) -> read.Located | None:
-        at = fit(g)
+    def spy(self: read.Forms, g: read.Grid) -> read.Located | None:
+        at = fit(self, g)
         if at is not None:
             fitted.append(g.name)
         return at
 
-    monkeypatch.setattr(read.Form, "fit", spy)
+    monkeypatch.setattr(read.Forms, "fit", spy)
     return fitted
 
 

@@ -26,9 +26,10 @@ from perfxl import errors, read_book
 from perfxl.cli import main
 from perfxl.files import atomic_path
 from perfxl.findings import Finding, Report
-from perfxl.limits import ENV, Limits, calamine_sheets, current, open_book
+from perfxl.limits import ENV, Limits, current
 from perfxl.pipeline import write_annotated
 from perfxl.read import read_grids
+from perfxl.read.sources import calamine_sheets, open_book
 from perfxl.sniff import droppable_parts, sniff
 
 CASES = sorted(gen.CASES)
@@ -237,9 +238,9 @@ def test_an_abort_in_the_child_process_is_a_refusal(made: Path) -> None:
 
 def test_a_child_that_hangs_is_stopped_at_the_timeout(made: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    import perfxl.limits as limits
+    from perfxl.read import sources
 
-    monkeypatch.setattr(limits, "_CHILD", "import time; time.sleep(30)")
+    monkeypatch.setattr(sources, "_CHILD", "import time; time.sleep(30)")
     book = open_book(case_path(made, "legacy_xls"), limits=Limits(timeout=0.5))
     with pytest.raises(errors.LimitExceeded) as caught:
         book.sheets()

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from perfxl import read_book, write_book
 from perfxl.dataset import to_data
 from perfxl.model import LEVELS, Department, Indicator, Project, Unit
-from perfxl.read import _is_any_label
+from perfxl.read.parser import is_any_label
 from perfxl.values import key
 
 CJK = st.characters(min_codepoint=0x4E00, max_codepoint=0x9FA5)
@@ -21,7 +21,7 @@ OTHER = st.sampled_from(list("abcXYZ0123456789()（）,，。、:;“”\"'%+-=�
 
 def _plain(s: str) -> bool:
     k = key(s)
-    return (s == s.strip() and not _is_any_label(k) and not k.endswith("绩效目标表")
+    return (s == s.strip() and not is_any_label(k) and not k.endswith("绩效目标表")
             and not k.startswith(("注", "备注", "填表", "说明")))
 
 

@@ -20,7 +20,7 @@ from seedlayout import write_seed_layout_book
 from perfxl import read_book, write_book
 from perfxl.cli import main
 from perfxl.errors import LimitExceeded
-from perfxl.limits import open_book
+from perfxl.read.sources import open_book
 
 CORPUS_XLSB = CORPUS / "hostile_public" / "poi__testVarious.xlsb"
 """A book Excel saved as .xlsb (nothing here writes the format)."""
@@ -173,12 +173,12 @@ def test_formula_scan_of_a_sheet(tmp_path: Path, cells: bytes, found: set[str]) 
 def test_formula_scan_of_a_large_sheet(tmp_path: Path) -> None:
     """A sheet larger than the pieces the limits scan inflates (every row holds one formula
     without a value)."""
-    from perfxl.limits import _CHUNK
+    from perfxl.limits import CHUNK
 
-    rows = 3 * _CHUNK // 40
+    rows = 3 * CHUNK // 40
     cells = b"".join(b'<row r="%d"><c r="B%d"><f>1+1</f></c></row>' % (r, r)
                      for r in range(1, rows + 1))
-    assert len(cells) > 2 * _CHUNK
+    assert len(cells) > 2 * CHUNK
     book = _book_with_sheet_xml(tmp_path, cells, rows=False)
     assert open_book(book).uncalculated("1") == {f"B{r}" for r in range(1, rows + 1)}
 

@@ -504,6 +504,44 @@ def test_errors_and_unknown_buttons_are_told(demo_book: Path, tmp_path: Path) ->
     assert not (tmp_path / "y.xlsx").exists()
 
 
+def test_the_ribbon_and_the_cli_give_one_verdict(demo_book: Path, tmp_path: Path,
+                                                 seed_data: dict[str, Any]) -> None:
+    """校验 on the ribbon reads a book as ``perfxl validate`` does: a book without a project
+    table is refused with the CLI's sentence; ours and one typed by hand in the seed's layout
+    get the CLI's counts."""
+    import json
+
+    from click.testing import CliRunner
+    from seedlayout import write_seed_layout_book
+
+    from perfxl.cli import main
+
+    other = tmp_path / "通知.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.title = "通知"
+    wb.active["A1"] = "关于报送2025年预算绩效目标的通知"
+    wb.save(other)
+    refused = CliRunner().invoke(main, ["validate", str(other)])
+    assert refused.exit_code == 2
+    sentence = refused.stderr.strip()
+    assert "这不是预算绩效目标工作簿" in sentence
+    for ribbon in (xl.OpenpyxlBook(other, tmp_path / "x.xlsx"), xl.XlwingsBook(fake_book(other))):
+        assert xl.run(xl.VALIDATE, ribbon) == sentence
+    assert not (tmp_path / "x.xlsx").exists()
+
+    hand = tmp_path / "手工.xlsx"
+    write_seed_layout_book(hand, seed_data, wan_yuan=True, row_offset=2, blank_rows=True)
+    for path in (demo_book, hand):
+        cli = CliRunner().invoke(main, ["validate", "--format", "json", str(path)])
+        assert cli.exit_code in (0, 1), cli.output
+        counts = json.loads(cli.stdout)["counts"]
+        message = xl.run(xl.VALIDATE, xl.OpenpyxlBook(path, tmp_path / f"checked_{path.name}"))
+        if counts["error"] or counts["warning"]:
+            assert f"错误 {counts['error']} 项,警告 {counts['warning']} 项" in message
+        else:
+            assert message == "校验通过:没有错误或警告。"
+
+
 # --- the xlwings adapter, on the stand-in --------------------------------------------------------
 
 def test_grids_from_xlwings_match_calamine(demo_book: Path) -> None:

@@ -1,13 +1,15 @@
-"""Read a book into the model: grids of values from any source, then one label-anchored parser.
+"""The parser: a book's grids (and its custom properties) into the model.
 
-A grid is a sheet's values plus its merged ranges (DESIGN.md decision 1). The parser finds each
+A grid is a sheet's values plus its merged ranges, whatever its source (a file read by
+python-calamine, the live book behind the ribbon), so one parser serves them all. It finds each
 field by its label (项目编码, 预算数, 一级指标 …), not by position, so it reads our template and
 books typed by hand in the seed's layout alike: shifted, with blank rows, in 万元, with split codes
 or full-width characters. It records where every value came from (the cell map).
 
 Our own project sheets repeat one head: once a sheet has been read by label, its head is kept as
-a :class:`Form`, and later sheets with exactly that head are read at the same cells without
-searching (the same result: a test compares the two ways).
+a :class:`Form` (in :data:`LEARNED`, for every book read in the process), and later sheets with
+exactly that head are read at the same cells without searching (the same result: a test compares
+the two ways).
 """
 
 from __future__ import annotations
@@ -21,14 +23,13 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-from . import layout as L
-from .errors import ReadError
-from .forms import labels_found, read_form
-from .layout import a1
-from .model import (
+from .. import layout as L
+from ..errors import NotAPerformanceBook
+from ..forms import labels_found, read_form
+from ..layout import a1
+from ..model import (
     LEVELS,
     Deduction,
     Department,
@@ -41,7 +42,7 @@ from .model import (
     Skipped,
     Unit,
 )
-from .values import WAN, amount, decimal, key, percent, text, text_key
+from ..values import WAN, amount, decimal, key, percent, text, text_key
 
 Pos = tuple[int, int]
 
@@ -188,92 +189,17 @@ class Grid:
         return self._found.get(pattern.pattern, [])
 
 
-# --- grid sources ------------------------------------------------------------------------------
+# --- the parser --------------------------------------------------------------------------------
 
-def read_grids(path: str | Path) -> tuple[list[Grid], dict[str, str]]:
-    """Grids of every sheet via python-calamine, and the custom document properties."""
-    p = Path(path)
-    if not p.exists():
-        raise ReadError(f"找不到文件: {p}", f"file not found: {p}")
-    if p.is_dir():
-        raise ReadError(f"这是一个文件夹,不是工作簿: {p}", f"is a folder, not a workbook: {p}")
-    try:  # a book of ordinary size is read once, then sniffed, checked and parsed from memory
-        small = p.stat().st_size <= IN_MEMORY
-    except OSError:
-        small = False
-    if small:
-        try:
-            return _grids(p.read_bytes(), p)
-        except PermissionError:
-            pass  # the path's own message, below
-    return _grids(p, p)
-
-
-IN_MEMORY = 32 << 20
-"""Books up to this size are read into memory once (else each step reads the file)."""
-
-
-def grids_from_bytes(data: bytes, name: str = "") -> tuple[list[Grid], dict[str, str]]:
-    """The same from a book's bytes (no file system: a pure function of its input)."""
-    return _grids(data, Path(name or "book.xlsx"))
-
-
-def _grids(source: Path | bytes, p: Path) -> tuple[list[Grid], dict[str, str]]:
-    # --- hostile input (sniff.py, limits.py): what the file is, by its content; the reading
-    # limits, checked before any parser sees it; python-calamine contained (in this process once
-    # every cell reference was checked, else in a bounded child process). Any failure is a
-    # ReadError subclass with a message that names the problem.
-    from .limits import open_book
-
-    book = open_book(source, p.name)
-    props = _properties(book.custom) if book.custom is not None else {}
-    if props.get(L.OUTPUT_PROPERTY) == L.OUTPUT_REVIEW:
-        from .errors import OwnOutput
-
-        note = "perfxl 生成的审核工作簿(不是报送的绩效目标工作簿),已跳过"
-        raise OwnOutput(f"无法读取工作簿 {p.name}:这是 perfxl 生成的审核工作簿,不是绩效目标工作簿",
-                        f"{p.name} is a review book written by perfxl, not a performance-target "
-                        "workbook", note=note)
-    skip = set(L.PERFXL_SHEETS) | (set(L.AUX_SHEETS) if L.VERSION_PROPERTY in props else set())
-    # perfxl's own sheets (in ``skip``) are never parsed, nor loaded
-    typed = book.type.kind != "csv"
-    grids = [Grid(name, rows, merges, hidden=hidden, typed=typed, formulas=book.uncalculated)
-             for name, rows, merges, hidden in book.sheets(skip)]
-    return grids, props
-
-
-def _properties(xml: bytes) -> dict[str, str]:
-    from defusedxml import ElementTree
-
-    try:
-        root = ElementTree.fromstring(xml)
-    except ElementTree.ParseError:
-        return {}
-    out = {}
-    for prop in root:
-        name = prop.get("name")
-        if name and len(prop):
-            out[name] = (prop[0].text or "").strip()
-    return out
-
-
-def read_book(path: str | Path) -> Department:
-    """Read a workbook (ours or hand-made in the seed's layout) into the model with its cell map."""
-    return _department(*read_grids(path), Path(path).name)
-
-
-def read_bytes(data: bytes, name: str = "") -> Department:
-    """``read_book`` on a book's bytes: a pure function, for workers and distributed engines."""
-    return _department(*grids_from_bytes(data, name), name)
-
-
-def _department(grids: list[Grid], props: dict[str, str], name: str = "") -> Department:
+def department(grids: list[Grid], props: dict[str, str], name: str = "") -> Department:
+    """The department of a book's grids and custom properties (the template version, the unit,
+    the kind of output): what reading a file and the ribbon's live book both come to. A book
+    without a project table, a department sheet or a template version is refused with
+    :class:`NotAPerformanceBook`, naming what was found."""
     dept = parse_book(grids, props.get(L.VERSION_PROPERTY))
     dept.book_unit = props.get(L.UNIT_PROPERTY, "")
     dept.output = props.get(L.OUTPUT_PROPERTY, "")
     if not (dept.projects or dept.template_version or dept.name or dept.units):
-        from .errors import NotAPerformanceBook
-
         label = f"{name}:" if name else ""
         found, missing = ("、".join(x) or "无" for x in labels_found(grids))
         raise NotAPerformanceBook(
@@ -284,9 +210,12 @@ def _department(grids: list[Grid], props: dict[str, str], name: str = "") -> Dep
     return dept
 
 
-# --- the parser --------------------------------------------------------------------------------
-
-def parse_book(grids: list[Grid], template_version: str | None = None) -> Department:
+def parse_book(grids: list[Grid], template_version: str | None = None,
+               forms: Forms | None = None) -> Department:
+    """The department of ``grids``: our template's when ``template_version`` is given, else any
+    book in the seed's layout or another form users send. Our project sheets are located by the
+    heads in ``forms`` (:data:`LEARNED` by default) where one fits."""
+    forms = LEARNED if forms is None else forms
     dept = Department(template_version=template_version)
     ours = template_version is not None
     for g in grids:
@@ -298,7 +227,7 @@ def parse_book(grids: list[Grid], template_version: str | None = None) -> Depart
         if not ours and (sent := read_form(g)) is not None:
             sent.into(dept)  # another form users send (forms.py)
             continue
-        if ours and _one_table(g) and (at := Form.fit(g)) is not None:
+        if ours and _one_table(g) and (at := forms.fit(g)) is not None:
             located = [at]  # our form: the fields at its cells, no search
         else:
             template = ours and _template_head(g)
@@ -307,7 +236,7 @@ def parse_book(grids: list[Grid], template_version: str | None = None) -> Depart
             located = [locate(g, block)
                        for block in _blocks(g, g.positions(_LABELS["project.code"]))]
             if template and located:
-                Form.learn(g, located[0])
+                forms.learn(g, located[0])
         for at in located:
             p = _project(g, at, ours)
             if p is None:
@@ -398,7 +327,8 @@ def _is_code_label(k: str) -> bool:
     return bool(_LABELS["project.code"].match(_label(k)))
 
 
-def _is_any_label(k: str) -> bool:
+def is_any_label(k: str) -> bool:
+    """A cell's key (``values.key``) is one of the labels the parser looks for."""
     return bool(_classify(k))
 
 
@@ -454,7 +384,7 @@ def _right(g: Grid, pos: Pos, limit: int = 6) -> tuple[Any, str]:
             v = g.raw(ar, ac)
             if v is not None and v != "" and not (isinstance(v, str) and not v.strip()):
                 k = g.key(ar, ac)
-                if k and _is_any_label(k):
+                if k and is_any_label(k):
                     break
                 return v, a1(ar, ac)
         col = g.end_col(r, col) + 1
@@ -472,11 +402,6 @@ def _money_factor(g: Grid, rows: range, budget_label: str) -> tuple[Decimal, str
             if mu:
                 return (WAN if mu.group("unit") == "万元" else Decimal(1)), mu.group("unit")
     return Decimal(1), ""
-
-
-def parse_project(g: Grid, b: _Block, *, fractions: bool) -> Project | None:
-    """One project table; None when it is blank (no code, name, amounts or indicators)."""
-    return _project(g, locate(g, b), fractions)
 
 
 @dataclass
@@ -635,26 +560,9 @@ class Form:
     """The top-left cells holding the plan's values (the head's merged ranges are the same)."""
 
     @classmethod
-    def fit(cls, g: Grid) -> Located | None:
-        """``g``'s fields at the cells of a form learned before (in any book), if one fits."""
-        for form in tuple(_FORMS):
-            at = form.locate(g)
-            if at is not None:
-                return at
-        return None
-
-    @classmethod
-    def learn(cls, g: Grid, at: Located) -> Form | None:
-        """The form of ``g``, which the label search located at ``at`` (kept for the next
-        sheets, the few most recent forms); None when its head is not one to rely on."""
-        form = cls._learn(g, at)
-        if form is not None:
-            _FORMS.insert(0, form)
-            del _FORMS[8:]
-        return form
-
-    @classmethod
-    def _learn(cls, g: Grid, at: Located) -> Form | None:
+    def of(cls, g: Grid, at: Located) -> Form | None:
+        """The form of ``g``, which the label search located at ``at``; None when its head is
+        not one to rely on."""
         if at.table is None or at.plan is None or any(f not in at.values for f in _FILLED):
             return None
         rows = at.table[2]
@@ -739,8 +647,41 @@ def _getter(items: list[Any]) -> Callable[[Any], tuple[Any, ...]]:
     return lambda seq: ()
 
 
-_FORMS: list[Form] = []
-"""The forms learned in this process, the latest first."""
+class Forms:
+    """The forms learned from the sheets read so far, the latest first (a few: a book holds one,
+    a batch of books a handful of template versions)."""
+
+    KEEP = 8
+
+    def __init__(self) -> None:
+        self._forms: list[Form] = []
+
+    def fit(self, g: Grid) -> Located | None:
+        """``g``'s fields at the cells of a form learned before (in any book), if one fits."""
+        for form in tuple(self._forms):
+            at = form.locate(g)
+            if at is not None:
+                return at
+        return None
+
+    def learn(self, g: Grid, at: Located) -> Form | None:
+        """Learn the form of ``g``, which the label search located at ``at``, for the next
+        sheets; None when its head is not one to rely on."""
+        form = Form.of(g, at)
+        if form is not None:
+            self._forms.insert(0, form)
+            del self._forms[self.KEEP:]
+        return form
+
+    def clear(self) -> None:
+        """Forget every form learned."""
+        self._forms.clear()
+
+
+LEARNED = Forms()
+"""The forms learned in this process, shared by every book it reads (a batch of books from one
+template searches for labels once); ``LEARNED.clear()`` forgets them. A form only ever gives the
+cells the label search would find, so what is read never depends on what was learned before."""
 
 
 def _head_merges(g: Grid, rows: int) -> tuple[tuple[int, int, int, int], ...]:
@@ -790,7 +731,7 @@ def _purpose(g: Grid, body: range, budget_pos: Pos | None,
     for c in range(label_end + 1, g.width):
         ar, ac = g.anchor(r, c)
         v = g.raw(ar, ac)
-        if ar == r and v not in (None, "") and not (g.key(ar, ac) and _is_any_label(g.key(ar, ac))):
+        if ar == r and v not in (None, "") and not (g.key(ar, ac) and is_any_label(g.key(ar, ac))):
             values["project.purpose"] = (v, a1(ar, ac))
             return
     values["project.purpose"] = ("", a1(r, label_end + 1))
