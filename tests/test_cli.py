@@ -287,3 +287,41 @@ def test_text_report_written_to_a_file_keeps_every_message_whole(demo_book: Path
         assert any(message in line for line in lines), message
     code, out, _ = run("validate", str(demo_book), str(demo_book))
     assert "…" not in out and all(len(line) < 1000 for line in out.splitlines())
+
+
+def test_a_long_write_shows_progress_on_a_terminal(tmp_path: Path) -> None:
+    """populate of a 300-project department on a terminal: a progress bar names its steps (on
+    stderr, cleared when done); the same command into a pipe prints no bar."""
+    import os
+    import pty
+    import random
+
+    import yaml
+
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.generate import department
+    from perfxl.dataset import to_data
+
+    data = tmp_path / "big.yaml"
+    data.write_text(yaml.safe_dump(to_data(department(1, 300, random.Random(3))),
+                                   allow_unicode=True), encoding="utf-8")
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: perfxl on a terminal
+        os.execvp(sys.executable, [sys.executable, "-m", "perfxl", "populate", str(data), "-o",
+                                   str(tmp_path / "big.xlsx")])
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, seen[-2000:]
+    assert "生成 (building)".encode() in seen and b"300" in seen
+    piped = subprocess.run([sys.executable, "-m", "perfxl", "populate", str(data), "-o",
+                            str(tmp_path / "again.xlsx")], capture_output=True, text=True,
+                           check=False)
+    assert piped.returncode == 0 and "building" not in piped.stderr + piped.stdout
