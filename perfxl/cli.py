@@ -21,7 +21,7 @@ import click
 from . import usage
 from .errors import PerfxlError
 from .outputs import book_output
-from .usage import bad_value, usage_error
+from .usage import bad_value
 
 _FORMAT_HELP = "输出格式:text 供阅读,json 供脚本 (output format: text for people, json for scripts)."
 _FORCE_HELP = "替换已存在的输出文件 (replace an existing output file)."
@@ -254,12 +254,11 @@ def summarize(book: Path, out: Path | None, in_place: bool, declared_total: str 
     """重建 BOOK 的「汇总」工作表,报告合计与对账结果 (rebuild the 汇总 sheet of BOOK and
     report the totals and the reconciliation)."""
     from .consolidate import describe
-    from .pipeline import DEPARTMENT_STEPS, summarize_book
+    from .pipeline import DEPARTMENT_STEPS, one_target, summarize_book
     from .rules import load_config
     from .settings import rules_file as settings_rules
 
-    if out is not None and in_place:
-        raise usage_error("-o 与 --in-place 只能选一个", "use either -o or --in-place")
+    one_target(out, in_place)
     if out is not None:
         book_output(out)
     units = {}
@@ -325,12 +324,11 @@ def validate(inputs: tuple[Path, ...], fmt: str, out: Path | None, in_place: boo
     退出码 (exit code): 0 没有错误 (no errors); 1 有错误 (errors);
     2 有工作簿无法读取 (a book cannot be read).
     """
-    from .pipeline import validate_file
+    from .pipeline import one_target, validate_file
     from .rules import load_config
     from .settings import rules_file as settings_rules
 
-    if out is not None and in_place:
-        raise usage_error("-o 与 --in-place 只能选一个", "use either -o or --in-place")
+    one_target(out, in_place)
     one = len(inputs) == 1 and not inputs[0].is_dir()
     if out is not None:
         book_output(out, copy_of=inputs[0] if one else None)

@@ -19,11 +19,12 @@ from typing import Any
 from .batch import ordered_map
 from .dataset import to_data
 from .errors import OwnOutput, PerfxlError
-from .findings import Finding
+from .findings import Finding, Report
 from .layout import OUTPUT_MERGE, SHEET_SOURCES
 from .model import Department, Project, Unit
 from .read import IN_MEMORY, read_book, read_bytes
 from .rules import RULES, RulesConfig, make
+from .validate import check
 from .values import fmt_amount
 
 CONFLICT_CHOICES = ("refuse", "first", "newest")
@@ -84,9 +85,10 @@ class MergeResult:
     sources: list[Source]
     findings: list[Finding]
     conflicts: list[Conflict]
+    degraded: list[Finding] = field(default_factory=list)
+    """Projects worse in the merged book than in their input (see :func:`degraded`)."""
 
     def to_json(self, out: Path) -> dict[str, Any]:
-
         return {
             "book": str(out),
             "inputs": [{"file": s.name, "path": str(s.path), "sha256": s.sha256, "size": s.size,
@@ -102,9 +104,10 @@ class MergeResult:
 
     @property
     def complete(self) -> bool:
-        """Every input was read and held project tables (review books passed over aside)."""
-        return all(s.dept is not None and not s.error for s in self.sources
-                   if not s.duplicate_of and not s.ignored)
+        """Every input was read and held project tables (review books passed over aside), and no
+        project came out of the merge worse than it went in."""
+        return not self.degraded and all(s.dept is not None and not s.error for s in self.sources
+                                         if not s.duplicate_of and not s.ignored)
 
 
 # --- inputs --------------------------------------------------------------------------------------
@@ -287,4 +290,36 @@ def conflict_findings(result: MergeResult, choice: str,
     cfg = config or RulesConfig()
     found = [_finding(cfg, "merge-conflict", c.other, code=c.code, other=c.kept.name,
                       fields="、".join(c.fields), choice=choice) for c in result.conflicts]
+    return [f for f in found if f is not None]
+
+
+CROSS_PROJECT = frozenset({"project-code-duplicate", "project-code-cross-book"})
+"""Errors a project can gain by being merged with other units' projects, reported as such."""
+
+
+def degraded(result: MergeResult, merged: Report, config: RulesConfig | None = None,
+             ) -> list[Finding]:
+    """Projects with more errors in the merged book than in the input they were taken from: a
+    merge must never silently make a project worse (a format read without its merged cells, a
+    field lost on the way). Errors between units (a code used twice) are reported by their
+    own rules and are not counted here."""
+    cfg = config or RulesConfig()
+
+    def errors(report: Report) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for f in report.findings:
+            if f.severity == "error" and f.project_code and f.rule not in CROSS_PROJECT:
+                out[f.project_code] = out.get(f.project_code, 0) + 1
+        return out
+
+    after = errors(merged)
+    found: list[Finding | None] = []
+    for s in result.sources:
+        if s.dept is None or not s.taken:
+            continue
+        before = errors(check(s.dept, cfg, book=s.name))
+        for code in s.taken:
+            if after.get(code, 0) > before.get(code, 0):
+                found.append(_finding(cfg, "project-degraded-in-merge", s, code=code,
+                                      before=before.get(code, 0), after=after[code]))
     return [f for f in found if f is not None]

@@ -38,7 +38,7 @@ from .files import (
 )
 from .findings import Finding, Report
 from .layout import place
-from .merge import MergeResult, Source, combine, conflict_findings, read_sources
+from .merge import MergeResult, Source, combine, conflict_findings, degraded, read_sources
 from .model import Department, Project, Unit
 from .read import read_book, read_bytes
 from .review import write_review
@@ -78,6 +78,12 @@ def _quiet(_: str) -> None:
     pass
 
 
+def one_target(out: str | Path | None, in_place: bool) -> None:
+    """A book is written to ``-o`` or in place, not both (every job that can do either)."""
+    if in_place and out is not None:
+        raise PerfxlError("-o 与 --in-place 只能选一个", "use either -o or --in-place")
+
+
 def demo_book_name(dept: Department) -> str:
     """``2021_行政审批部门_绩效目标.xlsx``."""
     return f"{dept.year}_{dept.name}_绩效目标.xlsx"
@@ -91,7 +97,9 @@ def department_book(dept: Department, out: str | Path, *, config: RulesConfig | 
                     checked_at: dt.datetime | None = None,
                     inputs: Given = (), force: bool = False,
                     original: Original | None = None,
-                    step: Step | None = None) -> tuple[Report, Totals]:
+                    step: Step | None = None,
+                    judge: Callable[[Report], Sequence[Finding]] | None = None,
+                    ) -> tuple[Report, Totals]:
     """The whole pipeline for one department: place → validate → totals → build → mark → write.
 
     The book is built whole in memory (with its 汇总 sheet carrying each project's findings),
@@ -103,11 +111,14 @@ def department_book(dept: Department, out: str | Path, *, config: RulesConfig | 
     tell(checking)
     place(dept)
     report = check(dept, config, book=book or Path(out).name, extra=extra_findings)
+    more = list(judge(report)) if judge is not None else []
+    if more:  # findings about the report itself (a merge compares it with its inputs)
+        report = check(dept, config, book=report.book, extra=[*extra_findings, *more])
     if checked_at is not None:
         report.checked_at = checked_at
     t = totals(dept, declared_total, declared_units)
     tell(building)
-    data = book_bytes(dept, report=report, totals=t, sources=sources)
+    data = book_bytes(dept, report=report, totals=t, sources=sources, placed=True)
     tell(marking)
     target = write_in_place(original) if original is not None else \
         atomic_path(out, inputs, force=force)
@@ -126,8 +137,7 @@ def summarize_book(book: str | Path, *, out: str | Path | None = None, in_place:
     """
 
     src = Path(book)
-    if in_place and out is not None:
-        raise PerfxlError("-o 与 --in-place 只能选一个", "use either -o or --in-place")
+    one_target(out, in_place)
     target = src if in_place else Path(out) if out is not None else \
         src.with_name(f"{src.stem}_汇总.xlsx")
     if not in_place:  # refused before the work
@@ -172,8 +182,7 @@ def validate_file(path: str | Path, config: RulesConfig | None = None, *,
     version; in place, a book that changed since it was read is not replaced."""
 
     src = Path(path)
-    if in_place and out is not None:
-        raise PerfxlError("-o 与 --in-place 只能选一个", "use either -o or --in-place")
+    one_target(out, in_place)
     if out is not None:
         check_output(out, [src], force=force, hint=IN_PLACE_HINT)
     if not in_place and out is None:
@@ -249,8 +258,16 @@ def merge(inputs: Sequence[str | Path], out: str | Path, *, plan: str | Path | N
         raise PerfxlError(f"--strict: 有输入未能合并,未写出任何文件: {'、'.join(bad)}",
                           "--strict: some inputs could not be merged; nothing written")
     newest = max((s.modified for s in sources if s.modified), default=None)
+    worse: list[Finding] = []
+
+    def judge(report: Report) -> list[Finding]:
+        worse.extend(degraded(result, report, config))
+        return worse
+
     department_book(result.dept, out, config=config, extra_findings=result.findings,
-                    sources=sources, checked_at=newest, inputs=given, force=force)
+                    sources=sources, checked_at=newest, inputs=given, force=force, judge=judge)
+    result.findings += worse
+    result.degraded = worse
     return result
 
 
@@ -337,6 +354,7 @@ def validate_books(inputs: Sequence[str | Path], config: RulesConfig | None = No
     book (``out``) and/or mark each book in place. The review book is refused before the work
     when it is one of the inputs or exists (without ``force``). In place, a book that changed
     while it was checked is not marked (its sentence goes to ``on_failed``)."""
+    one_target(out, in_place)
     paths = collect(inputs)
     if out is not None:  # refused before hours of work, and again when it is written
         check_output(out, Inputs(inputs), force=force)

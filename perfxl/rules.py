@@ -180,6 +180,11 @@ CATALOGUE: tuple[Rule, ...] = (
          "文件 {file} 是 perfxl 合并生成的部门工作簿,不是单位的报送,未合并",
          "{file} is a department book merged by perfxl, not a unit's submission; not merged",
          engine="merge"),
+    Rule("PX810", "project-degraded-in-merge", "合并后项目的错误增多", ERROR, "source",
+         "项目 {code} 在合并后的工作簿中有 {after} 个错误,在其报送文件 {file} 中只有 {before} 个:"
+         "合并时读取或写入丢失了内容,请核对该项目",
+         "project {code} has {after} errors in the merged book but {before} in its submission "
+         "{file}: the merge lost something; check the project", engine="merge"),
 )
 RULES: dict[str, Rule] = {r.slug: r for r in CATALOGUE}
 

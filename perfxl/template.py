@@ -52,15 +52,16 @@ def write_book(path: str | Path, dept: Department | None = None, *, report: Repo
 
 def book_bytes(dept: Department | None, report: Report | None = None,
                totals: Totals | None = None, unit: Unit | None = None,
-               sources: Sequence[Source] | None = None) -> bytes:
+               sources: Sequence[Source] | None = None, *, placed: bool = False) -> bytes:
     """The book :func:`write_book` writes, as bytes (for a step that finishes it, such as
     marking the findings, before the one write to its target). XlsxWriter writes it to a private
-    scratch folder, keeping its sheets in temporary files rather than memory."""
+    scratch folder, keeping its sheets in temporary files rather than memory. ``placed``: the
+    department already has its sheet names and cells (``layout.place``), as its findings do."""
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="perfxl-") as scratch:
         path = Path(scratch) / "book.xlsx"
-        build(path, dept, report, totals, unit, sources)
+        build(path, dept, report, totals, unit, sources, placed=placed)
         return path.read_bytes()
 
 
@@ -92,7 +93,7 @@ def _workbook_class() -> type:
 
 def build(path: Path, dept: Department | None, report: Report | None = None,
           totals: Totals | None = None, unit: Unit | None = None,
-          sources: Sequence[Source] | None = None) -> None:
+          sources: Sequence[Source] | None = None, *, placed: bool = False) -> None:
     wb = _workbook_class()(str(path), {
         "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
         "default_date_format": "yyyy-mm-dd",
@@ -109,7 +110,8 @@ def build(path: Path, dept: Department | None, report: Report | None = None,
     guide_sheet(wb, st)
     department_sheet(wb, st, dept)
     if dept and dept.projects:
-        L.place(dept)
+        if not placed:
+            L.place(dept)
         for p in dept.projects:
             project_sheet(wb, st, p.sheet, p)
         summary_sheet(wb, st, dept, totals or compute_totals(dept), report)

@@ -245,3 +245,29 @@ def test_collect_expands_folders_and_skips_owner_files(tmp_path: Path) -> None:
     assert [p.name for p in collect([tmp_path])] == ["a.xlsm", "b.xlsx"]
     r = cli("merge", tmp_path / "nope", "-o", tmp_path / "o.xlsx")
     assert r.exit_code == 2 and "找不到输入" in r.stderr
+
+
+def test_a_project_made_worse_by_the_merge_is_a_finding(unit_books: Path) -> None:
+    """The merge compares each project's errors with those in the input it came from: a project
+    that lost something on the way (here its spending plan) is named, and the merge is not
+    complete; a faithful merge names nothing."""
+    import dataclasses
+
+    from perfxl.files import collect
+    from perfxl.layout import place
+    from perfxl.merge import combine, degraded, read_sources
+    from perfxl.validate import check
+
+    result = combine(read_sources(collect([unit_books])))
+    place(result.dept)
+    assert degraded(result, check(result.dept)) == []
+    first = result.dept.projects[0]
+    assert first.plan is not None
+    result.dept.projects[0] = dataclasses.replace(first, plan=None)
+    found = degraded(result, check(result.dept))
+    assert [(f.rule, f.project_code, f.sheet) for f in found] == [
+        ("project-degraded-in-merge", first.code, "来源")]
+    assert "1 个错误" in found[0].message or "个错误" in found[0].message
+    r = cli("merge", unit_books, "-o", unit_books.parent / "merged.xlsx", "--format", "json")
+    assert r.exit_code == 0, r.output
+    assert "project-degraded-in-merge" not in r.output
