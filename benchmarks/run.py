@@ -49,9 +49,11 @@ def timed(cmd: list[str], runs: int) -> dict[str, Any]:
     times = []
     for _ in range(runs):
         t = time.perf_counter()
-        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,
-                       cwd=ROOT)
+        rc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            check=False, cwd=ROOT).returncode
         times.append(time.perf_counter() - t)
+        if rc not in (0, 1):  # 1 is a verdict (errors found); anything else is no measurement
+            raise SystemExit(f"{' '.join(cmd)} exited {rc}")
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return {"seconds": round(statistics.median(times), 3), "runs": [round(x, 3) for x in times],
             "peak_mb": round(peak, 1)}
@@ -103,9 +105,11 @@ def main(argv: list[str] | None = None) -> None:
     subprocess.run([*perfxl, "split", str(big), "-o", str(units)], check=True,
                    capture_output=True)
     out["merge_one_department"] = timed(
-        [*perfxl, "merge", str(units), "-o", str(demo_dir / "merged.xlsx")], args.runs)
+        [*perfxl, "merge", str(units), "-o", str(demo_dir / "merged.xlsx"), "--force"],
+        args.runs)
     out["summary_writer"] = timed(
-        [*perfxl, "summarize", str(big), "-o", str(demo_dir / "summary.xlsx")], args.runs)
+        [*perfxl, "summarize", str(big), "-o", str(demo_dir / "summary.xlsx"), "--force"],
+        args.runs)
 
     ratios = {
         "validate_small/floor": out["validate_small"]["seconds"] / out["floor_small"]["seconds"],

@@ -525,7 +525,7 @@ def test_the_ribbon_and_the_cli_give_one_verdict(demo_book: Path, tmp_path: Path
     assert refused.exit_code == 2
     sentence = refused.stderr.strip()
     assert "这不是预算绩效目标工作簿" in sentence
-    for ribbon in (xl.OpenpyxlBook(other, tmp_path / "x.xlsx"), xl.XlwingsBook(fake_book(other))):
+    for ribbon in (OpenpyxlBook(other, tmp_path / "x.xlsx"), xl.XlwingsBook(fake_book(other))):
         assert xl.run(xl.VALIDATE, ribbon) == sentence
     assert not (tmp_path / "x.xlsx").exists()
 
@@ -535,7 +535,7 @@ def test_the_ribbon_and_the_cli_give_one_verdict(demo_book: Path, tmp_path: Path
         cli = CliRunner().invoke(main, ["validate", "--format", "json", str(path)])
         assert cli.exit_code in (0, 1), cli.output
         counts = json.loads(cli.stdout)["counts"]
-        message = xl.run(xl.VALIDATE, xl.OpenpyxlBook(path, tmp_path / f"checked_{path.name}"))
+        message = xl.run(xl.VALIDATE, OpenpyxlBook(path, tmp_path / f"checked_{path.name}"))
         if counts["error"] or counts["warning"]:
             assert f"错误 {counts['error']} 项,警告 {counts['warning']} 项" in message
         else:
