@@ -39,8 +39,8 @@ class Formatter(click.HelpFormatter):
         with super().section(_HEADINGS.get(name, name)):
             yield
 
-    def write_dl(self, rows: Sequence[tuple[str, str]], col_max: int = 30,
-                 col_spacing: int = 2) -> None:
+    def write_dl(self, rows: Any, col_max: int = 30, col_spacing: int = 2) -> None:
+        # rows: (term, text) pairs (typed Any: click's own annotation differs between versions)
         super().write_dl([(term, _extras(text)) for term, text in rows], col_max, col_spacing)
 
 
@@ -62,7 +62,7 @@ class BilingualError(click.UsageError):
     def __init__(self, original: click.ClickException) -> None:
         super().__init__(original.format_message(), getattr(original, "ctx", None))
         self.original = original
-        self.exit_code = original.exit_code
+        self.__dict__["exit_code"] = original.exit_code  # a class attribute in newer click
         self.zh, self.en = translate(original)
 
     def show(self, file: IO[Any] | None = None) -> None:
