@@ -4,14 +4,16 @@ review them in Excel.
 The pipeline: data → ``populate`` → workbook → ``read_book`` → model (+ cell map).
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .dataset import embedded, load
 from .errors import PerfxlError, ReadError, WriteError
 from .layout import TEMPLATE_VERSION
 from .model import Department, Indicator, Project, Unit
 from .read import Grid, parse_book, read_book
-from .template import write_book
+
+if TYPE_CHECKING:
+    from .template import write_book
 
 __version__ = "0.1.0"
 
@@ -23,6 +25,16 @@ def populate(data: Any, out: Any, *, force: bool = False) -> Department:
     )
 
     return job(data, out, force=force)
+
+
+def __getattr__(name: str) -> Any:
+    """``write_book`` on first use: the book writers are not loaded by a command that only reads."""
+    if name == "write_book":
+        from .template import write_book
+
+        return write_book
+    raise AttributeError(f"module 'perfxl' has no attribute {name!r}")
+
 
 __all__ = [
     "TEMPLATE_VERSION",

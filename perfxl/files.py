@@ -26,13 +26,9 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
+import functools
 import os
 import re
-import secrets
-import shutil
-import socket
-import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -277,12 +273,20 @@ def umask() -> int:
 
 # --- temporary files -------------------------------------------------------------------------------
 
-_HOST = f"{zlib.crc32(socket.gethostname().encode()):08x}"
 _TEMP = re.compile(r"^\.perfxl-([0-9a-f]{8})-(\d+)-[0-9a-f]{8}\.tmp$")
 
 
+@functools.cache
+def host_tag() -> str:
+    """This machine's tag in temporary names (a checksum of its host name)."""
+    import socket
+    import zlib
+
+    return f"{zlib.crc32(socket.gethostname().encode()):08x}"
+
+
 def _temp_name() -> str:
-    return f".perfxl-{_HOST}-{os.getpid()}-{secrets.token_hex(4)}.tmp"
+    return f".perfxl-{host_tag()}-{os.getpid()}-{os.urandom(4).hex()}.tmp"
 
 
 def clean_stale(folder: Path) -> list[Path]:
@@ -295,7 +299,7 @@ def clean_stale(folder: Path) -> list[Path]:
         return removed
     for name in names:
         m = _TEMP.match(name)
-        if m is None or m.group(1) != _HOST or _alive(int(m.group(2))):
+        if m is None or m.group(1) != host_tag() or _alive(int(m.group(2))):
             continue
         with contextlib.suppress(OSError):
             (folder / name).unlink()
@@ -370,6 +374,8 @@ def backup(original: Original) -> Path:
     """Keep the book's bytes beside it before it is changed: ``NAME.perfxl-backup.xlsx`` (then
     ``-2``, ``-3`` …). An existing backup is never replaced; one holding these very bytes is
     reused. Written atomically, with the book's mode."""
+    import hashlib
+
     real = original.real
     digest = hashlib.sha256(original.data).digest()
     n = 1
@@ -477,6 +483,8 @@ def _write_error(target: Path, e: OSError) -> WriteError:
 def copy_file(src: Path, target: Path, inputs: Given = (), *,
               force: bool = False) -> Path:
     """Copy a file (the add-in's install) through :func:`atomic_path`."""
+    import shutil
+
     with atomic_path(target, inputs, force=force) as tmp:
         shutil.copyfile(src, tmp)
     return target

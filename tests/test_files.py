@@ -599,8 +599,8 @@ def test_stale_temp_files_of_dead_processes_are_removed(tmp_path: Path) -> None:
 
     p = subprocess.Popen([sys.executable, "-c", "pass"])
     p.wait()
-    dead = tmp_path / f".perfxl-{files._HOST}-{p.pid}-0123abcd.tmp"
-    alive = tmp_path / f".perfxl-{files._HOST}-{os.getpid()}-0123abcd.tmp"
+    dead = tmp_path / f".perfxl-{files.host_tag()}-{p.pid}-0123abcd.tmp"
+    alive = tmp_path / f".perfxl-{files.host_tag()}-{os.getpid()}-0123abcd.tmp"
     other_host = tmp_path / f".perfxl-ffffffff-{p.pid}-0123abcd.tmp"
     users = tmp_path / ".dept.xlsx.tmp"
     for f in (dead, alive, other_host, users):
