@@ -223,22 +223,8 @@ def _blank(v: Any) -> bool:
 
 
 def _right(g: Grid, labels: _Labels, pos: Pos, limit: int = 8) -> tuple[Any, str]:
-    """The value right of a label: the first non-empty cell before the next label. For an empty
-    field, the address of the first cell after the label (where the value belongs)."""
-    r, c = pos
-    start = g.end_col(r, c) + 1
-    col, seen = start, 0
-    while col < g.width and seen < limit:
-        ar, ac = g.anchor(r, col)
-        if ar == r:
-            v = g.raw(ar, ac)
-            if not _blank(v):
-                if (ar, ac) in labels.of:
-                    break
-                return v, a1(ar, ac)
-        col = g.end_col(r, col) + 1
-        seen += 1
-    return "", a1(r, start)
+    """:meth:`Grid.right_of` with this form's labels."""
+    return g.right_of(pos, limit, lambda r, c: (r, c) in labels.of)
 
 
 def _below(g: Grid, labels: _Labels, pos: Pos) -> tuple[Any, str] | None:

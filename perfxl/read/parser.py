@@ -139,6 +139,27 @@ class Grid:
         ar, ac = self.anchor(r, c)
         return self._extent.get((ar, ac), (ar, ac))[1]
 
+    def right_of(self, pos: Pos, limit: int, is_label: Callable[[int, int], Any]) -> tuple[Any, str]:
+        """The value to the right of a label: the first non-empty cell (merged ranges taken as
+        one) before the next label, within ``limit`` cells; with its address. For an empty field,
+        the address of the first cell after the label (where the value belongs), so a finding
+        can point at it. ``is_label(row, col)`` says whether a cell is a label (the parser and
+        the national forms each know their own)."""
+        r, c = pos
+        start = self.end_col(r, c) + 1
+        col, seen = start, 0
+        while col < self.width and seen < limit:
+            ar, ac = self.anchor(r, col)
+            if ar == r:
+                v = self.raw(ar, ac)
+                if v is not None and v != "" and not (isinstance(v, str) and not v.strip()):
+                    if is_label(ar, ac):
+                        break
+                    return v, a1(ar, ac)
+            col = self.end_col(r, col) + 1
+            seen += 1
+        return "", a1(r, start)
+
     def end_row(self, r: int, c: int) -> int:
         ar, ac = self.anchor(r, c)
         return self._extent.get((ar, ac), (ar, ac))[0]
@@ -370,26 +391,8 @@ def _first(found: list[Pos], rows: range) -> Pos | None:
 
 
 def _right(g: Grid, pos: Pos, limit: int = 6) -> tuple[Any, str]:
-    """The value to the right of a label: first non-empty cell before the next label.
-
-    Returns the value and its address; for an empty field, the address of the first cell after the
-    label (where the value belongs), so a finding can point at it.
-    """
-    r, c = pos
-    start = g.end_col(r, c) + 1
-    col, seen = start, 0
-    while col < g.width and seen < limit:
-        ar, ac = g.anchor(r, col)
-        if ar == r:
-            v = g.raw(ar, ac)
-            if v is not None and v != "" and not (isinstance(v, str) and not v.strip()):
-                k = g.key(ar, ac)
-                if k and is_any_label(k):
-                    break
-                return v, a1(ar, ac)
-        col = g.end_col(r, col) + 1
-        seen += 1
-    return "", a1(r, start)
+    """:meth:`Grid.right_of` with the parser's labels (any text that reads as a field's label)."""
+    return g.right_of(pos, limit, lambda r, c: (k := g.key(r, c)) and is_any_label(k))
 
 
 def _money_factor(g: Grid, rows: range, budget_label: str) -> tuple[Decimal, str]:
