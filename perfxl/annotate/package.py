@@ -77,6 +77,15 @@ _PROLOG = re.compile(rb"(?:\xef\xbb\xbf)?(?:\s*(?:<\?.*?\?>|<!--.*?-->))*\s*", r
 _DECLARED_ENCODING = re.compile(rb"""<\?xml\b[^>]*?\bencoding\s*=\s*["']([\w.-]+)["']""")
 
 
+def _head(data: bytes | None) -> bytes | None:
+    """The prolog of a member (declaration, comments, white space) and the byte after it: what
+    :func:`_serialize` reads of the original, kept instead of the whole member."""
+    if not data:
+        return data
+    match = _PROLOG.match(data)
+    return data[:(match.end() if match else 0) + 1]
+
+
 def _serialize(root: Any, original: bytes | None = None) -> bytes:
     """UTF-8 XML with a standalone declaration; a changed part keeps its own (UTF-8) prolog.
 
@@ -111,7 +120,9 @@ class _Package:
             self.infos[info.filename] = info
             self.data[info.filename] = archive.read(info)
         self.comment = archive.comment
-        self.original = dict(self.data)  # each member as read, for its XML prolog
+        # each member's XML prolog as read (and the byte after it): all a changed part keeps of
+        # its original, so a patched book does not hold every sheet twice
+        self.original = {name: _head(data) for name, data in self.data.items()}
         self.trees: dict[str, Any] = {}
         self.changed: set[str] = set()
         # indexes that keep a book of a thousand sheets linear: live names (lower case), the
