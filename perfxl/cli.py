@@ -350,6 +350,14 @@ def validate(inputs: tuple[Path, ...], fmt: str, out: Path | None, in_place: boo
 
 def _validate_many(inputs: tuple[Path, ...], fmt: str, out: Path | None, in_place: bool,
                    config: Any, jobs: int, force: bool) -> None:
+    from .batch import few_collections
+
+    with few_collections():  # also while the reports are turned into JSON
+        _report_many(inputs, fmt, out, in_place, config, jobs, force)
+
+
+def _report_many(inputs: tuple[Path, ...], fmt: str, out: Path | None, in_place: bool,
+                 config: Any, jobs: int, force: bool) -> None:
     from .pipeline import validate_books
 
     with _progress("校验 (validating)") as (advance, total):

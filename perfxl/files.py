@@ -152,7 +152,10 @@ class Snapshot:
 
     @classmethod
     def of(cls, path: Path) -> Snapshot:
-        st = os.stat(path)
+        return cls.from_stat(os.stat(path))
+
+    @classmethod
+    def from_stat(cls, st: os.stat_result) -> Snapshot:
         return cls((st.st_dev, st.st_ino), st.st_size, st.st_mtime_ns)
 
 
@@ -333,8 +336,7 @@ class Original:
 
     @property
     def snapshot(self) -> Snapshot:
-        return Snapshot((self.stat.st_dev, self.stat.st_ino), self.stat.st_size,
-                        self.stat.st_mtime_ns)
+        return Snapshot.from_stat(self.stat)
 
 
 def read_once(path: str | Path) -> tuple[bytes, os.stat_result]:
@@ -430,14 +432,6 @@ def safe_name(text: str, suffix: str = "") -> str:
     return name + suffix
 
 
-def inside(folder: Path, name: str) -> Path:
-    """``folder / name``, refusing a name that would leave the folder."""
-    path = folder / name
-    if Path(name).name != name or name in (".", ".."):
-        raise WriteError(f"文件名不合法: {name}", f"invalid file name: {name}")
-    return path
-
-
 # --- errors -----------------------------------------------------------------------------------------
 
 def _os_error(e: BaseException) -> OSError | None:
@@ -478,13 +472,3 @@ def _write_error(target: Path, e: OSError) -> WriteError:
                           f"a part of the output path is not a folder: {target}")
     reason = e.strerror or type(e).__name__
     return WriteError(f"无法写入 {target}: {reason}", f"cannot write {target}: {reason}")
-
-
-def copy_file(src: Path, target: Path, inputs: Given = (), *,
-              force: bool = False) -> Path:
-    """Copy a file (the add-in's install) through :func:`atomic_path`."""
-    import shutil
-
-    with atomic_path(target, inputs, force=force) as tmp:
-        shutil.copyfile(src, tmp)
-    return target

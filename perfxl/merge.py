@@ -293,6 +293,8 @@ def conflict_findings(result: MergeResult, choice: str,
     return [f for f in found if f is not None]
 
 
+DEGRADED = "project-degraded-in-merge"
+
 CROSS_PROJECT = frozenset({"project-code-duplicate", "project-code-cross-book"})
 """Errors a project can gain by being merged with other units' projects, reported as such."""
 
@@ -320,6 +322,6 @@ def degraded(result: MergeResult, merged: Report, config: RulesConfig | None = N
         before = errors(check(s.dept, cfg, book=s.name))
         for code in s.taken:
             if after.get(code, 0) > before.get(code, 0):
-                found.append(_finding(cfg, "project-degraded-in-merge", s, code=code,
+                found.append(_finding(cfg, DEGRADED, s, code=code,
                                       before=before.get(code, 0), after=after[code]))
     return [f for f in found if f is not None]

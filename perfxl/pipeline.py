@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from . import dataset
-from .batch import BookResult, few_collections, validate_paths
+from .batch import BookResult, validate_paths
 from .consolidate import Totals, totals
 from .errors import PerfxlError, ReadError, WriteError
 from .files import (
@@ -38,7 +38,15 @@ from .files import (
 )
 from .findings import Finding, Report
 from .layout import place
-from .merge import MergeResult, Source, combine, conflict_findings, degraded, read_sources
+from .merge import (
+    DEGRADED,
+    MergeResult,
+    Source,
+    combine,
+    conflict_findings,
+    degraded,
+    read_sources,
+)
 from .model import Department, Project, Unit
 from .read import read_book, read_bytes
 from .review import write_review
@@ -194,9 +202,7 @@ def validate_file(path: str | Path, config: RulesConfig | None = None, *,
     dept = read_bytes(data, src.name)
     report = check(dept, config, book=src.name)
     if original is not None:
-        saved = backup(original)
-        write_annotated(data, write_in_place(original), report, src.name)
-        return Checked(dept, report, src, saved)
+        return Checked(dept, report, src, _mark_in_place(original, report))
 
     assert out is not None
     write_annotated(data, atomic_path(out, [src], force=force), report, src.name)
@@ -213,8 +219,13 @@ def annotate_in_place(path: Path, report: Report, read_as: Any) -> Path:
         raise WriteError(f"{path.name} 在校验期间被修改,未写入校验结果;请重新校验",
                          f"{path.name} changed while it was checked; nothing written, check again")
     require_ooxml(original.data, name=path.name)
+    return _mark_in_place(original, report)
+
+
+def _mark_in_place(original: Original, report: Report) -> Path:
+    """Back the book up, then write it marked with ``report`` over itself; the backup's path."""
     saved = backup(original)
-    write_annotated(original.data, write_in_place(original), report, path.name)
+    write_annotated(original.data, write_in_place(original), report, original.path.name)
     return saved
 
 
@@ -258,16 +269,11 @@ def merge(inputs: Sequence[str | Path], out: str | Path, *, plan: str | Path | N
         raise PerfxlError(f"--strict: 有输入未能合并,未写出任何文件: {'、'.join(bad)}",
                           "--strict: some inputs could not be merged; nothing written")
     newest = max((s.modified for s in sources if s.modified), default=None)
-    worse: list[Finding] = []
-
-    def judge(report: Report) -> list[Finding]:
-        worse.extend(degraded(result, report, config))
-        return worse
-
-    department_book(result.dept, out, config=config, extra_findings=result.findings,
-                    sources=sources, checked_at=newest, inputs=given, force=force, judge=judge)
-    result.findings += worse
-    result.degraded = worse
+    report, _ = department_book(result.dept, out, config=config, extra_findings=result.findings,
+                                sources=sources, checked_at=newest, inputs=given, force=force,
+                                judge=lambda r: degraded(result, r, config))
+    result.degraded = [f for f in report.findings if f.rule == DEGRADED]
+    result.findings += result.degraded
     return result
 
 
@@ -361,8 +367,7 @@ def validate_books(inputs: Sequence[str | Path], config: RulesConfig | None = No
     before = {p: _snapshot(p) for p in paths} if in_place else {}
     if on_total:
         on_total(len(paths))
-    with few_collections():
-        results = validate_paths(paths, config, jobs=jobs, progress=progress)
+    results = validate_paths(paths, config, jobs=jobs, progress=progress)
     done = Reviewed(results)
     if out is not None:
         write_review(out, results, inputs=inputs, force=force)
