@@ -75,6 +75,34 @@ LABEL_BONUS = "加分"
 LABEL_BONUS_CAP = "加分上限"
 LABEL_DEDUCTION = "扣分"
 
+# Live checks (live.py): hidden cells from column AO, rows 1–4 of every checked sheet, and a
+# visible status line; the reader leaves both out of the sheet it reads.
+LIVE_COLUMN = 40
+"""AO: the first hidden column of the live cells (right of any table and of the 汇总's chart data)."""
+FIRST_TEST_COLUMN = LIVE_COLUMN + 2
+LIVE_ROWS = 4
+STATUS_TITLE = "实时检查(随输入更新)"
+
+
+def without_live_cells(rows: list[Any]) -> list[Any]:
+    """A sheet's rows without perfxl's live cells (rows 1–4 from column AO, when they are ours)
+    and its live status line (row 1): what the user typed is all the reader sees."""
+    if len(rows) < 2 or len(rows[1]) <= FIRST_TEST_COLUMN:
+        return rows
+    marker = rows[1][FIRST_TEST_COLUMN]
+    if not (isinstance(marker, str) and marker.startswith("PX")):
+        return rows
+    rows = list(rows)
+    for r in range(min(LIVE_ROWS, len(rows))):
+        row = list(rows[r][:LIVE_COLUMN])
+        if r == 0:
+            row = [None if isinstance(v, str) and v.startswith(STATUS_TITLE) else v for v in row]
+        while row and row[-1] in (None, ""):
+            row.pop()
+        rows[r] = row
+    return rows
+
+
 _FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 
 

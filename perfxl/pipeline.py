@@ -126,7 +126,8 @@ def department_book(dept: Department, out: str | Path, *, config: RulesConfig | 
         report.checked_at = checked_at
     t = totals(dept, declared_total, declared_units)
     tell(building)
-    data = book_bytes(dept, report=report, totals=t, sources=sources, placed=True)
+    data = book_bytes(dept, report=report, totals=t, sources=sources, placed=True,
+                      config=config)
     tell(marking)
     target = write_in_place(original) if original is not None else \
         atomic_path(out, inputs, force=force)

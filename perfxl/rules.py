@@ -20,6 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from . import formula as F
 from .errors import ReadError
 from .findings import ERROR, FIELD_LABELS, WARNING, Finding
 from .forms import FORMS
@@ -762,3 +763,137 @@ def catalogue_markdown() -> str:
     lines += ["", "`indicator-category-missing` is an error for a missing 产出/效益/满意度 indicator",
               "and a warning for a missing 成本指标.", ""]
     return "\n".join(lines)
+
+
+# --- the checks above as live formulas (formula.py), beside the function each mirrors ------------
+# (amounts_as_written → amount-stored-as-text; spending_plan → plan-*; codes → code-whitespace;
+# indicator_rows → indicator-duplicate, description-*, basis-missing, indicator-value-vague,
+# satisfaction-below-floor; categories → indicator-category-missing)
+
+@F.live("amount-stored-as-text")
+def _text_amounts_live(ctx: F.Context) -> Iterator[F.Test]:
+    for fld in MONEY_FIELDS:
+        if ctx.has(fld):
+            yield F.Test("amount-stored-as-text", F.PROJECT, fld, F.text_number(ctx.ref(fld)))
+
+
+@F.live("plan-missing", "plan-not-monotonic", "plan-not-100")
+def _plan_live(ctx: F.Context) -> Iterator[F.Test]:
+    if not ctx.has("project.plan"):
+        return
+    given = [ctx.plan_given(q) for q in range(4)]
+    none = "*".join(f"(1-{g})" for g in given)
+    for q in range(4):
+        missing = f"(1-{given[q]})" if q == 0 else f"(1-{given[q]})*(1-{none})"
+        yield F.Test("plan-missing", F.PROJECT, "project.plan", missing, quarter=q)
+    for q in range(1, 4):
+        # below the last quarter before it that is given
+        previous = "0"
+        for k in range(q):
+            previous = f"IF({given[k]},{ctx.percent(k)},{previous})" if k else \
+                f"IF({given[0]},{ctx.percent(0)},-1E+300)"
+        yield F.Test("plan-not-monotonic", F.PROJECT, "project.plan",
+                     f"({given[q]}*IFERROR(ROUND({ctx.percent(q)},9)<ROUND({previous},9),0))",
+                     quarter=q)
+    yield F.Test("plan-not-100", F.PROJECT, "project.plan",
+                 f"({given[3]}*IFERROR(ROUND({ctx.percent(3)},9)<>100,0))", quarter=3)
+
+
+@F.live("code-whitespace")
+def _code_space_live(ctx: F.Context) -> Iterator[F.Test]:
+    if ctx.has("project.code"):
+        c = f"TRIM({ctx.ref('project.code')})"
+        spaces = [f'ISNUMBER(FIND(" ",{c}))', f"ISNUMBER(FIND(CHAR(10),{c}))",
+                  f"ISNUMBER(FIND(CHAR(13),{c}))", f"ISNUMBER(FIND(CHAR(9),{c}))",
+                  f'ISNUMBER(FIND("\u3000",{c}))']
+        yield F.Test("code-whitespace", F.PROJECT, "project.code", F.any_of(spaces))
+
+
+@F.live("indicator-duplicate")
+def _duplicate_live(ctx: F.Context) -> Iterator[F.Test]:
+    if ctx.table is None:
+        return
+
+    def earlier(p: F.Places) -> str:
+        # MARK/AT: the same 三级指标 on a row above; counted as rows minus distinct values
+        c = p.col("level3")
+        if p.mode == F.COUNT:  # each value's later copies: the rows less one per value
+            return f"(1-1/COUNTIF({c},{c}))"
+        above = p.above("level3").rsplit(":", 1)
+        return f"(COUNTIF({above[0]}:{_previous_row(above[1])},{c})>0)"
+
+    yield F.Test("indicator-duplicate", F.TABLE, "level3",
+                 lambda p: f"{p.indicator()}*{F.filled(p.col('level3'))}*{earlier(p)}")
+
+
+def _previous_row(ref: str) -> str:
+    """``C10`` → ``C9`` (``'s'!$C$10`` → ``'s'!$C$9``)."""
+    m = re.search(r"(\d+)$", ref)
+    assert m is not None
+    return ref[: m.start()] + str(int(m.group(1)) - 1)
+
+
+@F.live("description-missing", "description-repeats-name", "basis-missing")
+def _texts_live(ctx: F.Context) -> Iterator[F.Test]:
+    if ctx.table is None:
+        return
+    if "indicator.description" not in ctx.absent:
+        yield F.Test("description-missing", F.TABLE, "description",
+                     lambda p: f"{p.indicator()}*{F.blank(p.col('description'))}")
+        yield F.Test("description-repeats-name", F.TABLE, "description",
+                     lambda p: f"{p.indicator()}*{F.filled(p.col('description'))}"
+                               f"*{F.filled(p.col('level3'))}"
+                               f"*({F.keyed(p.col('description'))}={F.keyed(p.col('level3'))})")
+    if "indicator.basis" not in ctx.absent:
+        yield F.Test("basis-missing", F.TABLE, "basis",
+                     lambda p: f"{p.indicator()}*{F.blank(p.col('basis'))}")
+
+
+@F.live("indicator-value-vague")
+def _vague_live(ctx: F.Context) -> Iterator[F.Test]:
+    if ctx.table is None or not ctx.cfg.vague_words:
+        return
+    words = ctx.cfg.vague_words
+    yield F.Test("indicator-value-vague", F.TABLE, "value",
+                 lambda p: f"{p.indicator()}*"
+                           + F.any_of(f"ISNUMBER(FIND({F.text(w)},{p.col('value')}))"
+                                      for w in words))
+
+
+@F.live("satisfaction-below-floor")
+def _satisfaction_live(ctx: F.Context) -> Iterator[F.Test]:
+    if ctx.table is None:
+        return
+    floor = ctx.cfg.satisfaction_floor
+
+    def below(p: F.Places) -> str:
+        # ≥ ≧ > = or no operator, a number, then % or 百分比 (values.parse_value)
+        v = F.keyed(p.col("value"))
+        number = v
+        for op in ("≥", "≧", ">", "="):
+            number = f"SUBSTITUTE({number},{F.text(op)},\"\")"
+        pct, word = f'(RIGHT({v},1)="%")', f'(RIGHT({v},3)="百分比")'
+        number = f"LEFT({number},LEN({number})-{pct}-3*{word})"
+        other_op = F.any_of(f"ISNUMBER(FIND({F.text(o)},{v}))" for o in ("<", "≤", "≦", "≈"))
+        return (f"{p.indicator()}*{p.level1_is(['满意度指标'])}*(1-{other_op})"
+                f"*(({pct}+{word})>0)*(IFERROR(VALUE({number}),1E+300)<{_plain(floor)})")
+
+    yield F.Test("satisfaction-below-floor", F.TABLE, "value", below)
+
+
+@F.live("indicator-category-missing")
+def _categories_live(ctx: F.Context) -> Iterator[F.Test]:
+    if ctx.table is None:
+        return
+    rows = ctx.rows()
+    indicator = rows.indicator()
+
+    def has(l1: str) -> str:
+        return f'(SUMPRODUCT({indicator}*({rows.level1()}="{l1}"))>0)'
+
+    for category in LEVELS:
+        yield F.Test("indicator-category-missing", F.PROJECT, "indicator.level1",
+                     f"(1-{has(category)})")
+    cost = f'(SUMPRODUCT({indicator}*(TRIM({rows.col("level2")})="成本指标"))>0)'
+    yield F.Test("indicator-category-missing", F.PROJECT, "indicator.level1",
+                 f"{has('产出指标')}*(1-{cost})", severity=WARNING)

@@ -9,12 +9,14 @@ at which cell — so a pandera rule is declared here once, its text and severity
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from . import formula as F
 from .findings import Finding
+from .formula import PROJECT, TABLE, Context, Test, live
 from .model import LEVELS, Department, Indicator, Project
 from .rules import QUARTER_NAMES, RULES, RulesConfig, indicator_cell, make, project_cell
 
@@ -234,3 +236,106 @@ def finding_of(failure: dict[str, Any], dept: Department, p: Project,
 
 def _m(d: Decimal | None) -> str:
     return "—" if d is None else f"{d:,.2f}"
+
+
+# --- the same checks as live formulas (formula.py): the book re-checks itself as it is typed in ---
+
+@live("required-missing")
+def _required_live(ctx: Context) -> Iterator[Test]:
+    for fld in (*REQUIRED_TEXT.values(), "project.budget"):
+        if ctx.has(fld):
+            yield Test("required-missing", PROJECT, fld, F.blank(ctx.ref(fld)))
+
+
+@live("amount-negative")
+def _negative_live(ctx: Context) -> Iterator[Test]:
+    for fld in AMOUNTS.values():
+        if ctx.has(fld):
+            c = ctx.ref(fld)
+            yield Test("amount-negative", PROJECT, fld,
+                       f"({F.amount_given(c)}*({F.amount(c)}<0))")
+
+
+@live("funds-mismatch")
+def _funds_live(ctx: Context) -> Iterator[Test]:
+    if not all(ctx.has(f) for f in AMOUNTS.values()):
+        return
+    b, f, o = (ctx.ref(x) for x in AMOUNTS.values())
+    diff = f"ROUND(({F.amount(b)}-{F.amount(f)}-{F.amount(o)})*{ctx.factor * 100},0)<>0"
+    yield Test("funds-mismatch", PROJECT, "project.budget", f"({F.amount_given(b)}*({diff}))")
+
+
+@live("code-pattern")
+def _code_live(ctx: Context) -> Iterator[Test]:
+    if not ctx.has("project.code"):
+        return
+    cfg = ctx.cfg
+    code = code_text(ctx.ref("project.code"))
+    prefix = len(cfg.code_region) + 2
+    yy = year_digits(ctx.year)
+    start = (F.text(cfg.code_region + yy) + f"=LEFT({code},{prefix})" if yy else
+             f'{F.text(cfg.code_region)}=LEFT({code},{len(cfg.code_region)})')
+    year_ok = "" if yy else (f"*ISNUMBER(VALUE(MID({code},{len(cfg.code_region) + 1},2)))"
+                             f'*(ISERROR(FIND(".",MID({code},{len(cfg.code_region) + 1},2))))')
+    rest = list(range(prefix + 1, cfg.code_length + 1))
+    chars = (f'*(SUMPRODUCT(ISERROR(FIND(MID({code},{{{",".join(map(str, rest))}}},1),'
+             f'"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"))*1)=0)') if rest else ""
+    ok = f"({start})*(LEN({code})={cfg.code_length}){year_ok}{chars}"
+    yield Test("code-pattern", PROJECT, "project.code", f"((LEN({code})>0)*(1-{ok}))")
+
+
+def code_text(ref: str) -> str:
+    """A 项目编码 cell as the reader takes it: full width folded, every space and line break out."""
+    s = f"ASC({ref})"
+    for ch in (" ", "CHAR(10)", "CHAR(13)", "CHAR(9)", '"\u3000"'):
+        s = f'SUBSTITUTE({s},{ch if ch.startswith(("CHAR", chr(34))) else F.text(ch)},"")'
+    return s
+
+
+@live("plan-out-of-range")
+def _plan_range_live(ctx: Context) -> Iterator[Test]:
+    if not ctx.has("project.plan"):
+        return
+    for q in range(4):
+        pct = ctx.percent(q)
+        yield Test("plan-out-of-range", PROJECT, "project.plan",
+                   f"({ctx.plan_given(q)}*IFERROR((ROUND({pct},9)<0)+(ROUND({pct},9)>100)>0,0))",
+                   quarter=q)
+
+
+def _pair_allowed(p: F.Places) -> str:
+    l1, l2 = p.level1(), f"TRIM({p.col('level2')})"
+    return F.any_of(f"({l1}={F.text(a)})*({l2}={F.text(b)})" for a, bs in LEVELS.items()
+                    for b in bs)
+
+
+@live("indicator-level-missing")
+def _levels_live(ctx: Context) -> Iterator[Test]:
+    if ctx.table is None:
+        return
+    yield Test("indicator-level-missing", TABLE, "level1",
+               lambda p: f"{p.indicator()}*{p.level1_missing()}")
+    for fld in ("level2", "level3"):
+        yield Test("indicator-level-missing", TABLE, fld,
+                   lambda p, fld=fld: f"{p.indicator()}*{F.blank(p.col(fld))}")
+
+
+@live("indicator-level-mismatch")
+def _pairs_live(ctx: Context) -> Iterator[Test]:
+    if ctx.table is None:
+        return
+    yield Test("indicator-level-mismatch", TABLE, "level2",
+               lambda p: f"{p.indicator()}*{F.filled(p.col('level2'))}*{p.level1_is(LEVELS)}"
+                         f"*(1-{_pair_allowed(p)})")
+    yield Test("indicator-level-mismatch", TABLE, "level1",
+               lambda p: f"{p.indicator()}*{F.filled(p.col('level2'))}*(1-{p.level1_is(LEVELS)})"
+                         f"*(1-{p.level1_missing()})")
+
+
+@live("indicator-value-missing")
+def _value_live(ctx: Context) -> Iterator[Test]:
+    if ctx.table is None:
+        return
+    yield Test("indicator-value-missing", TABLE, "value",
+               lambda p: f"{p.indicator()}*{F.blank(p.col('value'))}")
+

@@ -13,6 +13,8 @@ import math
 import unicodedata
 from typing import TYPE_CHECKING, Any
 
+from .marks import MARK_COLOURS
+
 if TYPE_CHECKING:
     from xlsxwriter.format import Format
     from xlsxwriter.workbook import Workbook
@@ -75,6 +77,12 @@ class Styles:
         self.link = fmt(boxed, font_color=LINK, underline=1)
         self.total_left = fmt(boxed, bold=True, bg_color=LABEL_FILL)
         self.total_money = fmt(boxed, bold=True, bg_color=LABEL_FILL, num_format=MONEY)
+        # live checks (live.py): hidden locked cells, the status line, the marks
+        self.live = fmt(base, locked=True, hidden=True, text_wrap=False)
+        self.live_status = fmt(base, locked=True, hidden=True, text_wrap=False, bold=True,
+                               font_color=LINK)
+        self.marks = {severity: wb.add_format({"font_color": font, "bg_color": fill})
+                      for severity, (font, fill) in MARK_COLOURS.items()}
 
 
 # --- text metrics: Excel and LibreOffice don't fit a row's height to wrapped text when they open

@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import layout as L
+from . import live
 from .consolidate import totals as compute_totals
 from .files import atomic_path
 from .model import LEVELS, QUARTERS, Department, Indicator, Project, Unit
+from .rules import RulesConfig
 from .source_sheet import sources_sheet
 from .styles import BUILD_DATE, Styles, row_height
 from .summary import summary_sheet
@@ -29,13 +31,13 @@ if TYPE_CHECKING:
 
     from .consolidate import Totals
     from .files import Given
-    from .findings import Report
+    from .findings import Finding, Report
     from .source_sheet import Source
 
 def write_book(path: str | Path, dept: Department | None = None, *, report: Report | None = None,
                totals: Totals | None = None, unit: Unit | None = None,
                sources: Sequence[Source] | None = None, inputs: Given = (),
-               force: bool = False) -> Path:
+               force: bool = False, config: RulesConfig | None = None) -> Path:
     """Write the book to ``path`` (atomically): the blank template when ``dept`` is None.
 
     Gives every project its sheet name and cells (``layout.place``); the 汇总 sheet shows
@@ -46,13 +48,14 @@ def write_book(path: str | Path, dept: Department | None = None, *, report: Repo
     """
     path = Path(path)
     with atomic_path(path, inputs, force=force) as tmp:
-        build(tmp, dept, report, totals, unit, sources)
+        build(tmp, dept, report, totals, unit, sources, config=config)
     return path
 
 
 def book_bytes(dept: Department | None, report: Report | None = None,
                totals: Totals | None = None, unit: Unit | None = None,
-               sources: Sequence[Source] | None = None, *, placed: bool = False) -> bytes:
+               sources: Sequence[Source] | None = None, *, placed: bool = False,
+               config: RulesConfig | None = None) -> bytes:
     """The book :func:`write_book` writes, as bytes (for a step that finishes it, such as
     marking the findings, before the one write to its target). XlsxWriter writes it to a private
     scratch folder, keeping its sheets in temporary files rather than memory. ``placed``: the
@@ -61,7 +64,7 @@ def book_bytes(dept: Department | None, report: Report | None = None,
 
     with tempfile.TemporaryDirectory(prefix="perfxl-") as scratch:
         path = Path(scratch) / "book.xlsx"
-        build(path, dept, report, totals, unit, sources, placed=placed)
+        build(path, dept, report, totals, unit, sources, placed=placed, config=config)
         return path.read_bytes()
 
 
@@ -93,7 +96,8 @@ def _workbook_class() -> type:
 
 def build(path: Path, dept: Department | None, report: Report | None = None,
           totals: Totals | None = None, unit: Unit | None = None,
-          sources: Sequence[Source] | None = None, *, placed: bool = False) -> None:
+          sources: Sequence[Source] | None = None, *, placed: bool = False,
+          config: RulesConfig | None = None) -> None:
     wb = _workbook_class()(str(path), {
         "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
         "default_date_format": "yyyy-mm-dd",
@@ -112,15 +116,21 @@ def build(path: Path, dept: Department | None, report: Report | None = None,
     if dept and dept.projects:
         if not placed:
             L.place(dept)
+        by_sheet: dict[str, list[Finding]] = {}
+        for f in report.findings if report else ():
+            by_sheet.setdefault(f.sheet, []).append(f)
         for p in dept.projects:
-            project_sheet(wb, st, p.sheet, p)
+            project_sheet(wb, st, p.sheet, p, config, dept.year, by_sheet.get(p.sheet, ()))
         summary_sheet(wb, st, dept, totals or compute_totals(dept), report)
         if sources is not None:
             sources_sheet(wb, st, sources)
     else:
-        project_sheet(wb, st, "1.项目名称", None)
+        project_sheet(wb, st, "1.项目名称", None, config, dept.year if dept else None)
         summary_placeholder(wb, st)
     lists_sheet(wb, st)
+    sheets = [ws.name for ws in wb.worksheets()]
+    for name, formula in live.book_names(sheets, sheets[2:-2]).items():
+        wb.define_name(name, formula)
     wb.worksheets()[0].activate()
     wb.close()
 
@@ -289,7 +299,9 @@ def department_sheet(wb: Workbook, st: Styles, dept: Department | None) -> None:
     ws.protect("", _PROTECTION)
 
 
-def project_sheet(wb: Workbook, st: Styles, name: str, p: Project | None) -> None:
+def project_sheet(wb: Workbook, st: Styles, name: str, p: Project | None,
+                  cfg: RulesConfig | None = None, year: int | None = None,
+                  findings: Sequence[Finding] = ()) -> None:
     ws = wb.add_worksheet(name)
     for c, w in enumerate(L.COLUMN_WIDTHS):
         ws.set_column(c, c, w)
@@ -383,7 +395,32 @@ def project_sheet(wb: Workbook, st: Styles, name: str, p: Project | None) -> Non
     ws.freeze_panes(L.ROW_CODE + 1, 0)
     _print_setup(ws, end + 2, last, landscape=False)
     ws.repeat_rows(L.ROW_TITLE, L.ROW_UNIT)
+    table = live.Table(L.ROW_HEADER + 1, end + 3, {
+        f: L.column_letters(c) for f, c in L.INDICATOR_COLUMNS.items()})
+    cells = p.cells if p and p.cells else L.PROJECT_CELLS
+    ctx = live.context(cells, cfg or RulesConfig(), year=year, table=table)
+    live_sheet(wb, ws, st, live.sheet_checks(name, ctx, findings))
     ws.protect("", _PROTECTION)
+
+
+def live_sheet(wb: Workbook, ws: Worksheet, st: Styles, checks: live.SheetChecks) -> None:
+    """Place a sheet's live checks (live.py): its hidden cells, its marks, its names."""
+    for c in checks.cells:
+        r, col = L.parse_a1(c.ref) or (0, 0)
+        fmt = st.live if c.hidden else st.live_status
+        if c.formula is None:
+            ws.write_string(r, col, str(c.value), fmt)
+        elif c.array:
+            ws.write_array_formula(r, col, r, col, "{" + c.formula + "}", fmt, c.value)
+        else:
+            ws.write_formula(r, col, c.formula, fmt, c.value)
+    for m in checks.marks:
+        ws.conditional_format(m.ref, {"type": "formula", "criteria": "=" + m.formula,
+                                      "format": st.marks[m.severity]})
+    ws.set_column(L.LIVE_COLUMN, L.FIRST_TEST_COLUMN + max(len(checks.placed), 1) - 1,
+                  None, st.live, {"hidden": True})
+    for name, ref in checks.names().items():
+        wb.define_name(f"{live.F.quote_sheet(checks.sheet)}!{name}", ref)
 
 
 def _indicator_rows(ws: Worksheet, st: Styles, first: int, rows: list[Indicator | None]) -> None:

@@ -103,7 +103,7 @@ def test_failed_write_keeps_the_old_file(tmp_path: Path, monkeypatch: object) ->
     out = tmp_path / "book.xlsx"
     out.write_bytes(b"old contents")
 
-    def boom(path: Path, *args: object) -> None:
+    def boom(path: Path, *args: object, **kwargs: object) -> None:
         path.write_bytes(b"half a book")
         raise OSError(28, "No space left on device")
 

@@ -67,6 +67,7 @@ class Grid:
     as empty): asked only when a cell that matters is empty."""
 
     def __post_init__(self) -> None:
+        self.rows = L.without_live_cells(self.rows)
         self._anchors: dict[Pos, Pos] | None = None
         self._extents: dict[Pos, Pos] | None = None
         self.height = len(self.rows)

@@ -1,0 +1,298 @@
+"""Live checks: what a project sheet needs so that it re-checks itself as the user types, with no
+macro and no Python, in Excel, WPS and LibreOffice.
+
+The rules' live forms are declared beside their checks (rules.py, schemas.py, built from
+formula.py); this module lays them out on one sheet, once for every writer (the template's
+XlsxWriter sheets, the annotator's XML, the ribbon's live book), which only place what
+:func:`sheet_checks` returns:
+
+- hidden, locked cells right of the printed table (from column AO): the sheet's live error and
+  warning counts (row 1, the same cells on every sheet, so the book's totals are a 3-D sum that
+  also counts a copied sheet), whether the project has been started (row 2), and one column per
+  test: its rule, its severity and its count (rows 2–4);
+- a conditional format per test, on the cell it marks (a project field, driven by its count
+  cell) or over its indicator column (its own formula row by row, so inserted rows are covered);
+- the visible status line beside the table, and the defined names ``perfxl_live_errors`` /
+  ``perfxl_live_warnings`` (sheet scope here, workbook scope in :func:`book_names`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import formula as F
+from . import rules as _rules  # noqa: F401  (registers the live forms declared there)
+from . import schemas as _schemas  # noqa: F401
+from .findings import ERROR, SEVERITY_ZH, WARNING, Finding
+from .formula import AT, LIVE, MARK, PROJECT, Context, Places, Table, Test
+from .layout import FIRST_TEST_COLUMN, STATUS_TITLE, a1, column_letters, parse_a1
+from .rules import RULES, RulesConfig
+
+NAME_ERRORS, NAME_WARNINGS = "perfxl_live_errors", "perfxl_live_warnings"
+ERRORS_CELL, WARNINGS_CELL, STARTED_CELL = "$AO$1", "$AP$1", "$AO$2"
+ROW_RULE, ROW_SEVERITY, ROW_COUNT = 2, 3, 4  # 1-based rows of each test's column
+STATUS_CELL = "I1"
+"""The visible status line on our template's project sheets (right of the printed A:G)."""
+OPEN, FIXED = "未修正", "已修正"
+FULL_CHECK = "需完整校验"
+"""The status of a finding whose rule a formula cannot decide: run the full check again."""
+
+
+def live_rules() -> list[str]:
+    """The slugs of the rules that are live, in catalogue order."""
+    return [r.slug for r in RULES.values() if r.slug in LIVE]
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A cell perfxl writes for the live checks: a formula with its cached value, or text."""
+
+    ref: str  # A1, no $
+    formula: str | None
+    value: Any
+    array: bool = False
+    hidden: bool = True
+    """Locked with its formula hidden, in a hidden column (the status line is visible)."""
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A conditional format: ``formula`` relative to the top-left cell of ``ref``."""
+
+    ref: str
+    formula: str
+    severity: str
+    slug: str
+
+
+@dataclass(frozen=True)
+class Placed:
+    test: Test
+    severity: str
+    column: str
+    """Letters of the test's hidden column."""
+    marks: str
+    """PROJECT: the cell it marks; TABLE: the column range it covers."""
+
+
+@dataclass
+class SheetChecks:
+    sheet: str
+    cells: list[Cell] = field(default_factory=list)
+    marks: list[Mark] = field(default_factory=list)
+    placed: list[Placed] = field(default_factory=list)
+    table: Table | None = None
+    errors: int = 0
+    warnings: int = 0
+
+    def names(self) -> dict[str, str]:
+        """Sheet-scope defined names → their formula."""
+        q = F.quote_sheet(self.sheet)
+        return {NAME_ERRORS: f"={q}!{ERRORS_CELL}", NAME_WARNINGS: f"={q}!{WARNINGS_CELL}"}
+
+    def status(self, f: Finding) -> str | None:
+        """A 校验结果 row's status formula for a finding on this sheet (None: not live)."""
+        at = parse_a1(f.cell) if f.cell else None
+        for pl in self.placed:
+            if pl.test.slug != f.rule:
+                continue
+            gate = f"{F.quote_sheet(self.sheet)}!{STARTED_CELL}"
+            if pl.test.scope == PROJECT and pl.marks == f.cell:
+                ref = f"{F.quote_sheet(self.sheet)}!${pl.column}${ROW_COUNT}"
+                return f'=IF({ref}>0,"{OPEN}","{FIXED}")'
+            if pl.test.scope == F.TABLE and at is not None and self.table is not None:
+                letter = self.table.columns.get(pl.test.at, pl.test.at)
+                if column_letters(at[1]) == letter and self.table.top < at[0] + 1 <= \
+                        self.table.bottom:
+                    places = Places(AT, self.table, self.sheet, at[0] + 1)
+                    cond = pl.test.condition(places)
+                    return f'=IF(IFERROR(({cond})*{gate},0),"{OPEN}","{FIXED}")'
+        return None
+
+
+def context(cells: dict[str, Any], cfg: RulesConfig, *, year: int | None, table: Table | None,
+            amount_unit: str = "元", whole_percents: bool = False,
+            absent: Iterable[str] = ()) -> Context:
+    return Context(cells=cells, factor=10000 if amount_unit == "万元" else 1,
+                   plan_scale=1 if whole_percents else 100, cfg=cfg, year=year, table=table,
+                   absent=frozenset(absent))
+
+
+def tests(ctx: Context) -> list[tuple[Test, str]]:
+    """Every live test of a project with its severity (rules turned off are left out), errors
+    first, in catalogue order."""
+    out: list[tuple[Test, str]] = []
+    done: set[int] = set()
+    for slug in live_rules():
+        form = LIVE[slug]
+        if id(form) in done:
+            continue
+        done.add(id(form))
+        for t in form(ctx):
+            rule = RULES[t.slug]
+            sev = ctx.cfg.severity(rule)
+            if sev == "off":
+                continue
+            if t.severity is not None and rule.slug not in ctx.cfg.severities:
+                sev = t.severity
+            out.append((t, sev))
+    order = {s: i for i, s in enumerate(live_rules())}
+    out.sort(key=lambda ts: (ts[1] != ERROR, order[ts[0].slug]))
+    return out
+
+
+def sheet_checks(sheet: str, ctx: Context, findings: Sequence[Finding] = (), *,
+                 status_cell: str = STATUS_CELL) -> SheetChecks:
+    """The live cells, marks and names of one project sheet. ``findings`` (of this sheet, from
+    the check perfxl has just made) give the formulas' cached values, so that a book read
+    without recalculation shows the same counts."""
+    out = SheetChecks(sheet, table=ctx.table)
+    cached = _cached(findings)
+    gate = STARTED_CELL
+    started = _started(ctx)
+    out.cells.append(Cell(STARTED_CELL.replace("$", ""), started, 1 if findings else 0))
+    for i, (t, sev) in enumerate(tests(ctx)):
+        col = column_letters(FIRST_TEST_COLUMN + i)
+        rule = RULES[t.slug]
+        if t.scope == PROJECT:
+            marks = ctx.ref(t.at, t.quarter).replace("$", "") if t.at != "indicator.level1" \
+                else _first_level1(ctx)
+            if not marks:
+                continue
+            formula = f"=IF({gate}>0,IF({t.condition},1,0),0)"
+            n = cached.take(t.slug, sev, marks)
+            out.cells.append(Cell(f"{col}{ROW_COUNT}", formula, n))
+            out.marks.append(Mark(marks, f"${col}${ROW_COUNT}>0", sev, t.slug))
+        else:
+            assert ctx.table is not None
+            letter = ctx.table.columns.get(t.at, t.at)
+            marks = f"{letter}{ctx.table.top}:{letter}{ctx.table.bottom}"
+            body = t.condition(Places(F.COUNT, ctx.table))
+            n = cached.column(t.slug, sev, letter, ctx.table)
+            out.cells.append(Cell(f"{col}{ROW_COUNT}", f"={gate}*{F.count(body)}", n, array=True))
+            mark = t.condition(Places(MARK, ctx.table, row=ctx.table.top))
+            out.marks.append(Mark(marks, f"{gate}*({mark})", sev, t.slug))
+        out.cells.append(Cell(f"{col}{ROW_RULE}", None, f"{rule.code} {rule.slug}"))
+        out.cells.append(Cell(f"{col}{ROW_SEVERITY}", None, sev))
+        out.placed.append(Placed(t, sev, col, marks))
+        if sev == ERROR:
+            out.errors += n
+        else:
+            out.warnings += n
+    last = column_letters(FIRST_TEST_COLUMN + max(len(out.placed), 1) - 1)
+    first = column_letters(FIRST_TEST_COLUMN)
+    for ref, sev, n in ((ERRORS_CELL, ERROR, out.errors), (WARNINGS_CELL, WARNING, out.warnings)):
+        out.cells.append(Cell(ref.replace("$", ""),
+                              f'=SUMIF(${first}${ROW_SEVERITY}:${last}${ROW_SEVERITY},"{sev}",'
+                              f"${first}${ROW_COUNT}:${last}${ROW_COUNT})", n))
+    out.cells.append(Cell(status_cell, _status_formula(out, first, last),
+                          _status_text(out), hidden=False))
+    return out
+
+
+def _started(ctx: Context) -> str:
+    """The project has been started: a code, a name, an amount or an indicator row (the reader
+    skips a blank project sheet; so do the live checks)."""
+    terms = [F.filled(ctx.ref(f)) for f in ("project.code", "project.name", "project.budget",
+                                              "project.fiscal", "project.other") if ctx.has(f)]
+    if ctx.table is not None:
+        rows = ctx.rows()
+        terms.append(f"(SUMPRODUCT({rows.indicator()}*1)>0)")
+    return f"=IF({F.any_of(terms)},1,0)" if terms else "=0"
+
+
+def _first_level1(ctx: Context) -> str:
+    t = ctx.table
+    return f"{t.columns['level1']}{t.top + 1}" if t else ""
+
+
+def _status_text(out: SheetChecks) -> str:
+    if not out.errors and not out.warnings:
+        return f"{STATUS_TITLE}: 未发现问题"
+    return f"{STATUS_TITLE}: 错误 {out.errors} 项,警告 {out.warnings} 项"
+
+
+def _status_formula(out: SheetChecks, first: str, last: str) -> str:
+    e, w = ERRORS_CELL, WARNINGS_CELL
+    return (f'="{STATUS_TITLE}: "&IF({e}+{w}=0,"未发现问题","错误 "&{e}&" 项,警告 "&{w}&" 项")')
+
+
+class _Cached:
+    """The findings of the check just made, as the live tests will count them."""
+
+    def __init__(self, findings: Sequence[Finding]) -> None:
+        self.at: Counter[tuple[str, str, str]] = Counter()
+        self.cells: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for f in findings:
+            self.at[(f.rule, f.severity, f.cell)] += 1
+            self.cells[(f.rule, f.severity)].append(f.cell)
+
+    def take(self, slug: str, severity: str, cell: str) -> int:
+        k = (slug, severity, cell)
+        if self.at[k] > 0:
+            self.at[k] -= 1
+            return 1
+        return 0
+
+    def column(self, slug: str, severity: str, letter: str, table: Table) -> int:
+        n = 0
+        for cell in self.cells.get((slug, severity), ()):
+            at = parse_a1(cell) if cell else None
+            if at and column_letters(at[1]) == letter and table.top <= at[0] + 1 <= table.bottom:
+                n += 1
+        return n
+
+
+def _cached(findings: Sequence[Finding]) -> _Cached:
+    return _Cached(findings)
+
+
+# --- the book -------------------------------------------------------------------------------------
+
+_SIMPLE_SHEET = re.compile(r"[^\W\d]\w*")
+
+
+def book_names(sheets: Sequence[str], checked: Sequence[str]) -> dict[str, str]:
+    """Workbook-scope names: the book's live totals. A 3-D sum from the first sheet to the last
+    counts every sheet between them, a copy of a project sheet too; it needs both end sheets'
+    names to be written unquoted (LibreOffice reads no quoted 3-D reference), else the totals
+    are the sum of the checked sheets' cells."""
+    first, last = sheets[0], sheets[-1]
+    out = {}
+    for name, cell in ((NAME_ERRORS, ERRORS_CELL), (NAME_WARNINGS, WARNINGS_CELL)):
+        if _simple(first) and _simple(last):
+            out[name] = f"=SUM({first}:{last}!{cell})"
+        elif checked:
+            out[name] = "=" + "+".join(f"{F.quote_sheet(s)}!{cell}" for s in checked)
+        else:
+            out[name] = "=0"
+    return out
+
+
+def _simple(sheet: str) -> bool:
+    return bool(_SIMPLE_SHEET.fullmatch(sheet)) and parse_a1(sheet) is None and \
+        not re.fullmatch(r"[A-Za-z]{1,3}\d+|[Rr]\d*[Cc]\d*", sheet)
+
+
+def counts_text(errors: int, warnings: int) -> str:
+    return f"错误 {errors} 项,警告 {warnings} 项"
+
+
+__all__ = [
+    "AT",
+    "FIXED",
+    "FULL_CHECK",
+    "NAME_ERRORS",
+    "NAME_WARNINGS",
+    "OPEN",
+    "SEVERITY_ZH",
+    "a1",
+    "book_names",
+    "context",
+    "live_rules",
+    "sheet_checks",
+]
