@@ -393,7 +393,8 @@ def _echo_backup(saved: Path | None) -> None:
 def rules(fmt: str, rules_file: Path | None) -> None:
     """列出规则目录:代码、规则、严重程度、字段、说明、阈值 (list the rule catalogue: code,
     slug, severity, field, message, thresholds)."""
-    from .rules import catalogue, catalogue_markdown, load_config
+    from .catalogue import catalogue, catalogue_markdown
+    from .rules import load_config
     from .settings import rules_file as settings_rules
 
     if fmt == "markdown":

@@ -90,11 +90,12 @@ def print_rules(entries: list[dict[str, Any]]) -> None:
 
     console = _console()
     table = Table(show_lines=False)
-    for col in ("代码", "规则", "名称", "严重程度", "字段", "说明", "阈值"):
+    for col in ("代码", "规则", "名称", "严重程度", "字段", "实时", "说明", "阈值"):
         table.add_column(col)
     for r in entries:
         th = ", ".join(f"{k}={v['value']}" for k, v in r["thresholds"].items())
-        table.add_row(r["code"], r["rule"], r["title"], r["severity"], r["field"], r["message"], th)
+        table.add_row(r["code"], r["rule"], r["title"], r["severity"], r["field"],
+                      "实时" if r["live"] else "完整校验", r["message"], th)
     console.print(table)
 
 

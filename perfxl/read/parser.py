@@ -817,6 +817,7 @@ def _indicator_rows(g: Grid, names: tuple[str, ...], where: tuple[int, ...], sta
     width = max(where, default=-1) + 1
     get = _getter(list(where))
     out = []
+    group: tuple[str, str] | None = None  # the last 一级指标 above: its text and cell
     for r in range(start, stop):
         # values straight from the row (a merged cell from its top-left); addresses only for
         # the rows that are indicators
@@ -843,6 +844,8 @@ def _indicator_rows(g: Grid, names: tuple[str, ...], where: tuple[int, ...], sta
         if not any(map(vals.__getitem__, others)):
             if first and first not in LEVELS and not vals[at2]:
                 break  # a note below the table, not an indicator
+            if first:
+                group = (vals[at1], _level1_cell(r, inside, at1, columns))
             continue  # blank, or a placeholder row (categories only)
         number = str(r + 1)
         cells = {f: letter + number for f, letter in columns}
@@ -850,8 +853,23 @@ def _indicator_rows(g: Grid, names: tuple[str, ...], where: tuple[int, ...], sta
             for i, (tr, tc) in inside:
                 cells[names[i]] = a1(tr, tc)
         level1, level2, level3, description, value, basis = pick(vals)
+        if first:
+            group = (vals[at1], cells["level1"])
+        elif group is not None:
+            # a blank 一级指标 belongs to the group above it, merged or not (as the book's live
+            # checks read it): the group's cell stands for it
+            level1, cells["level1"] = group
         out.append(Indicator(level1, level2, level3, description, value, basis, cells))
     return out
+
+
+def _level1_cell(r: int, inside: list[tuple[int, Pos]] | None, at1: int,
+                 columns: list[tuple[str, str]]) -> str:
+    """Row ``r``'s 一级指标 cell: the top-left of the merged range it is in, else its own."""
+    for i, (tr, tc) in inside or ():
+        if i == at1:
+            return a1(tr, tc)
+    return f"{columns[at1][1]}{r + 1}"
 
 
 _NOTES = ("注", "备注", "填表", "说明")
