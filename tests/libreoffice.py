@@ -26,6 +26,7 @@ from pathlib import Path, PurePosixPath
 import openpyxl
 
 __all__ = [
+    "conditional_marks",
     "convert",
     "convert_all",
     "pdf_texts",
@@ -504,3 +505,211 @@ def render_png(
         if len(results) != len(wanted):
             raise RuntimeError(f"pdftoppm produced {len(results)} of {len(wanted)} pages")
         return results
+
+
+# --- conditional formats as LibreOffice evaluates them ---------------------------------------------
+
+_MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_WORKSHEET_TYPE = f"{_REL_NS}/worksheet"
+_WORKSHEET_CONTENT = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+# An A1 cell, cell range, whole-column or whole-row reference (anything else that the tokenizer
+# calls a range operand is a defined name or a structured reference).
+_A1_REF = re.compile(
+    r"\$?[A-Za-z]{1,3}\$?\d+(?::\$?[A-Za-z]{1,3}\$?\d+)?|\$?[A-Za-z]{1,3}:\$?[A-Za-z]{1,3}"
+    r"|\$?\d+:\$?\d+"
+)
+_FUNCTION = re.compile(r"(?:_xlfn\.|_xlws\.)*[A-Za-z][\w.]*\(")
+_SHEETS_END = re.compile(r"</((?:[\w.-]+:)?)sheets\s*>")
+_SHEET_ID = re.compile(r"""\ssheetId\s*=\s*["'](\d+)["']""")
+_REL_ID = re.compile(r"""\sId\s*=\s*["']([^"']*)["']""")
+_PROBE_LIMIT = 200_000
+
+
+def _quoted(sheet: str) -> str:
+    return "'" + sheet.replace("'", "''") + "'!"
+
+
+def _probe_formula(formula: str, origin: str, cell: str, sheet: str,
+                   local_names: set[str]) -> str:
+    """``formula`` of a rule anchored at ``origin``, as it applies to ``cell`` of ``sheet``,
+    with every reference qualified so that it means the same in any other sheet.
+
+    Relative references move by the offset from ``origin`` to ``cell`` (openpyxl's
+    ``Translator.translate_range``; its ``translate_formula`` is not used because it drops the
+    sheet of ``Sheet!name``).  Unqualified A1 references get ``'sheet'!``, names defined on
+    ``sheet`` too (inside its sheet a sheet-scoped name wins over a workbook one); workbook
+    names and structured references stay as they are, references that name a sheet (also 3D
+    ones) keep it.  ``ROW()`` and ``COLUMN()`` get ``cell`` as their argument.
+    """
+    from openpyxl.formula.tokenizer import Token, Tokenizer
+    from openpyxl.formula.translate import Translator
+    from openpyxl.utils.cell import coordinate_to_tuple
+
+    (row, col), (row0, col0) = coordinate_to_tuple(cell), coordinate_to_tuple(origin)
+    tokens = Tokenizer("=" + formula)
+    items = tokens.items
+    for i, token in enumerate(items):
+        if token.type == Token.FUNC and token.subtype == Token.OPEN:
+            if not _FUNCTION.fullmatch(token.value):
+                raise ValueError(f"unsupported construct {token.value!r} in {formula!r}")
+            follows = items[i + 1] if i + 1 < len(items) else None
+            if (token.value.upper() in {"ROW(", "COLUMN("} and follows is not None
+                    and follows.type == Token.FUNC and follows.subtype == Token.CLOSE):
+                token.value += _quoted(sheet) + cell
+        elif token.type == Token.OPERAND and token.subtype == Token.RANGE:
+            where, ref = Translator.strip_ws_name(token.value)
+            if _A1_REF.fullmatch(ref):
+                ref = Translator.translate_range(ref, row - row0, col - col0)
+                token.value = (where or _quoted(sheet)) + ref
+            elif not where and ref.lower() in local_names:
+                token.value = _quoted(sheet) + ref
+    rendered: str = tokens.render()
+    return rendered.removeprefix("=")
+
+
+def _fill_colour(rule: object, where: str) -> str:
+    """``#RRGGBB`` of the fill of a rule's differential format."""
+    from openpyxl.styles.colors import COLOR_INDEX
+
+    dxf = getattr(rule, "dxf", None)
+    fill = getattr(dxf, "fill", None)
+    for colour in (getattr(fill, "bgColor", None), getattr(fill, "fgColor", None)):
+        if colour is None:
+            continue
+        if colour.type == "rgb" and isinstance(colour.rgb, str) and colour.rgb != "00000000":
+            return "#" + colour.rgb[-6:].upper()
+        if colour.type == "indexed" and isinstance(colour.indexed, int) and colour.indexed < 64:
+            return "#" + COLOR_INDEX[colour.indexed][-6:].upper()
+        if colour.type == "theme":
+            raise ValueError(f"{where}: theme fill colours are not supported")
+    raise ValueError(f"{where}: the rule has no fill colour")
+
+
+def _probes(book: Path) -> list[tuple[str, str, str, str]]:
+    """(sheet, cell, colour, probe formula) for every cell of every expression rule."""
+    from openpyxl.utils.cell import get_column_letter
+
+    workbook = openpyxl.load_workbook(book)
+    probes: list[tuple[str, str, str, str]] = []
+    try:
+        for ws in workbook.worksheets:
+            local_names = {name.lower() for name in ws.defined_names}
+            for formatting in ws.conditional_formatting:
+                ranges = list(formatting.sqref.ranges)
+                origin = (get_column_letter(min(r.min_col for r in ranges))
+                          + str(min(r.min_row for r in ranges)))
+                for rule in formatting.rules:
+                    where = f"{ws.title}!{formatting.sqref} rule {rule.formula}"
+                    if rule.type != "expression" or len(rule.formula) != 1:
+                        raise ValueError(f"{where}: only expression rules are supported, "
+                                         f"not {rule.type!r}")
+                    colour = _fill_colour(rule, where)
+                    cells = {f"{get_column_letter(c)}{r}"
+                             for rng in ranges for r, c in rng.cells}
+                    for cell in sorted(cells):
+                        probes.append((ws.title, cell, colour, _probe_formula(
+                            rule.formula[0], origin, cell, ws.title, local_names)))
+                    if len(probes) > _PROBE_LIMIT:
+                        raise ValueError(f"{book}: more than {_PROBE_LIMIT} formatted cells")
+        return probes
+    finally:
+        workbook.close()
+
+
+def _with_probe_sheet(book: Path, dest: Path, formulas: list[tuple[str, str]]) -> str:
+    """Copy ``book`` to ``dest`` with one more sheet holding ``formulas`` (column A, B; a row
+    each); return the new sheet's name.
+
+    The sheet is patched into the zip (a worksheet part, its relationship, content type and
+    ``<sheet>`` entry, appended last so that ``localSheetId`` of sheet-scoped names keep their
+    meaning) instead of round-tripping the book through openpyxl, which would drop what it does
+    not model; every other part is copied byte for byte.
+    """
+    with zipfile.ZipFile(book) as zin:
+        part = _workbook_part(zin)
+        folder = PurePosixPath(part).parent
+        rels_part = str(folder / "_rels" / (PurePosixPath(part).name + ".rels"))
+        names = set(zin.namelist())
+        workbook = zin.read(part).decode("utf-8")
+        rels = zin.read(rels_part).decode("utf-8")
+        types = zin.read("[Content_Types].xml").decode("utf-8")
+
+        taken = {name.lower() for name, _ in _sheets(book)}
+        sheet = next(f"perfxl_probe{n or ''}" for n in range(len(taken) + 1)
+                     if f"perfxl_probe{n or ''}" not in taken)
+        target = next(f"worksheets/perfxl_probe{n}.xml" for n in range(len(names) + 1)
+                      if str(folder / f"worksheets/perfxl_probe{n}.xml") not in names)
+        rel_ids = set(_REL_ID.findall(rels))
+        rel_id = next(f"rIdPerfxlProbe{n}" for n in range(len(rel_ids) + 1)
+                      if f"rIdPerfxlProbe{n}" not in rel_ids)
+        sheet_id = max((int(i) for i in _SHEET_ID.findall(workbook)), default=0) + 1
+
+        end = _SHEETS_END.search(workbook)
+        if end is None:
+            raise ValueError(f"{book}: no <sheets> in {part}")
+        prefix = end.group(1)
+        entry = (f'<{prefix}sheet name="{html.escape(sheet)}" sheetId="{sheet_id}" '
+                 f'xmlns:pxr="{_REL_NS}" pxr:id="{rel_id}"/>')
+        workbook = workbook[:end.start()] + entry + workbook[end.start():]
+        rels = rels.replace("</Relationships>", f'<Relationship Id="{rel_id}" '
+                            f'Type="{_WORKSHEET_TYPE}" Target="{target}"/></Relationships>')
+        types = types.replace("</Types>", f'<Override PartName="/{folder / target}" '
+                              f'ContentType="{_WORKSHEET_CONTENT}"/></Types>')
+        rows = "".join(
+            f'<row r="{r}"><c r="A{r}"><f>{html.escape(a, quote=False)}</f></c>'
+            f'<c r="B{r}"><f>{html.escape(b, quote=False)}</f></c></row>'
+            for r, (a, b) in enumerate(formulas, start=1)
+        )
+        probe = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                 f'<worksheet xmlns="{_MAIN_NS}"><sheetData>{rows}</sheetData></worksheet>')
+        with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as zout:
+            for item in zin.infolist():
+                patched = {part: workbook, rels_part: rels, "[Content_Types].xml": types}
+                data = patched.get(item.filename)
+                zout.writestr(item, zin.read(item) if data is None else data.encode("utf-8"))
+            zout.writestr(str(folder / target), probe.encode("utf-8"))
+    return sheet
+
+
+def conditional_marks(book: Path, *, timeout: float = 120) -> dict[tuple[str, str], set[str]]:
+    """Which cells the conditional formats of ``book`` flag, as LibreOffice computes them.
+
+    Maps (sheet, A1 cell) to the fill colours (``"#RRGGBB"``) of the rules whose formula is
+    true there; cells no rule flags are absent ({} for a book without conditional formats).
+    Every rule counts (priorities and stop-if-true are not applied) and cells hidden by a
+    merge are evaluated like any other.  Only ``expression`` rules with a fill are supported
+    (anything else raises ValueError).
+
+    How: each rule's formula is moved from the top-left corner of its ranges (their bounding
+    box) to every cell of them, its unqualified references and names defined on its sheet are
+    qualified with the sheet (``_probe_formula``), and the result is written as
+    ``IFERROR(IF(f,1,0),-1)`` (plus ``f`` itself, for messages) into a probe sheet patched into
+    a copy of the zip (``_with_probe_sheet``; openpyxl only reads the rules, so defined names,
+    sheet-scoped ones, validations and everything else it does not model stay byte for byte).
+    One LibreOffice conversion recalculates the copy.  Note that LibreOffice 7.4 reads a 3D
+    reference written ``说明:选项!A1`` but not ``'说明:选项'!A1`` (#NAME?, reported here).  A formula that fails (an error value, or
+    text where a truth value is wanted) raises RuntimeError naming the sheet, cell and
+    formula.  Not modelled: functions that look at the formula's own position or sheet other
+    than ``ROW()``/``COLUMN()`` (e.g. INDIRECT with a sheet-less address, CELL without a
+    reference), and names whose definitions are relative.
+    """
+    book = Path(book)
+    probes = _probes(book)
+    if not probes:
+        return {}
+    formulas = [(f"IFERROR(IF({f},1,0),-1)", f) for _, _, _, f in probes]
+    with tempfile.TemporaryDirectory(prefix="perfxl-lo-marks-") as tmp:
+        copy = Path(tmp) / f"probe{book.suffix.lower()}"
+        sheet = _with_probe_sheet(book, copy, formulas)
+        values = recalculated_values(copy, sheet, timeout=timeout)
+    marks: dict[tuple[str, str], set[str]] = {}
+    for row, (sheet_name, cell, colour, formula) in enumerate(probes):
+        got = values[row] if row < len(values) else []
+        verdict, raw = [*got, None, None][:2]
+        if verdict == 1:
+            marks.setdefault((sheet_name, cell), set()).add(colour)
+        elif verdict != 0:
+            raise RuntimeError(f"conditional format formula fails at {sheet_name}!{cell}: "
+                               f"={formula} gives {raw!r} in {book}")
+    return marks
