@@ -65,17 +65,22 @@ def any_of(terms: Iterable[str]) -> str:
     return "((" + ")+(".join(terms) + ")>0)"
 
 
+def one_of(expression: str, values: Iterable[str]) -> str:
+    """The value is one of ``values`` (none of which holds ``|``)."""
+    return f'ISNUMBER(FIND("|"&{expression}&"|",{text("|" + "|".join(values) + "|")}))'
+
+
 def every(terms: Iterable[str]) -> str:
     return "(" + ")*(".join(terms) + ")"
 
 
 def blank(ref: str) -> str:
     """The cell holds nothing but spaces."""
-    return f'(LEN(TRIM({ref}))=0)'
+    return f'(TRIM({ref})="")'
 
 
 def filled(ref: str) -> str:
-    return f'(LEN(TRIM({ref}))>0)'
+    return f'(TRIM({ref})<>"")'
 
 
 def keyed(ref: str) -> str:
@@ -177,16 +182,16 @@ class Places:
     def indicator(self) -> str:
         """An indicator row, as the reader takes it: below the header, with a 三级指标, a
         description, a value or a basis."""
-        return (f"({self.row_number()}>{self.header_row()})*"
-                + any_of(filled(self.col(c)) for c in ("level3", "description", "value",
-                                                        "basis")))
+        cols = "&".join(self.col(c) for c in ("level3", "description", "value", "basis")
+                        if self.table is not None and c in self.table.columns)
+        return f"({self.row_number()}>{self.header_row()})*{filled(cols)}"
 
     def level1_missing(self) -> str:
         """No 一级指标 on this row or above it in the table."""
         return f"({self.level1()}={self.header_level1()})"
 
     def level1_is(self, names: Iterable[str]) -> str:
-        return any_of(f"({self.level1()}={text(n)})" for n in names)
+        return one_of(self.level1(), names)
 
 
 def count(expression: str) -> str:
@@ -223,7 +228,9 @@ class Test:
 @dataclass(frozen=True)
 class Context:
     """What a project's live tests read: its cells (from the cell map), its money unit, the
-    rules' thresholds, and its indicator table."""
+    rules' thresholds, and its indicator table. Values several tests share (an amount as a
+    number, a plan cell in percent, the code without spaces) are computed once, in hidden cells
+    of row 1 (:meth:`once`)."""
 
     cells: dict[str, Any]
     factor: int
@@ -234,6 +241,9 @@ class Context:
     year: int | None
     table: Table | None
     absent: frozenset[str] = frozenset()
+    shared: dict[str, str] = field(default_factory=dict, compare=False)
+    """formula → the hidden cell (absolute) that computes it; see :meth:`once`."""
+    first_column: int = 42
 
     def has(self, fld: str) -> bool:
         return fld not in self.absent and bool(self.cells.get(fld))
@@ -246,15 +256,44 @@ class Context:
         assert self.table is not None
         return Places(COUNT, self.table)
 
+    def once(self, formula: str) -> str:
+        """The absolute reference of a hidden row-1 cell holding ``formula``."""
+        if formula not in self.shared:
+            self.shared[formula] = absolute(f"{_letters(self.first_column + len(self.shared))}1")
+        return self.shared[formula]
+
+    def amount(self, fld: str) -> str:
+        return self.once(amount(self.ref(fld)))
+
+    def amount_given(self, fld: str) -> str:
+        return self.once(f"IF({amount_given(self.ref(fld))},1,0)")
+
     def percent(self, q: int) -> str:
         """A plan cell in percent: a number scaled, or text such as ``25%`` / ``25.00%``."""
         c = self.ref("project.plan", q)
-        return (f'IF(ISNUMBER({c}),{c}*{self.plan_scale},'
-                f'VALUE(SUBSTITUTE(ASC(TRIM({c})),"%","")))')
+        return self.once(f'IFERROR(IF(ISNUMBER({c}),{c}*{self.plan_scale},'
+                         f'VALUE(SUBSTITUTE(ASC(TRIM({c})),"%",""))),0)')
 
     def plan_given(self, q: int) -> str:
         c = self.ref("project.plan", q)
-        return f'(ISNUMBER({c})+ISNUMBER(VALUE(SUBSTITUTE(ASC(TRIM({c})),"%","")))>0)'
+        return self.once(f'IF(ISNUMBER({c})+ISNUMBER(VALUE(SUBSTITUTE(ASC(TRIM({c})),"%",""))),'
+                         "1,0)")
+
+    def code(self) -> str:
+        """The 项目编码 as the reader takes it: full width folded, every space and break out."""
+        s = f"ASC({self.ref('project.code')})"
+        for ch in ('" "', "CHAR(10)", "CHAR(13)", "CHAR(9)", '"\u3000"'):
+            s = f'SUBSTITUTE({s},{ch},"")'
+        return self.once(s)
+
+
+def _letters(col: int) -> str:
+    letters = ""
+    c = col + 1
+    while c:
+        c, rem = divmod(c - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
 
 
 LiveForm = Callable[[Context], Iterable[Test]]

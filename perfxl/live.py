@@ -119,7 +119,7 @@ def context(cells: dict[str, Any], cfg: RulesConfig, *, year: int | None, table:
             absent: Iterable[str] = ()) -> Context:
     return Context(cells=cells, factor=10000 if amount_unit == "万元" else 1,
                    plan_scale=1 if whole_percents else 100, cfg=cfg, year=year, table=table,
-                   absent=frozenset(absent))
+                   absent=frozenset(absent), first_column=FIRST_TEST_COLUMN)
 
 
 def tests(ctx: Context) -> list[tuple[Test, str]]:
@@ -163,7 +163,7 @@ def sheet_checks(sheet: str, ctx: Context, findings: Sequence[Finding] = (), *,
                 else _first_level1(ctx)
             if not marks:
                 continue
-            formula = f"=IF({gate}>0,IF({t.condition},1,0),0)"
+            formula = f"=IF({gate}>0,IFERROR(IF({t.condition},1,0),0),0)"
             n = cached.take(t.slug, sev, marks)
             out.cells.append(Cell(f"{col}{ROW_COUNT}", formula, n))
             out.marks.append(Mark(marks, f"${col}${ROW_COUNT}>0", sev, t.slug))
@@ -183,6 +183,8 @@ def sheet_checks(sheet: str, ctx: Context, findings: Sequence[Finding] = (), *,
             out.errors += n
         else:
             out.warnings += n
+    for formula, ref in ctx.shared.items():  # the values the tests share, in row 1
+        out.cells.append(Cell(ref.replace("$", ""), "=" + formula, None))
     last = column_letters(FIRST_TEST_COLUMN + max(len(out.placed), 1) - 1)
     first = column_letters(FIRST_TEST_COLUMN)
     for ref, sev, n in ((ERRORS_CELL, ERROR, out.errors), (WARNINGS_CELL, WARNING, out.warnings)):

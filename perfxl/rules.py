@@ -726,21 +726,18 @@ def _plan_live(ctx: F.Context) -> Iterator[F.Test]:
     if not ctx.has("project.plan"):
         return
     given = [ctx.plan_given(q) for q in range(4)]
-    none = "*".join(f"(1-{g})" for g in given)
+    none = f"({'+'.join(given)}=0)"
     for q in range(4):
         missing = f"(1-{given[q]})" if q == 0 else f"(1-{given[q]})*(1-{none})"
         yield F.Test("plan-missing", F.PROJECT, "project.plan", missing, quarter=q)
-    for q in range(1, 4):
-        # below the last quarter before it that is given
-        previous = "0"
-        for k in range(q):
-            previous = f"IF({given[k]},{ctx.percent(k)},{previous})" if k else \
-                f"IF({given[0]},{ctx.percent(0)},-1E+300)"
+    pct = [f"ROUND({ctx.percent(q)},9)" for q in range(4)]
+    previous = f"IF({given[0]},{pct[0]},-1E+300)"
+    for q in range(1, 4):  # below the last quarter before it that is given
         yield F.Test("plan-not-monotonic", F.PROJECT, "project.plan",
-                     f"({given[q]}*IFERROR(ROUND({ctx.percent(q)},9)<ROUND({previous},9),0))",
-                     quarter=q)
-    yield F.Test("plan-not-100", F.PROJECT, "project.plan",
-                 f"({given[3]}*IFERROR(ROUND({ctx.percent(3)},9)<>100,0))", quarter=3)
+                     f"{given[q]}*({pct[q]}<{previous})", quarter=q)
+        previous = f"IF({given[q]},{pct[q]},{previous})"
+    yield F.Test("plan-not-100", F.PROJECT, "project.plan", f"{given[3]}*({pct[3]}<>100)",
+                 quarter=3)
 
 
 @F.live("code-whitespace")
@@ -814,13 +811,12 @@ def _satisfaction_live(ctx: F.Context) -> Iterator[F.Test]:
         # ≥ ≧ > = or no operator, a number, then % or 百分比 (values.parse_value)
         v = F.keyed(p.col("value"))
         number = v
-        for op in ("≥", "≧", ">", "="):
+        for op in ("≥", "≧", ">", "=", "%", "百分比"):
             number = f"SUBSTITUTE({number},{F.text(op)},\"\")"
-        pct, word = f'(RIGHT({v},1)="%")', f'(RIGHT({v},3)="百分比")'
-        number = f"LEFT({number},LEN({number})-{pct}-3*{word})"
+        unit = f'((RIGHT({v},1)="%")+(RIGHT({v},3)="百分比"))'
         other_op = F.any_of(f"ISNUMBER(FIND({F.text(o)},{v}))" for o in ("<", "≤", "≦", "≈"))
-        return (f"{p.indicator()}*{p.level1_is(['满意度指标'])}*(1-{other_op})"
-                f"*(({pct}+{word})>0)*(IFERROR(VALUE({number}),1E+300)<{plain(floor)})")
+        return (f"{p.indicator()}*{p.level1_is(['满意度指标'])}*(1-{other_op})*{unit}"
+                f"*(IFERROR(VALUE({number}),1E+300)<{plain(floor)})")
 
     yield F.Test("satisfaction-below-floor", F.TABLE, "value", below)
 

@@ -251,18 +251,18 @@ def _required_live(ctx: Context) -> Iterator[Test]:
 def _negative_live(ctx: Context) -> Iterator[Test]:
     for fld in AMOUNTS.values():
         if ctx.has(fld):
-            c = ctx.ref(fld)
             yield Test("amount-negative", PROJECT, fld,
-                       f"({F.amount_given(c)}*({F.amount(c)}<0))")
+                       f"{ctx.amount_given(fld)}*({ctx.amount(fld)}<0)")
 
 
 @live("funds-mismatch")
 def _funds_live(ctx: Context) -> Iterator[Test]:
     if not all(ctx.has(f) for f in AMOUNTS.values()):
         return
-    b, f, o = (ctx.ref(x) for x in AMOUNTS.values())
-    diff = f"ROUND(({F.amount(b)}-{F.amount(f)}-{F.amount(o)})*{ctx.factor * 100},0)<>0"
-    yield Test("funds-mismatch", PROJECT, "project.budget", f"({F.amount_given(b)}*({diff}))")
+    b, f, o = (ctx.amount(x) for x in AMOUNTS.values())
+    yield Test("funds-mismatch", PROJECT, "project.budget",
+               f"{ctx.amount_given('project.budget')}*"
+               f"(ROUND(({b}-{f}-{o})*{ctx.factor * 100},0)<>0)")
 
 
 @live("code-pattern")
@@ -270,26 +270,20 @@ def _code_live(ctx: Context) -> Iterator[Test]:
     if not ctx.has("project.code"):
         return
     cfg = ctx.cfg
-    code = code_text(ctx.ref("project.code"))
-    prefix = len(cfg.code_region) + 2
+    code = ctx.code()
+    region = len(cfg.code_region)
     yy = year_digits(ctx.year)
-    start = (F.text(cfg.code_region + yy) + f"=LEFT({code},{prefix})" if yy else
-             f'{F.text(cfg.code_region)}=LEFT({code},{len(cfg.code_region)})')
-    year_ok = "" if yy else (f"*ISNUMBER(VALUE(MID({code},{len(cfg.code_region) + 1},2)))"
-                             f'*(ISERROR(FIND(".",MID({code},{len(cfg.code_region) + 1},2))))')
-    rest = list(range(prefix + 1, cfg.code_length + 1))
-    chars = (f'*(SUMPRODUCT(ISERROR(FIND(MID({code},{{{",".join(map(str, rest))}}},1),'
+    if yy:
+        start = f"(LEFT({code},{region + 2})={F.text(cfg.code_region + yy)})"
+    else:  # any two digits for the year
+        start = (f"(LEFT({code},{region})={F.text(cfg.code_region)})"
+                 f'*ISNUMBER(FIND(MID({code},{region + 1},1),"0123456789"))'
+                 f'*ISNUMBER(FIND(MID({code},{region + 2},1),"0123456789"))')
+    rest = ",".join(map(str, range(region + 3, cfg.code_length + 1)))
+    chars = (f'*(SUMPRODUCT(ISERROR(FIND(MID({code},{{{rest}}},1),'
              f'"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"))*1)=0)') if rest else ""
-    ok = f"({start})*(LEN({code})={cfg.code_length}){year_ok}{chars}"
-    yield Test("code-pattern", PROJECT, "project.code", f"((LEN({code})>0)*(1-{ok}))")
-
-
-def code_text(ref: str) -> str:
-    """A 项目编码 cell as the reader takes it: full width folded, every space and line break out."""
-    s = f"ASC({ref})"
-    for ch in (" ", "CHAR(10)", "CHAR(13)", "CHAR(9)", '"\u3000"'):
-        s = f'SUBSTITUTE({s},{ch if ch.startswith(("CHAR", chr(34))) else F.text(ch)},"")'
-    return s
+    ok = f"{start}*(LEN({code})={cfg.code_length}){chars}"
+    yield Test("code-pattern", PROJECT, "project.code", f"(LEN({code})>0)*(1-{ok})")
 
 
 @live("plan-out-of-range")
@@ -297,16 +291,14 @@ def _plan_range_live(ctx: Context) -> Iterator[Test]:
     if not ctx.has("project.plan"):
         return
     for q in range(4):
-        pct = ctx.percent(q)
+        pct = f"ROUND({ctx.percent(q)},9)"
         yield Test("plan-out-of-range", PROJECT, "project.plan",
-                   f"({ctx.plan_given(q)}*IFERROR((ROUND({pct},9)<0)+(ROUND({pct},9)>100)>0,0))",
-                   quarter=q)
+                   f"{ctx.plan_given(q)}*(({pct}<0)+({pct}>100)>0)", quarter=q)
 
 
 def _pair_allowed(p: F.Places) -> str:
-    l1, l2 = p.level1(), f"TRIM({p.col('level2')})"
-    return F.any_of(f"({l1}={F.text(a)})*({l2}={F.text(b)})" for a, bs in LEVELS.items()
-                    for b in bs)
+    return F.one_of(f"{p.level1()}&\"/\"&TRIM({p.col('level2')})",
+                    (f"{a}/{b}" for a, bs in LEVELS.items() for b in bs))
 
 
 @live("indicator-level-missing")

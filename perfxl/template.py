@@ -417,8 +417,8 @@ def live_sheet(wb: Workbook, ws: Worksheet, st: Styles, checks: live.SheetChecks
     for m in checks.marks:
         ws.conditional_format(m.ref, {"type": "formula", "criteria": "=" + m.formula,
                                       "format": st.marks[m.severity]})
-    ws.set_column(L.LIVE_COLUMN, L.FIRST_TEST_COLUMN + max(len(checks.placed), 1) - 1,
-                  None, st.live, {"hidden": True})
+    last = max((L.parse_a1(c.ref) or (0, 0))[1] for c in checks.cells if c.hidden)
+    ws.set_column(L.LIVE_COLUMN, last, None, st.live, {"hidden": True})
     for name, ref in checks.names().items():
         wb.define_name(f"{live.F.quote_sheet(checks.sheet)}!{name}", ref)
 
