@@ -97,7 +97,9 @@ def _workbook_class() -> type:
 def build(path: Path, dept: Department | None, report: Report | None = None,
           totals: Totals | None = None, unit: Unit | None = None,
           sources: Sequence[Source] | None = None, *, placed: bool = False,
-          config: RulesConfig | None = None) -> None:
+          config: RulesConfig | None = None, live_checks: bool = True) -> None:
+    """Write the book to ``path`` with XlsxWriter. ``live_checks=False`` leaves the live checks
+    out (only the benchmark that measures what they cost does that)."""
     wb = _workbook_class()(str(path), {
         "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
         "default_date_format": "yyyy-mm-dd",
@@ -120,16 +122,18 @@ def build(path: Path, dept: Department | None, report: Report | None = None,
         for f in report.findings if report else ():
             by_sheet.setdefault(f.sheet, []).append(f)
         for p in dept.projects:
-            project_sheet(wb, st, p.sheet, p, config, dept.year, by_sheet.get(p.sheet, ()))
+            project_sheet(wb, st, p.sheet, p, config, dept.year, by_sheet.get(p.sheet, ()),
+                          live_checks=live_checks)
         summary_sheet(wb, st, dept, totals or compute_totals(dept), report)
         if sources is not None:
             sources_sheet(wb, st, sources)
     else:
-        project_sheet(wb, st, "1.项目名称", None, config, dept.year if dept else None)
+        project_sheet(wb, st, "1.项目名称", None, config, dept.year if dept else None,
+                      live_checks=live_checks)
         summary_placeholder(wb, st)
     lists_sheet(wb, st)
     sheets = [ws.name for ws in wb.worksheets()]
-    for name, formula in live.book_names(sheets, sheets[2:-2]).items():
+    for name, formula in live.book_names(sheets, sheets[2:-2]).items() if live_checks else ():
         wb.define_name(name, formula)
     wb.worksheets()[0].activate()
     wb.close()
@@ -301,7 +305,7 @@ def department_sheet(wb: Workbook, st: Styles, dept: Department | None) -> None:
 
 def project_sheet(wb: Workbook, st: Styles, name: str, p: Project | None,
                   cfg: RulesConfig | None = None, year: int | None = None,
-                  findings: Sequence[Finding] = ()) -> None:
+                  findings: Sequence[Finding] = (), *, live_checks: bool = True) -> None:
     ws = wb.add_worksheet(name)
     for c, w in enumerate(L.COLUMN_WIDTHS):
         ws.set_column(c, c, w)
@@ -399,7 +403,8 @@ def project_sheet(wb: Workbook, st: Styles, name: str, p: Project | None,
         f: L.column_letters(c) for f, c in L.INDICATOR_COLUMNS.items()})
     cells = p.cells if p and p.cells else L.PROJECT_CELLS
     ctx = live.context(cells, cfg or RulesConfig(), year=year, table=table)
-    live_sheet(wb, ws, st, live.sheet_checks(name, ctx, findings))
+    if live_checks:
+        live_sheet(wb, ws, st, live.sheet_checks(name, ctx, findings))
     ws.protect("", _PROTECTION)
 
 
