@@ -166,54 +166,90 @@ def sheet_checks(sheet: str, ctx: Context, findings: Sequence[Finding] = (), *,
     Each test is one conditional format (its own formula, so it marks exactly its cell); the
     sheet's counts add the tests up by severity, in four cells: project fields (AO3, AP3) and
     indicator rows (AQ3, AR3, array formulas)."""
-    out = SheetChecks(sheet, table=ctx.table)
+    layout = _layout(ctx)
+    out = SheetChecks(sheet, marks=list(layout.marks), placed=list(layout.placed),
+                      table=ctx.table)
     cached = _cached(findings)
-    gate = STARTED_CELL
-    sums: dict[tuple[str, str], list[str]] = {(s, v): [] for s in (PROJECT, F.TABLE)
-                                              for v in (ERROR, WARNING)}
     counted: Counter[tuple[str, str]] = Counter()
+    for pl in layout.placed:
+        if pl.test.scope == PROJECT:
+            n = cached.take(pl.test.slug, pl.severity, pl.marks)
+        else:
+            assert ctx.table is not None
+            n = cached.column(pl.test.slug, pl.severity,
+                              ctx.table.columns.get(pl.test.at, pl.test.at), ctx.table)
+        counted[(pl.test.scope, pl.severity)] += n
+    out.errors = counted[(PROJECT, ERROR)] + counted[(F.TABLE, ERROR)]
+    out.warnings = counted[(PROJECT, WARNING)] + counted[(F.TABLE, WARNING)]
+    value = {STARTED_CELL.replace("$", ""): 1 if findings else 0,
+             ERRORS_CELL.replace("$", ""): out.errors,
+             WARNINGS_CELL.replace("$", ""): out.warnings,
+             **{cell: counted[kind] for kind, cell in SUM_CELLS.items()}}
+    out.cells = [Cell(ref, formula, value.get(ref) if formula else MARKER, array)
+                 for ref, formula, array in layout.cells]
+    out.cells.append(Cell(status_cell, _status_formula(), _status_text(out), hidden=False))
+    return out
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """A sheet's live checks apart from their cached values: the same for every sheet of the
+    same form, made once per book."""
+
+    placed: tuple[Placed, ...]
+    marks: tuple[Mark, ...]
+    cells: tuple[tuple[str, str | None, bool], ...]
+    """(cell, formula or None for the marker text, array formula)."""
+
+
+_LAYOUTS: dict[str, _Layout] = {}
+
+
+def _layout(ctx: Context) -> _Layout:
+    key = repr((sorted(ctx.cells.items()), ctx.factor, ctx.plan_scale, ctx.table, ctx.year,
+                sorted(ctx.absent), ctx.cfg))
+    if key not in _LAYOUTS:
+        if len(_LAYOUTS) > 64:
+            _LAYOUTS.clear()
+        _LAYOUTS[key] = _lay_out(ctx)
+    return _LAYOUTS[key]
+
+
+def _lay_out(ctx: Context) -> _Layout:
+    gate = STARTED_CELL
+    sums: dict[tuple[str, str], list[str]] = {kind: [] for kind in SUM_CELLS}
+    placed: list[Placed] = []
+    marks: list[Mark] = []
     for t, sev in tests(ctx):
         if t.scope == PROJECT:
-            marks = ctx.ref(t.at, t.quarter).replace("$", "") if t.at != "indicator.level1" \
+            at = ctx.ref(t.at, t.quarter).replace("$", "") if t.at != "indicator.level1" \
                 else _first_level1(ctx)
-            if not marks:
+            if not at:
                 continue
-            n = cached.take(t.slug, sev, marks)
-            out.marks.append(Mark(marks, f"{gate}*({t.condition})", sev, t.slug))
+            marks.append(Mark(at, f"{gate}*({t.condition})", sev, t.slug))
             sums[(PROJECT, sev)].append(f"IFERROR(({t.condition})*1,0)")
         else:
             assert ctx.table is not None
             letter = ctx.table.columns.get(t.at, t.at)
-            marks = f"{letter}{ctx.table.top}:{letter}{ctx.table.bottom}"
-            n = cached.column(t.slug, sev, letter, ctx.table)
+            at = f"{letter}{ctx.table.top}:{letter}{ctx.table.bottom}"
             mark = t.condition(Places(MARK, ctx.table, row=ctx.table.top))
-            out.marks.append(Mark(marks, f"{gate}*({mark})", sev, t.slug))
+            marks.append(Mark(at, f"{gate}*({mark})", sev, t.slug))
             sums[(F.TABLE, sev)].append(
                 f"IFERROR(({t.condition(Places(F.COUNT, ctx.table))})*1,0)")
-        out.placed.append(Placed(t, sev, "", marks))
-        counted[(t.scope, sev)] += n
-        if sev == ERROR:
-            out.errors += n
-        else:
-            out.warnings += n
-    out.cells.append(Cell(STARTED_CELL.replace("$", ""), _started(ctx), 1 if findings else 0))
-    out.cells.append(Cell(a1(1, FIRST_TEST_COLUMN), None, MARKER))
+        placed.append(Placed(t, sev, "", at))
+    cells: list[tuple[str, str | None, bool]] = [
+        (STARTED_CELL.replace("$", ""), _started(ctx), False),
+        (a1(1, FIRST_TEST_COLUMN), None, False)]
     for (scope, sev), cell in SUM_CELLS.items():
-        terms = sums[(scope, sev)]
-        if scope == PROJECT:
-            formula = f"={gate}*({'+'.join(terms) or '0'})"
-            out.cells.append(Cell(cell, formula, counted[(scope, sev)]))
-        else:
-            formula = f"={gate}*ROUND(SUM({'+'.join(terms) or '0'}),0)"
-            out.cells.append(Cell(cell, formula, counted[(scope, sev)], array=True))
+        terms = "+".join(sums[(scope, sev)]) or "0"
+        cells.append((cell, f"={gate}*({terms})" if scope == PROJECT else
+                      f"={gate}*ROUND(SUM({terms}),0)", scope != PROJECT))
     for formula, ref in ctx.shared.items():  # the values the tests share, in row 1
-        out.cells.append(Cell(ref.replace("$", ""), "=" + formula, None))
+        cells.append((ref.replace("$", ""), "=" + formula, False))
     project_e, project_w, table_e, table_w = SUM_CELLS.values()
-    out.cells.append(Cell(ERRORS_CELL.replace("$", ""), f"={project_e}+{table_e}", out.errors))
-    out.cells.append(Cell(WARNINGS_CELL.replace("$", ""), f"={project_w}+{table_w}",
-                          out.warnings))
-    out.cells.append(Cell(status_cell, _status_formula(), _status_text(out), hidden=False))
-    return out
+    cells += [(ERRORS_CELL.replace("$", ""), f"={project_e}+{table_e}", False),
+              (WARNINGS_CELL.replace("$", ""), f"={project_w}+{table_w}", False)]
+    return _Layout(tuple(placed), tuple(marks), tuple(cells))
 
 
 SUM_CELLS = {(PROJECT, ERROR): "AO3", (PROJECT, WARNING): "AP3", (F.TABLE, ERROR): "AQ3",

@@ -75,8 +75,22 @@ def _workbook_class() -> type:
     checks run; only the duplicate test uses a set of the names in use."""
     import xlsxwriter
     from xlsxwriter.exceptions import DuplicateWorksheetName
+    from xlsxwriter.worksheet import Worksheet
+
+    from .formula import PORTABLE_FUNCTIONS, functions_in
+
+    class Sheet(Worksheet):
+        def _prepare_formula(self, formula: str, expand_future_functions: bool = False) -> str:
+            """XlsxWriter tries ~130 regular expressions on every formula to prefix functions
+            newer than Excel 2007 (``_xlfn.``); a formula of portable functions has none (the
+            live checks write thousands of formulas)."""
+            if functions_in(formula) <= PORTABLE_FUNCTIONS:
+                return formula.removeprefix("{").removeprefix("=").removesuffix("}")
+            return str(super()._prepare_formula(formula, expand_future_functions))
 
     class Workbook(xlsxwriter.Workbook):
+        worksheet_class = Sheet
+
         def _check_sheetname(self, sheetname: Any, is_chartsheet: bool = False) -> Any:
             sheets: list[Any] = self.__dict__["worksheets_objs"]
             self.worksheets_objs = []
