@@ -158,10 +158,11 @@ def tests(ctx: Context) -> list[tuple[Test, str]]:
 
 
 def sheet_checks(sheet: str, ctx: Context, findings: Sequence[Finding] = (), *,
-                 status_cell: str = STATUS_CELL) -> SheetChecks:
+                 status_cell: str = STATUS_CELL, started: bool | None = None) -> SheetChecks:
     """The live cells, marks and names of one project sheet. ``findings`` (of this sheet, from
     the check perfxl has just made) give the formulas' cached values, so that a book read
-    without recalculation shows the same counts.
+    without recalculation shows the same counts. ``started``: whether the sheet holds a project
+    (its cached flag; by default, whether it has findings).
 
     Each test is one conditional format (its own formula, so it marks exactly its cell); the
     sheet's counts add the tests up by severity, in four cells: project fields (AO3, AP3) and
@@ -181,11 +182,12 @@ def sheet_checks(sheet: str, ctx: Context, findings: Sequence[Finding] = (), *,
         counted[(pl.test.scope, pl.severity)] += n
     out.errors = counted[(PROJECT, ERROR)] + counted[(F.TABLE, ERROR)]
     out.warnings = counted[(PROJECT, WARNING)] + counted[(F.TABLE, WARNING)]
-    value = {STARTED_CELL.replace("$", ""): 1 if findings else 0,
+    value = {STARTED_CELL.replace("$", ""): int(bool(findings) if started is None else started),
              ERRORS_CELL.replace("$", ""): out.errors,
              WARNINGS_CELL.replace("$", ""): out.warnings,
              **{cell: counted[kind] for kind, cell in SUM_CELLS.items()}}
-    out.cells = [Cell(ref, formula, value.get(ref) if formula else MARKER, array)
+    # the values the tests share have no cached value worth computing here: 0
+    out.cells = [Cell(ref, formula, value.get(ref, 0) if formula else MARKER, array)
                  for ref, formula, array in layout.cells]
     out.cells.append(Cell(status_cell, _status_formula(), _status_text(out), hidden=False))
     return out

@@ -435,7 +435,7 @@ def project_sheet(wb: Workbook, st: Styles, name: str, p: Project | None,
         f: L.column_letters(c) for f, c in L.INDICATOR_COLUMNS.items()})
     cells = p.cells if p and p.cells else L.PROJECT_CELLS
     ctx = live.context(cells, cfg or RulesConfig(), year=year, table=table)
-    checks = live.sheet_checks(name, ctx, findings)
+    checks = live.sheet_checks(name, ctx, findings, started=p is not None)
     if live_checks:
         live_sheet(wb, ws, st, checks)
     ws.protect("", _PROTECTION)
