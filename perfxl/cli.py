@@ -206,7 +206,9 @@ def safe_streams() -> None:
               default=Path("."), show_default=True,
               help="部门工作簿所在的文件夹 (folder for the department book).")
 @click.option("--force", is_flag=True, help=_FORCE_HELP)
-def demo(out_dir: Path, force: bool) -> None:
+@click.option("--rules", "rules_file", type=click.Path(dir_okay=False, path_type=Path),
+              help=_RULES_HELP)
+def demo(out_dir: Path, force: bool, rules_file: Path | None) -> None:
     """生成内置 2021 年数据集(山海关区行政审批部门)的部门工作簿 (build the department book of
     the embedded 2021 dataset)."""
     from . import dataset
@@ -214,10 +216,11 @@ def demo(out_dir: Path, force: bool) -> None:
     from .pipeline import DEPARTMENT_STEPS, demo_book_name, department_book
     from .values import fmt_amount
 
+    config = _config(rules_file)
     dept = dataset.embedded()
     path = out_dir / demo_book_name(dept)
     with _steps(len(DEPARTMENT_STEPS)) as step:
-        report, t = department_book(dept, path, force=force, step=step)
+        report, t = department_book(dept, path, force=force, step=step, config=config)
     click.echo(f"已生成 (written): {path}")
     click.echo(f"  {dept.year} {dept.name}: {len(dept.units)} 个单位 (units), "
                f"{len(dept.projects)} 个项目 (projects)")
@@ -417,12 +420,14 @@ def rules(fmt: str, rules_file: Path | None) -> None:
               help="项目表只保留单位、序号、编码、名称 (project sheets keep only their identity: "
                    "unit, 序号, 编码, 名称).")
 @click.option("--force", is_flag=True, help=_FORCE_HELP)
-def split(book: Path, out_dir: Path, blank: bool, force: bool) -> None:
+@click.option("--rules", "rules_file", type=click.Path(dir_okay=False, path_type=Path),
+              help=_RULES_HELP)
+def split(book: Path, out_dir: Path, blank: bool, force: bool, rules_file: Path | None) -> None:
     """为每个单位写出一个工作簿(<单位编码>_<单位名称>.xlsx)供下发填写 (write one book per
     unit, <unit code>_<unit name>.xlsx, to hand out for filling in)."""
     from .pipeline import split as _split
 
-    for path in _split(book, out_dir, blank=blank, force=force):
+    for path in _split(book, out_dir, blank=blank, force=force, config=_config(rules_file)):
         click.echo(f"已生成 (written): {path}")
 
 
@@ -508,6 +513,18 @@ def _steps(total: int) -> Iterator[Any]:
         yield step
 
 
+_RULES_HELP = ("规则文件:其阈值和严重程度也写入工作簿的实时检查 (a rules file; its thresholds and "
+               "severities also go into the book's live checks).")
+
+
+def _config(rules_file: Path | None) -> Any:
+    """The rules in effect: --rules, else $PERFXL_RULES, else perfxl.conf (settings.py)."""
+    from .rules import load_config
+    from .settings import rules_file as settings_rules
+
+    return load_config(settings_rules(rules_file))
+
+
 def _echo_counts(report: Any) -> None:
     c = report.counts
     click.echo(f"  校验 (validation): 错误 {c['error']} 项 (errors), 警告 {c['warning']} 项 (warnings)"
@@ -522,7 +539,9 @@ def _echo_counts(report: Any) -> None:
               help="用此部门数据文件(YAML 或 JSON)填写 (fill it from this department data file, "
                    "YAML or JSON).")
 @click.option("--force", is_flag=True, help=_FORCE_HELP)
-def template(out: Path, data: Path | None, force: bool) -> None:
+@click.option("--rules", "rules_file", type=click.Path(dir_okay=False, path_type=Path),
+              help=_RULES_HELP)
+def template(out: Path, data: Path | None, force: bool, rules_file: Path | None) -> None:
     """写出空白模板工作簿,或用数据文件填写的工作簿 (write a blank template book, or one
     filled from a data file)."""
     from .files import check_output
@@ -531,12 +550,13 @@ def template(out: Path, data: Path | None, force: bool) -> None:
 
     check_output(out, [data] if data else [], force=force)
     book_output(out)
+    config = _config(rules_file)
     if data is None:
-        write_book(out, force=force)
+        write_book(out, force=force, config=config)
         click.echo(f"已生成空白模板 (blank template written): {out}")
     else:
         with _steps(2) as step:
-            dept = populate(data, out, force=force, step=step)
+            dept = populate(data, out, force=force, step=step, config=config)
         click.echo(f"已生成 (written): {out} — {len(dept.projects)} 个项目 (projects)")
 
 
@@ -545,7 +565,9 @@ def template(out: Path, data: Path | None, force: bool) -> None:
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="要写出的工作簿 (the book to write, .xlsx).")
 @click.option("--force", is_flag=True, help=_FORCE_HELP)
-def populate(data: Path, out: Path, force: bool) -> None:
+@click.option("--rules", "rules_file", type=click.Path(dir_okay=False, path_type=Path),
+              help=_RULES_HELP)
+def populate(data: Path, out: Path, force: bool, rules_file: Path | None) -> None:
     """用部门数据文件 DATA(YAML 或 JSON)填写模板 (fill the template from DATA, a department
     data file in YAML or JSON)."""
     from .files import check_output
@@ -554,7 +576,7 @@ def populate(data: Path, out: Path, force: bool) -> None:
     check_output(out, [data], force=force)  # the data file itself: refused as such first
     book_output(out)
     with _steps(2) as step:
-        dept = _populate(data, out, force=force, step=step)
+        dept = _populate(data, out, force=force, step=step, config=_config(rules_file))
     click.echo(f"已生成 (written): {out} — {len(dept.projects)} 个项目 (projects)")
 
 

@@ -136,10 +136,17 @@ def explain(gap: Decimal, amounts: list[tuple[int, Decimal]]) -> tuple[list[list
     return found, True
 
 
+AGREE = ("申报总额与计算合计一致", "the declared total matches the computed total")
+SHORT = ("计算合计比申报总额少 {} 元:可能缺少项目",
+         "the computed total is {} below the declared one: projects may be missing")
+"""The sentences of :func:`describe` that depend on nothing but the difference (the 汇总 sheet
+says them with a formula, so that they follow the numbers)."""
+
+
 def describe(rec: Reconciliation, dept: Department) -> tuple[str, str]:
     """The reconciliation in a sentence, Chinese and English."""
     if rec.difference == 0:
-        return "申报总额与计算合计一致", "the declared total matches the computed total"
+        return AGREE
     diff = f"{rec.difference:,.2f}"
     if rec.explained_by:
         names = [" + ".join(f"{dept.projects[i].seq}.{dept.projects[i].name}"
@@ -149,9 +156,8 @@ def describe(rec: Reconciliation, dept: Department) -> tuple[str, str]:
                 f"the computed total exceeds the declared one by {diff}, exactly: "
                 + "; or ".join(names))
     if rec.difference < 0:
-        return (f"计算合计比申报总额少 {(-rec.difference):,.2f} 元:可能缺少项目",
-                f"the computed total is {(-rec.difference):,.2f} below the declared one: "
-                "projects may be missing")
+        short = f"{(-rec.difference):,.2f}"
+        return SHORT[0].format(short), SHORT[1].format(short)
     why = "" if rec.searched else "(项目过多,只查找了 1–2 个项目的组合)"
     return (f"计算合计比申报总额多 {diff} 元,没有项目或项目组合恰好等于这一差额{why}",
             f"the computed total exceeds the declared one by {diff}; no project or combination "

@@ -34,7 +34,6 @@ from .rules import RULES, RulesConfig
 
 NAME_ERRORS, NAME_WARNINGS = "perfxl_live_errors", "perfxl_live_warnings"
 ERRORS_CELL, WARNINGS_CELL, STARTED_CELL = "$AO$1", "$AP$1", "$AO$2"
-ROW_RULE, ROW_SEVERITY, ROW_COUNT = 2, 3, 4  # 1-based rows of each test's column
 STATUS_CELL = "I1"
 """The visible status line on our template's project sheets (right of the printed A:G)."""
 OPEN, FIXED = "未修正", "已修正"
@@ -102,8 +101,8 @@ class SheetChecks:
                 continue
             gate = f"{F.quote_sheet(self.sheet)}!{STARTED_CELL}"
             if pl.test.scope == PROJECT and pl.marks == f.cell:
-                ref = f"{F.quote_sheet(self.sheet)}!${pl.column}${ROW_COUNT}"
-                return f'=IF({ref}>0,"{OPEN}","{FIXED}")'
+                cond = qualify(pl.test.condition, self.sheet)
+                return f'=IF(IFERROR(({cond})*{gate},0),"{OPEN}","{FIXED}")'
             if pl.test.scope == F.TABLE and at is not None and self.table is not None:
                 letter = self.table.columns.get(pl.test.at, pl.test.at)
                 if column_letters(at[1]) == letter and self.table.top < at[0] + 1 <= \
@@ -112,6 +111,19 @@ class SheetChecks:
                     cond = pl.test.condition(places)
                     return f'=IF(IFERROR(({cond})*{gate},0),"{OPEN}","{FIXED}")'
         return None
+
+
+_ABSOLUTE = re.compile(r"(?<![!\w$])(\$[A-Z]{1,3}\$\d+(?::\$[A-Z]{1,3}\$\d+)?)")
+_TEXT = re.compile(r'("(?:[^"]|"")*")')
+
+
+def qualify(formula: str, sheet: str) -> str:
+    """A formula of absolute references on ``sheet`` as another sheet writes it: every
+    ``$B$3`` / ``$C$9:$C$26`` outside string literals named with the sheet."""
+    q = F.quote_sheet(sheet) + "!"
+    parts = _TEXT.split(formula)
+    return "".join(p if i % 2 else _ABSOLUTE.sub(lambda m: q + m.group(1), p)
+                   for i, p in enumerate(parts))
 
 
 def context(cells: dict[str, Any], cfg: RulesConfig, *, year: int | None, table: Table | None,
@@ -149,51 +161,102 @@ def sheet_checks(sheet: str, ctx: Context, findings: Sequence[Finding] = (), *,
                  status_cell: str = STATUS_CELL) -> SheetChecks:
     """The live cells, marks and names of one project sheet. ``findings`` (of this sheet, from
     the check perfxl has just made) give the formulas' cached values, so that a book read
-    without recalculation shows the same counts."""
-    out = SheetChecks(sheet, table=ctx.table)
+    without recalculation shows the same counts.
+
+    Each test is one conditional format (its own formula, so it marks exactly its cell); the
+    sheet's counts add the tests up by severity, in four cells: project fields (AO3, AP3) and
+    indicator rows (AQ3, AR3, array formulas)."""
+    layout = _layout(ctx)
+    out = SheetChecks(sheet, marks=list(layout.marks), placed=list(layout.placed),
+                      table=ctx.table)
     cached = _cached(findings)
+    counted: Counter[tuple[str, str]] = Counter()
+    for pl in layout.placed:
+        if pl.test.scope == PROJECT:
+            n = cached.take(pl.test.slug, pl.severity, pl.marks)
+        else:
+            assert ctx.table is not None
+            n = cached.column(pl.test.slug, pl.severity,
+                              ctx.table.columns.get(pl.test.at, pl.test.at), ctx.table)
+        counted[(pl.test.scope, pl.severity)] += n
+    out.errors = counted[(PROJECT, ERROR)] + counted[(F.TABLE, ERROR)]
+    out.warnings = counted[(PROJECT, WARNING)] + counted[(F.TABLE, WARNING)]
+    value = {STARTED_CELL.replace("$", ""): 1 if findings else 0,
+             ERRORS_CELL.replace("$", ""): out.errors,
+             WARNINGS_CELL.replace("$", ""): out.warnings,
+             **{cell: counted[kind] for kind, cell in SUM_CELLS.items()}}
+    out.cells = [Cell(ref, formula, value.get(ref) if formula else MARKER, array)
+                 for ref, formula, array in layout.cells]
+    out.cells.append(Cell(status_cell, _status_formula(), _status_text(out), hidden=False))
+    return out
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """A sheet's live checks apart from their cached values: the same for every sheet of the
+    same form, made once per book."""
+
+    placed: tuple[Placed, ...]
+    marks: tuple[Mark, ...]
+    cells: tuple[tuple[str, str | None, bool], ...]
+    """(cell, formula or None for the marker text, array formula)."""
+
+
+_LAYOUTS: dict[str, _Layout] = {}
+
+
+def _layout(ctx: Context) -> _Layout:
+    key = repr((sorted(ctx.cells.items()), ctx.factor, ctx.plan_scale, ctx.table, ctx.year,
+                sorted(ctx.absent), ctx.cfg))
+    if key not in _LAYOUTS:
+        if len(_LAYOUTS) > 64:
+            _LAYOUTS.clear()
+        _LAYOUTS[key] = _lay_out(ctx)
+    return _LAYOUTS[key]
+
+
+def _lay_out(ctx: Context) -> _Layout:
     gate = STARTED_CELL
-    started = _started(ctx)
-    out.cells.append(Cell(STARTED_CELL.replace("$", ""), started, 1 if findings else 0))
-    for i, (t, sev) in enumerate(tests(ctx)):
-        col = column_letters(FIRST_TEST_COLUMN + i)
-        rule = RULES[t.slug]
+    sums: dict[tuple[str, str], list[str]] = {kind: [] for kind in SUM_CELLS}
+    placed: list[Placed] = []
+    marks: list[Mark] = []
+    for t, sev in tests(ctx):
         if t.scope == PROJECT:
-            marks = ctx.ref(t.at, t.quarter).replace("$", "") if t.at != "indicator.level1" \
+            at = ctx.ref(t.at, t.quarter).replace("$", "") if t.at != "indicator.level1" \
                 else _first_level1(ctx)
-            if not marks:
+            if not at:
                 continue
-            formula = f"=IF({gate}>0,IFERROR(IF({t.condition},1,0),0),0)"
-            n = cached.take(t.slug, sev, marks)
-            out.cells.append(Cell(f"{col}{ROW_COUNT}", formula, n))
-            out.marks.append(Mark(marks, f"${col}${ROW_COUNT}>0", sev, t.slug))
+            marks.append(Mark(at, f"{gate}*({t.condition})", sev, t.slug))
+            sums[(PROJECT, sev)].append(f"IFERROR(({t.condition})*1,0)")
         else:
             assert ctx.table is not None
             letter = ctx.table.columns.get(t.at, t.at)
-            marks = f"{letter}{ctx.table.top}:{letter}{ctx.table.bottom}"
-            body = t.condition(Places(F.COUNT, ctx.table))
-            n = cached.column(t.slug, sev, letter, ctx.table)
-            out.cells.append(Cell(f"{col}{ROW_COUNT}", f"={gate}*{F.count(body)}", n, array=True))
+            at = f"{letter}{ctx.table.top}:{letter}{ctx.table.bottom}"
             mark = t.condition(Places(MARK, ctx.table, row=ctx.table.top))
-            out.marks.append(Mark(marks, f"{gate}*({mark})", sev, t.slug))
-        out.cells.append(Cell(f"{col}{ROW_RULE}", None, f"{rule.code} {rule.slug}"))
-        out.cells.append(Cell(f"{col}{ROW_SEVERITY}", None, sev))
-        out.placed.append(Placed(t, sev, col, marks))
-        if sev == ERROR:
-            out.errors += n
-        else:
-            out.warnings += n
+            marks.append(Mark(at, f"{gate}*({mark})", sev, t.slug))
+            sums[(F.TABLE, sev)].append(
+                f"IFERROR(({t.condition(Places(F.COUNT, ctx.table))})*1,0)")
+        placed.append(Placed(t, sev, "", at))
+    cells: list[tuple[str, str | None, bool]] = [
+        (STARTED_CELL.replace("$", ""), _started(ctx), False),
+        (a1(1, FIRST_TEST_COLUMN), None, False)]
+    for (scope, sev), cell in SUM_CELLS.items():
+        terms = "+".join(sums[(scope, sev)]) or "0"
+        cells.append((cell, f"={gate}*({terms})" if scope == PROJECT else
+                      f"={gate}*ROUND(SUM({terms}),0)", scope != PROJECT))
     for formula, ref in ctx.shared.items():  # the values the tests share, in row 1
-        out.cells.append(Cell(ref.replace("$", ""), "=" + formula, None))
-    last = column_letters(FIRST_TEST_COLUMN + max(len(out.placed), 1) - 1)
-    first = column_letters(FIRST_TEST_COLUMN)
-    for ref, sev, n in ((ERRORS_CELL, ERROR, out.errors), (WARNINGS_CELL, WARNING, out.warnings)):
-        out.cells.append(Cell(ref.replace("$", ""),
-                              f'=SUMIF(${first}${ROW_SEVERITY}:${last}${ROW_SEVERITY},"{sev}",'
-                              f"${first}${ROW_COUNT}:${last}${ROW_COUNT})", n))
-    out.cells.append(Cell(status_cell, _status_formula(out, first, last),
-                          _status_text(out), hidden=False))
-    return out
+        cells.append((ref.replace("$", ""), "=" + formula, False))
+    project_e, project_w, table_e, table_w = SUM_CELLS.values()
+    cells += [(ERRORS_CELL.replace("$", ""), f"={project_e}+{table_e}", False),
+              (WARNINGS_CELL.replace("$", ""), f"={project_w}+{table_w}", False)]
+    return _Layout(tuple(placed), tuple(marks), tuple(cells))
+
+
+SUM_CELLS = {(PROJECT, ERROR): "AO3", (PROJECT, WARNING): "AP3", (F.TABLE, ERROR): "AQ3",
+             (F.TABLE, WARNING): "AR3"}
+"""The sheet's counts by kind of test and severity (AO1 and AP1 add them up)."""
+MARKER = "PX perfxl 实时检查 (live checks: hidden cells, do not edit)"
+"""Row 2 of the first test column: how the reader knows these cells (layout.without_live_cells)."""
 
 
 def _started(ctx: Context) -> str:
@@ -218,7 +281,7 @@ def _status_text(out: SheetChecks) -> str:
     return f"{STATUS_TITLE}: 错误 {out.errors} 项,警告 {out.warnings} 项"
 
 
-def _status_formula(out: SheetChecks, first: str, last: str) -> str:
+def _status_formula() -> str:
     e, w = ERRORS_CELL, WARNINGS_CELL
     return (f'="{STATUS_TITLE}: "&IF({e}+{w}=0,"未发现问题","错误 "&{e}&" 项,警告 "&{w}&" 项")')
 

@@ -65,7 +65,8 @@ DEPARTMENT_STEPS = ("校验 (checking)", "生成 (building)", "标注 (marking)"
 
 
 def populate(data: str | Path | Department | None, out: str | Path, *,
-             force: bool = False, step: Step | None = None) -> Department:
+             force: bool = False, step: Step | None = None,
+             config: RulesConfig | None = None) -> Department:
     """Write the department book for ``data`` (a YAML/JSON path, a Department, or None = embedded)."""
     tell = step or _quiet
     inputs = [data] if isinstance(data, (str, Path)) else []
@@ -78,7 +79,7 @@ def populate(data: str | Path | Department | None, out: str | Path, *,
     else:
         dept = dataset.load(data)
     tell("生成 (building)")
-    write_book(out, dept, inputs=inputs, force=force)
+    write_book(out, dept, inputs=inputs, force=force, config=config)
     return dept
 
 
@@ -281,7 +282,7 @@ def merge(inputs: Sequence[str | Path], out: str | Path, *, plan: str | Path | N
 # --- split ---------------------------------------------------------------------------------------
 
 def split(book: str | Path, out_dir: str | Path, *, blank: bool = False,
-          force: bool = False) -> list[Path]:
+          force: bool = False, config: RulesConfig | None = None) -> list[Path]:
     """One book per unit, ``<unit code>_<unit name>.xlsx``: the unit's project sheets (filled, or
     blank but for their identity), 说明, 部门整体 and the unit's code in the book's properties.
 
@@ -309,7 +310,7 @@ def split(book: str | Path, out_dir: str | Path, *, blank: bool = False,
         path = folder / name
         check_output(path, given, force=force)
         plan.append((path, part, unit))
-    return [write_book(path, part, unit=unit, inputs=given, force=force)
+    return [write_book(path, part, unit=unit, inputs=given, force=force, config=config)
             for path, part, unit in plan]
 
 

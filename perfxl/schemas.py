@@ -280,8 +280,11 @@ def _code_live(ctx: Context) -> Iterator[Test]:
                  f'*ISNUMBER(FIND(MID({code},{region + 1},1),"0123456789"))'
                  f'*ISNUMBER(FIND(MID({code},{region + 2},1),"0123456789"))')
     rest = ",".join(map(str, range(region + 3, cfg.code_length + 1)))
-    chars = (f'*(SUMPRODUCT(ISERROR(FIND(MID({code},{{{rest}}},1),'
-             f'"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"))*1)=0)') if rest else ""
+    # characters outside [0-9A-Z] after the prefix, counted in a hidden cell (an array
+    # constant is not for a conditional format)
+    allowed = F.text("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    chars = (f"*({ctx.once(f'SUMPRODUCT(ISERROR(FIND(MID({code},{{{rest}}},1),{allowed}))*1)')}=0)"
+             if rest else "")
     ok = f"{start}*(LEN({code})={cfg.code_length}){chars}"
     yield Test("code-pattern", PROJECT, "project.code", f"(LEN({code})>0)*(1-{ok})")
 

@@ -73,7 +73,7 @@ class Styles:
         # 汇总: generated cells, boxed, no input colours
         self.cell = fmt(boxed)
         self.cell_center = fmt(boxed, align="center")
-        self.cell_money = fmt(boxed, num_format=MONEY)
+        self.cell_money = fmt(boxed, num_format=MONEY, align="right")  # 未填 too
         self.link = fmt(boxed, font_color=LINK, underline=1)
         self.total_left = fmt(boxed, bold=True, bg_color=LABEL_FILL)
         self.total_money = fmt(boxed, bold=True, bg_color=LABEL_FILL, num_format=MONEY)

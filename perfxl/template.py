@@ -75,8 +75,22 @@ def _workbook_class() -> type:
     checks run; only the duplicate test uses a set of the names in use."""
     import xlsxwriter
     from xlsxwriter.exceptions import DuplicateWorksheetName
+    from xlsxwriter.worksheet import Worksheet
+
+    from .formula import PORTABLE_FUNCTIONS, functions_in
+
+    class Sheet(Worksheet):
+        def _prepare_formula(self, formula: str, expand_future_functions: bool = False) -> str:
+            """XlsxWriter tries ~130 regular expressions on every formula to prefix functions
+            newer than Excel 2007 (``_xlfn.``); a formula of portable functions has none (the
+            live checks write thousands of formulas)."""
+            if functions_in(formula) <= PORTABLE_FUNCTIONS:
+                return formula.removeprefix("{").removeprefix("=").removesuffix("}")
+            return str(super()._prepare_formula(formula, expand_future_functions))
 
     class Workbook(xlsxwriter.Workbook):
+        worksheet_class = Sheet
+
         def _check_sheetname(self, sheetname: Any, is_chartsheet: bool = False) -> Any:
             sheets: list[Any] = self.__dict__["worksheets_objs"]
             self.worksheets_objs = []
@@ -113,8 +127,9 @@ def build(path: Path, dept: Department | None, report: Report | None = None,
     if sources is not None:  # a merged department book: never merged again as a unit's
         wb.set_custom_property(L.OUTPUT_PROPERTY, L.OUTPUT_MERGE)
     st = Styles(wb)
-    guide_sheet(wb, st)
+    guide = guide_sheet(wb, st)
     department_sheet(wb, st, dept)
+    checks: list[live.SheetChecks] = []
     if dept and dept.projects:
         if not placed:
             L.place(dept)
@@ -122,15 +137,16 @@ def build(path: Path, dept: Department | None, report: Report | None = None,
         for f in report.findings if report else ():
             by_sheet.setdefault(f.sheet, []).append(f)
         for p in dept.projects:
-            project_sheet(wb, st, p.sheet, p, config, dept.year, by_sheet.get(p.sheet, ()),
-                          live_checks=live_checks)
+            checks.append(project_sheet(wb, st, p.sheet, p, config, dept.year,
+                                        by_sheet.get(p.sheet, ()), live_checks=live_checks))
         summary_sheet(wb, st, dept, totals or compute_totals(dept), report)
         if sources is not None:
             sources_sheet(wb, st, sources)
     else:
-        project_sheet(wb, st, "1.项目名称", None, config, dept.year if dept else None,
-                      live_checks=live_checks)
+        checks.append(project_sheet(wb, st, "1.项目名称", None, config,
+                                    dept.year if dept else None, live_checks=live_checks))
         summary_placeholder(wb, st)
+    guide_status(guide, st, sum(c.errors for c in checks), sum(c.warnings for c in checks))
     lists_sheet(wb, st)
     sheets = [ws.name for ws in wb.worksheets()]
     for name, formula in live.book_names(sheets, sheets[2:-2]).items() if live_checks else ():
@@ -146,12 +162,15 @@ def span(first: int, last: int, widths: tuple[int, ...] = L.COLUMN_WIDTHS) -> fl
 # --- sheets ------------------------------------------------------------------------------------
 
 GUIDE_WIDTH = 72
+GUIDE_STATUS_ROW = 1
 """Characters of the 说明 column, so that it is narrower than an A4 portrait page at 100%: a
 sheet of one column is never scaled to fit the page's width (LibreOffice counts whole columns),
 and LibreOffice draws a character of the default font up to a third wider than Excel does."""
 
 
-def guide_sheet(wb: Workbook, st: Styles) -> None:
+def guide_sheet(wb: Workbook, st: Styles) -> Worksheet:
+    """The 说明 sheet; its row 2 is the book's live totals (:func:`guide_status`), written once
+    the project sheets are (their cached counts are its cached value)."""
     ws = wb.add_worksheet(L.SHEET_GUIDE)
     ws.set_column(0, 0, GUIDE_WIDTH)
     ws.hide_gridlines(2)
@@ -166,6 +185,9 @@ def guide_sheet(wb: Workbook, st: Styles) -> None:
         "6. 指标值写作「运算符 数值 单位」,如 ≥95%、≤80000元、=12个;时效指标写日期(如 2021年12月底);定性指标写 优/良/中/差 或 达到/基本达到。",
         "7. 新增项目:复制一张项目表(右键工作表标签 → 移动或复制 → 建立副本),再修改内容;新增指标行:在指标表中插入行。",
         "8. 填写完成后点击功能区「绩效目标 → 校验」,或运行 perfxl validate,按「校验结果」工作表逐条修改。",
+        "9. 实时检查:能随输入判断的问题(如支出计划未填、项目编码格式不对)在填写时即以红色(错误)或黄色(警告)标出,"
+        "改正后标记随即消失;每张项目表顶部显示该表的错误、警告数,本页顶部为全部项目的合计。"
+        "其余问题需完整校验(功能区「绩效目标 → 校验」或 perfxl validate)。",
         f"模板版本: {L.TEMPLATE_VERSION}",
     ]
     for i, line in enumerate(lines, start=2):
@@ -173,6 +195,15 @@ def guide_sheet(wb: Workbook, st: Styles) -> None:
         ws.set_row(i, row_height((line, GUIDE_WIDTH)))
     _print_setup(ws, 1 + len(lines), 0, landscape=False)
     ws.protect("", {"format_columns": True, "format_rows": True})
+    return ws
+
+
+def guide_status(ws: Worksheet, st: Styles, errors: int, warnings: int) -> None:
+    """The 说明's line of the book's live totals (the workbook names of :func:`build`)."""
+    ws.write_formula(GUIDE_STATUS_ROW, 0,
+                     f'="{L.STATUS_TITLE}: 错误 "&{live.NAME_ERRORS}&" 项,警告 "'
+                     f'&{live.NAME_WARNINGS}&" 项"', st.live_status,
+                     f"{L.STATUS_TITLE}: {live.counts_text(errors, warnings)}")
 
 
 def department_sheet(wb: Workbook, st: Styles, dept: Department | None) -> None:
@@ -305,7 +336,8 @@ def department_sheet(wb: Workbook, st: Styles, dept: Department | None) -> None:
 
 def project_sheet(wb: Workbook, st: Styles, name: str, p: Project | None,
                   cfg: RulesConfig | None = None, year: int | None = None,
-                  findings: Sequence[Finding] = (), *, live_checks: bool = True) -> None:
+                  findings: Sequence[Finding] = (), *,
+                  live_checks: bool = True) -> live.SheetChecks:
     ws = wb.add_worksheet(name)
     for c, w in enumerate(L.COLUMN_WIDTHS):
         ws.set_column(c, c, w)
@@ -403,9 +435,11 @@ def project_sheet(wb: Workbook, st: Styles, name: str, p: Project | None,
         f: L.column_letters(c) for f, c in L.INDICATOR_COLUMNS.items()})
     cells = p.cells if p and p.cells else L.PROJECT_CELLS
     ctx = live.context(cells, cfg or RulesConfig(), year=year, table=table)
+    checks = live.sheet_checks(name, ctx, findings)
     if live_checks:
-        live_sheet(wb, ws, st, live.sheet_checks(name, ctx, findings))
+        live_sheet(wb, ws, st, checks)
     ws.protect("", _PROTECTION)
+    return checks
 
 
 def live_sheet(wb: Workbook, ws: Worksheet, st: Styles, checks: live.SheetChecks) -> None:

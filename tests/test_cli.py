@@ -325,3 +325,38 @@ def test_a_long_write_shows_progress_on_a_terminal(tmp_path: Path) -> None:
                             str(tmp_path / "again.xlsx")], capture_output=True, text=True,
                            check=False)
     assert piped.returncode == 0 and "building" not in piped.stderr + piped.stdout
+
+
+@pytest.mark.parametrize("command", ["demo", "template", "populate", "split"])
+def test_the_rules_file_reaches_the_live_formulas(command: str, tmp_path: Path) -> None:
+    """--rules on every command that writes a book: its thresholds and severities are in the
+    book's live checks (a 22-character code, no description-repeats-name test)."""
+    import zipfile
+
+    import shutil
+
+    from perfxl.dataset import embedded_path
+
+    rules = tmp_path / "r.yaml"
+    rules.write_text("thresholds:\n  code_length: 22\n"
+                     "rules:\n  description-repeats-name: {severity: off}\n", encoding="utf-8")
+    data = tmp_path / "d.yaml"
+    shutil.copyfile(embedded_path(), data)
+    out = tmp_path / "out"
+    args = {"demo": ["demo", "-o", str(out)],
+            "template": ["template", "-o", str(tmp_path / "t.xlsx"), "--data", str(data)],
+            "populate": ["populate", str(data), "-o", str(tmp_path / "t.xlsx")],
+            "split": ["split", str(tmp_path / "t.xlsx"), "-o", str(out)]}[command]
+    if command == "split":
+        assert run("populate", str(data), "-o", str(tmp_path / "t.xlsx"))[0] == 0
+    for with_rules in (False, True):
+        code, _, err = run(*args, "--force", *(["--rules", str(rules)] if with_rules else []))
+        assert code in (0, 1), err
+        book = next(out.glob("*.xlsx")) if command in ("demo", "split") else tmp_path / "t.xlsx"
+        with zipfile.ZipFile(book) as z:
+            xml = "".join(z.read(n).decode() for n in z.namelist()
+                          if n.startswith("xl/worksheets/sheet") or n == "xl/sharedStrings.xml")
+        lengths = set(re.findall(r"\(LEN\(\$[A-Z]+\$1\)=(\d+)\)", xml))
+        assert lengths == ({"22"} if with_rules else {"21"})
+        # description-repeats-name compares a description with its name, as the reader keys them
+        assert ('=SUBSTITUTE(ASC(C9)," ","")' in xml) is not with_rules

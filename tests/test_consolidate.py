@@ -92,7 +92,9 @@ def test_summary_has_cached_values(summary_book: Path) -> None:
 def test_summary_amounts_are_formulas(summary_book: Path) -> None:
     ws = openpyxl.load_workbook(summary_book)["汇总"]
     assert ws["F5"].value == "='1.行政审批等专家评审费'!C4"
-    assert ws["I5"].value == "=F5*'1.行政审批等专家评审费'!B7"
+    plan = "'1.行政审批等专家评审费'!B7"
+    assert ws["I5"].value == (f'=IF(ISNUMBER({plan}),F5*{plan},'
+                              f'IFERROR(F5*VALUE(SUBSTITUTE(ASC(TRIM({plan})),"%",""))/100,"未填"))')
     total = next(r for r in ws.iter_rows(min_col=1, max_col=6) if r[0].value == "合计")
     assert total[5].value.startswith("=SUBTOTAL(9,F5:F")
     rows = {r[0].value: r for r in ws.iter_rows(min_col=1, max_col=6)}

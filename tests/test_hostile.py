@@ -361,12 +361,15 @@ def _with_payloads(seed: dict[str, Any]) -> dict[str, Any]:
 
 
 _QUOTED_SHEET = re.compile(r"'(?:[^']|'')*'!")
+_STRING = re.compile(r'"(?:[^"]|"")*"')
 
 
 def _formulas_and_text(book: Path) -> tuple[dict[str, list[str]], str]:
     """Every formula of the book by kind (``cell``: worksheets' <f>, ``chart``: charts' <c:f>),
-    with quoted sheet names taken out (a sheet named after a project is a reference, not
-    text turned into a formula), and all the book's XML text."""
+    with quoted sheet names and string literals taken out (a sheet named after a project is a
+    reference, and a project's name quoted in a sentence of the 汇总 is text, not text turned
+    into a formula; badly escaped, it would leak out of its quotes and be seen), and all the
+    book's XML text."""
     formulas: dict[str, list[str]] = {"cell": [], "chart": []}
     text = []
     with zipfile.ZipFile(book) as z:
@@ -375,7 +378,7 @@ def _formulas_and_text(book: Path) -> tuple[dict[str, list[str]], str]:
                 xml = z.read(name).decode("utf-8")
                 for kind, pattern in (("cell", r"<f(?:\s[^>]*)?>([^<]*)</f>"),
                                       ("chart", r"<c:f>([^<]*)</c:f>")):
-                    formulas[kind] += [_QUOTED_SHEET.sub("", html.unescape(f))
+                    formulas[kind] += [_STRING.sub('""', _QUOTED_SHEET.sub("", html.unescape(f)))
                                        for f in re.findall(pattern, xml)]
                 text.append(xml)
     return formulas, "\n".join(text)

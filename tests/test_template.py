@@ -112,6 +112,6 @@ def test_guide_prints_on_the_width_of_an_a4_page(tmp_path: Path) -> None:
     ws = openpyxl.load_workbook(book)["说明"]
     assert ws.page_setup.paperSize == 9 and ws.page_setup.orientation == "portrait"
     assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToHeight == 0
-    assert ws.print_area == "'说明'!$A$1:$A$11"
+    assert ws.print_area == "'说明'!$A$1:$A$12"
     width_inches = ws.column_dimensions["A"].width * 0.0972  # LibreOffice's character
     assert width_inches <= 8.27 - 2 * ws.page_margins.left

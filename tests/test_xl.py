@@ -619,7 +619,8 @@ def test_xlwings_summary_writes_formulas(demo_book: Path) -> None:
     assert [s.name for s in fake.sheets] == before and fake.active == "汇总"
     first = next(r for (r, c), v in summary.values.items() if c == 1 and v == "630001")
     assert summary.formulas[(first, 6)] == "='1.行政审批等专家评审费'!C4"
-    assert summary.formulas[(first, 9)] == f"=F{first}*'1.行政审批等专家评审费'!B7"
+    plan = "'1.行政审批等专家评审费'!B7"
+    assert summary.formulas[(first, 9)].startswith(f"=IF(ISNUMBER({plan}),F{first}*{plan},")
     total = next(r for (r, c), v in summary.values.items() if c == 1 and v == "合计")
     assert summary.formulas[(total, 6)] == f"=SUBTOTAL(9,F{first}:F{total - 1})"
     assert summary.links[(first, 4)][0] == "#'1.行政审批等专家评审费'!A1"
