@@ -1,5 +1,6 @@
 """Benchmarks, side by side in one run: the parse floor, `perfxl validate` on folders, a merge, the
-summary writer, and the single-book command against importing pandas + pandera.
+summary writer, the single-book command against importing pandas + pandera, and what the live
+checks cost (benchmarks/live.py: size, LibreOffice recalculation, validate; needs LibreOffice).
 
     python benchmarks/run.py [--runs 3] [--quick]
 
@@ -31,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "benchmarks" / ".data"
 sys.path.insert(0, str(ROOT))
 
+from benchmarks import live  # noqa: E402
 from benchmarks.floor import parse_floor  # noqa: E402
 
 
@@ -110,6 +112,7 @@ def main(argv: list[str] | None = None) -> None:
     out["summary_writer"] = timed(
         [*perfxl, "summarize", str(big), "-o", str(demo_dir / "summary.xlsx"), "--force"],
         args.runs)
+    out["live"] = live.measure(args.runs)
 
     ratios = {
         "validate_small/floor": out["validate_small"]["seconds"] / out["floor_small"]["seconds"],
@@ -129,7 +132,9 @@ def main(argv: list[str] | None = None) -> None:
         json.dumps(out, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     width = max(map(len, out))
     for k, v in out.items():
-        print(f"{k:<{width}}  {json.dumps(v, ensure_ascii=False)}")
+        if k != "live":
+            print(f"{k:<{width}}  {json.dumps(v, ensure_ascii=False)}")
+    print(live.table(out["live"]))
 
 
 if __name__ == "__main__":

@@ -291,9 +291,11 @@ _SHEET_TAG = re.compile(r"<(?:[\w.-]+:)?sheet\s[^>]*>")
 _NAME_ATTR = re.compile(r"""\sname\s*=\s*(["'])(.*?)\1""", re.DOTALL)
 _STATE_ATTR = re.compile(r"""\sstate\s*=\s*(["'])(.*?)\1""", re.DOTALL)
 _VIEW_TAG = re.compile(r"<(?:[\w.-]+:)?workbookView\b[^>]*>")
+# A print area, its attributes in any order (XlsxWriter writes localSheetId after name,
+# LibreOffice before it); group 1 is its sheet's index.
 _PRINT_AREA = re.compile(
-    r"""<(?:[\w.-]+:)?definedName\s[^>]*name=["']_xlnm\.Print_Area["'][^>]*"""
-    r"""localSheetId=["'](\d+)["'][^>]*>.*?</(?:[\w.-]+:)?definedName>""",
+    r"""<(?:[\w.-]+:)?definedName\s(?=[^>]*name=["']_xlnm\.Print_Area["'])"""
+    r"""[^>]*localSheetId=["'](\d+)["'][^>]*>.*?</(?:[\w.-]+:)?definedName>""",
     re.DOTALL,
 )
 

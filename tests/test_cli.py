@@ -331,9 +331,8 @@ def test_a_long_write_shows_progress_on_a_terminal(tmp_path: Path) -> None:
 def test_the_rules_file_reaches_the_live_formulas(command: str, tmp_path: Path) -> None:
     """--rules on every command that writes a book: its thresholds and severities are in the
     book's live checks (a 22-character code, no description-repeats-name test)."""
-    import zipfile
-
     import shutil
+    import zipfile
 
     from perfxl.dataset import embedded_path
 

@@ -148,3 +148,16 @@ def test_review_book_prints_every_column_on_each_page(tmp_path: Path, soffice: s
             top = min(w[1] for w in words)
             first_line = {w[4] for w in words if w[1] - top < 5}
             assert set(header) <= first_line, (sheet, set(header) - first_line)
+
+
+def test_one_sheet_of_a_book_saved_by_libreoffice_prints_alone(demo_book: Path, soffice: str,
+                                                               tmp_path: Path) -> None:
+    """LibreOffice writes a print area's localSheetId before its name; the other sheets' print
+    areas must still go (a hidden sheet with a print area is printed), as for our own books."""
+    from libreoffice import convert, pdf_texts, sheet_pdf
+
+    saved = convert(demo_book, "xlsx", tmp_path / "saved")
+    sheet = "7.青龙帮扶杨树底下村修桥资金"
+    pages = [_flat(t) for t in pdf_texts(sheet_pdf(saved, sheet, tmp_path / "pdf"))]
+    assert len(pages) == 1
+    assert sheet + "绩效目标表" in pages[0]
