@@ -69,18 +69,30 @@ def every(terms: Iterable[str]) -> str:
     return "(" + ")*(".join(terms) + ")"
 
 
+WHITESPACE = ("CHAR(10)", "CHAR(13)", "CHAR(9)", text("\u3000"), text("\u00a0"))
+"""What the reader strips besides spaces: line breaks, tabs, full-width and no-break spaces."""
+
+
+def spaced(ref: str) -> str:
+    """The cell's text with every whitespace the reader strips made a space (TRIM removes
+    only spaces)."""
+    for ch in WHITESPACE:
+        ref = f'SUBSTITUTE({ref},{ch}," ")'
+    return ref
+
+
 def blank(ref: str) -> str:
-    """The cell holds nothing but spaces."""
-    return f'(LEN(TRIM({ref}))=0)'
+    """The cell holds nothing but whitespace."""
+    return f'(LEN(TRIM({spaced(ref)}))=0)'
 
 
 def filled(ref: str) -> str:
-    return f'(LEN(TRIM({ref}))>0)'
+    return f'(LEN(TRIM({spaced(ref)}))>0)'
 
 
 def keyed(ref: str) -> str:
-    """Text as the reader compares it: full-width folded, spaces removed."""
-    return f'SUBSTITUTE(ASC({ref})," ","")'
+    """Text as the reader compares it: full-width folded, every whitespace removed."""
+    return f'SUBSTITUTE({spaced(f"ASC({ref})")}," ","")'
 
 
 def number_text(ref: str) -> str:

@@ -250,6 +250,8 @@ def _whitespace(p: dict[int, Project]) -> dict[int, Mutation]:
                     {"ind.1.description": p[3].indicators[1].level3[:2] + "\n"
                      + p[3].indicators[1].level3[2:] + "\u3000"},
                     (("description-repeats-name", "ind.1.description"),)),
+        4: Mutation("a basis of a no-break space and a tab", {"ind.2.basis": "\u00a0\t"},
+                    (("basis-missing", "ind.2.basis"),)),
     }
 
 
@@ -303,8 +305,6 @@ BOOKS: dict[str, Callable[[dict[int, Project]], dict[int, Mutation]]] = {
     "case-duplicate": _case_duplicate, "unit-name": _unit_name,
 }
 DISAGREE = {
-    "whitespace": "blank/filled/keyed take only ASCII spaces for blank (TRIM), the reader "
-                  "strips every whitespace",
     "whole-percents": "the live plan tests take 25 in a percent cell for 2500%",
     "stated-unit": "the live funds test reads 10万元 as 10",
     "case-description": "the live description test compares with = (case-insensitive)",
