@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 MARK, COUNT, AT = "mark", "count", "at"
@@ -261,8 +262,18 @@ class Context:
     def percent(self, q: int) -> str:
         """A plan cell in percent: a number scaled, or text such as ``25%`` / ``25.00%``."""
         c = self.ref("project.plan", q)
-        return (f'IF(ISNUMBER({c}),{c}*{self.plan_scale},'
+        scale = f"IF({self.whole_percents()},1,100)" if self.plan_scale == 100 else \
+            str(self.plan_scale)
+        return (f'IF(ISNUMBER({c}),{c}*{scale},'
                 f'VALUE(SUBSTITUTE(ASC(TRIM({c})),"%","")))')
+
+    def whole_percents(self) -> str:
+        """Four numbers above 1 and at most 100, not decreasing (25, 50, 75, 100), in cells that
+        store fractions: whole percents, read as meant (as the reader reads them)."""
+        cells = [self.ref("project.plan", q) for q in range(4)]
+        terms = [f"ISNUMBER({c})*({c}>1)*({c}<=100)" for c in cells]
+        terms += [f"({a}<={b})" for a, b in pairwise(cells)]
+        return "(" + "*".join(terms) + ")"
 
     def plan_given(self, q: int) -> str:
         c = self.ref("project.plan", q)

@@ -305,7 +305,6 @@ BOOKS: dict[str, Callable[[dict[int, Project]], dict[int, Mutation]]] = {
     "case-duplicate": _case_duplicate, "unit-name": _unit_name,
 }
 DISAGREE = {
-    "whole-percents": "the live plan tests take 25 in a percent cell for 2500%",
     "stated-unit": "the live funds test reads 10万元 as 10",
     "case-description": "the live description test compares with = (case-insensitive)",
     "case-duplicate": "the live duplicate test compares case-insensitively (MATCH, =); "
