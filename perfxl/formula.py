@@ -104,9 +104,13 @@ def number_text(ref: str) -> str:
     return f'SUBSTITUTE(SUBSTITUTE(SUBSTITUTE({s},"万元",""),"万",""),"元","")'
 
 
-def amount(ref: str) -> str:
-    """An amount cell's number: the number, or the number its text spells, else 0."""
-    return f"IF(ISNUMBER({ref}),{ref},IFERROR(VALUE({number_text(ref)}),0))"
+def amount(ref: str, factor: int = 1) -> str:
+    """An amount cell's number in 元, else 0: a number in the table's unit (``factor`` 元), or
+    text in the unit it states (``8万`` is 80,000 元 in any table, ``80000元`` 80,000 元),
+    else in the table's."""
+    unit = f'IF(ISNUMBER(FIND("万",{ref})),10000,IF(ISNUMBER(FIND("元",{ref})),1,{factor}))'
+    return (f"IF(ISNUMBER({ref}),{ref}*{factor},"
+            f"IFERROR(VALUE({number_text(ref)}),0)*{unit})")
 
 
 def amount_given(ref: str) -> str:

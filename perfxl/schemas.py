@@ -261,7 +261,8 @@ def _funds_live(ctx: Context) -> Iterator[Test]:
     if not all(ctx.has(f) for f in AMOUNTS.values()):
         return
     b, f, o = (ctx.ref(x) for x in AMOUNTS.values())
-    diff = f"ROUND(({F.amount(b)}-{F.amount(f)}-{F.amount(o)})*{ctx.factor * 100},0)<>0"
+    yuan = [F.amount(c, ctx.factor) for c in (b, f, o)]
+    diff = f"ROUND(({yuan[0]}-{yuan[1]}-{yuan[2]})*100,0)<>0"
     yield Test("funds-mismatch", PROJECT, "project.budget", f"({F.amount_given(b)}*({diff}))")
 
 

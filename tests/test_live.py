@@ -268,7 +268,15 @@ def _whole_percents(p: dict[int, Project]) -> dict[int, Mutation]:
 def _stated_unit(p: dict[int, Project]) -> dict[int, Mutation]:
     """Text that states its unit is read in that unit: 10万元 is 100,000 元."""
     wan = (p[1].fiscal or Decimal(0)) / 10000
-    return {1: Mutation("the fiscal amount in 万元, as text", {"project.fiscal": f"{wan}万元"})}
+    return {
+        1: Mutation("the fiscal amount in 万元, as text", {"project.fiscal": f"{wan}万元"}),
+        2: Mutation("5,000 元 of the fiscal amount moved to other, as 0.5万",
+                    {"project.other": "0.5万", "project.fiscal": amount(p[2].fiscal, "-5000")},
+                    (("amount-stored-as-text", "project.other"),)),
+        3: Mutation("the same, a fen short", {"project.other": "0.5万",
+                                              "project.fiscal": amount(p[3].fiscal, "-5000.01")},
+                    (("funds-mismatch", "project.budget"),)),
+    }
 
 
 def _criteria(p: dict[int, Project]) -> dict[int, Mutation]:
@@ -305,7 +313,6 @@ BOOKS: dict[str, Callable[[dict[int, Project]], dict[int, Mutation]]] = {
     "case-duplicate": _case_duplicate, "unit-name": _unit_name,
 }
 DISAGREE = {
-    "stated-unit": "the live funds test reads 10万元 as 10",
     "case-description": "the live description test compares with = (case-insensitive)",
     "case-duplicate": "the live duplicate test compares case-insensitively (MATCH, =); "
                       "no portable function counts case-sensitive repeats over a range",
