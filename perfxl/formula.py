@@ -96,6 +96,11 @@ def keyed(ref: str) -> str:
     return f'SUBSTITUTE({spaced(f"ASC({ref})")}," ","")'
 
 
+def same(a: str, b: str) -> str:
+    """Two texts are equal, letter case too (``=`` ignores case; FIND does not)."""
+    return f"(ISNUMBER(FIND({a},{b}))*(LEN({a})=LEN({b})))"
+
+
 def number_text(ref: str) -> str:
     """The text of a number typed as text (``80,000.00``, ``８００００``, ``8万元``) made readable
     by VALUE: full width folded, spaces, thousands separators and a trailing unit removed (the

@@ -787,7 +787,7 @@ def _texts_live(ctx: F.Context) -> Iterator[F.Test]:
         yield F.Test("description-repeats-name", F.TABLE, "description",
                      lambda p: f"{p.indicator()}*{F.filled(p.col('description'))}"
                                f"*{F.filled(p.col('level3'))}"
-                               f"*({F.keyed(p.col('description'))}={F.keyed(p.col('level3'))})")
+                               f"*{F.same(F.keyed(p.col('description')), F.keyed(p.col('level3')))}")
     if "indicator.basis" not in ctx.absent:
         yield F.Test("basis-missing", F.TABLE, "basis",
                      lambda p: f"{p.indicator()}*{F.blank(p.col('basis'))}")

@@ -313,7 +313,6 @@ BOOKS: dict[str, Callable[[dict[int, Project]], dict[int, Mutation]]] = {
     "case-duplicate": _case_duplicate, "unit-name": _unit_name,
 }
 DISAGREE = {
-    "case-description": "the live description test compares with = (case-insensitive)",
     "case-duplicate": "the live duplicate test compares case-insensitively (MATCH, =); "
                       "no portable function counts case-sensitive repeats over a range",
     "unit-name": "the reader takes a blank unit name from 部门整体 (or another sheet of the "
