@@ -242,9 +242,12 @@ def _m(d: Decimal | None) -> str:
 
 @live("required-missing")
 def _required_live(ctx: Context) -> Iterator[Test]:
-    for fld in (*REQUIRED_TEXT.values(), "project.budget"):
+    for fld in REQUIRED_TEXT.values():
         if ctx.has(fld):
             yield Test("required-missing", PROJECT, fld, F.blank(ctx.ref(fld)))
+    if ctx.has("project.budget"):  # text that is no amount (二十万) is none
+        yield Test("required-missing", PROJECT, "project.budget",
+                   f"(1-{F.amount_given(ctx.ref('project.budget'))})")
 
 
 @live("amount-negative")

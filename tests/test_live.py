@@ -291,6 +291,15 @@ def _criteria(p: dict[int, Project]) -> dict[int, Mutation]:
     }
 
 
+def _unreadable(p: dict[int, Project]) -> dict[int, Mutation]:
+    """Text that is no amount, no percent: the full check takes the cell for missing."""
+    return {
+        4: Mutation("a budget in words", {"project.budget": "二十万"},
+                    (("required-missing", "project.budget"),)),
+        5: Mutation("a quarter in words", {"plan.1": "一半"}, (("plan-missing", "plan.1"),)),
+    }
+
+
 def _case_description(p: dict[int, Project]) -> dict[int, Mutation]:
     return {1: Mutation("description = name but for case",
                         {"ind.1.level3": "APP使用率", "ind.1.description": "app使用率"})}
@@ -329,7 +338,7 @@ BOOKS: dict[str, Mutations] = {
     "amounts": _amounts, "plan": _plan, "codes": _codes, "levels": _levels, "texts": _texts,
     "variants": _variants,
     "readings": together(_whitespace, _whole_percents, _case_description),
-    "keys": together(_stated_unit, _criteria),
+    "keys": together(_stated_unit, _criteria, _unreadable),
     "case-duplicate": _case_duplicate, "unit-name": _unit_name,
 }
 DISAGREE = {
