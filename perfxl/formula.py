@@ -101,6 +101,17 @@ def same(a: str, b: str) -> str:
     return f"(ISNUMBER(FIND({a},{b}))*(LEN({a})=LEN({b})))"
 
 
+def verbatim(pattern: str) -> str:
+    """Text that MATCH and COUNTIF take as it is, not as a pattern (``*``, ``?``, ``~``)."""
+    return f'SUBSTITUTE(SUBSTITUTE(SUBSTITUTE({pattern},"~","~~"),"*","~*"),"?","~?")'
+
+
+def one_of(value: str, names: Iterable[str]) -> str:
+    """The text is one of ``names`` (letter case aside): one MATCH in a list, so that the
+    value's formula is written once."""
+    return f"ISNUMBER(MATCH({verbatim(value)},{{{','.join(text(n) for n in names)}}},0))"
+
+
 def number_text(ref: str) -> str:
     """The text of a number typed as text (``80,000.00``, ``８００００``, ``8万元``) made readable
     by VALUE: full width folded, spaces, thousands separators and a trailing unit removed (the
@@ -184,13 +195,17 @@ class Places:
         return f"ROW({self._q('$' + self.table.columns['level3'] + '$' + str(self.table.top))})"
 
     def level1(self) -> str:
-        """The row's 一级指标: its own, or the one above it (a merged or blank cell belongs to the
-        group above); the header's text when there is none."""
+        """The row's 一级指标, stripped: its own, or the one above it (a merged or blank cell, or
+        one of whitespace, belongs to the group above); the header's text when there is none."""
         if self.mode == COUNT:
             a = self.col("level1")
-            return f'LOOKUP(ROW({a}),ROW({a})/({a}<>""),{a})'
+            return f"TRIM({spaced(f'LOOKUP(ROW({a}),ROW({a})/{filled(a)},{a})')})"
         a = self.above("level1")
-        return f'LOOKUP(2,1/({a}<>""),{a})'
+        return f"TRIM({spaced(f'LOOKUP(2,1/{filled(a)},{a})')})"
+
+    def level2(self) -> str:
+        """The row's 二级指标, stripped."""
+        return f"TRIM({spaced(self.col('level2'))})"
 
     def header_level1(self) -> str:
         assert self.table is not None
@@ -208,7 +223,8 @@ class Places:
         return f"({self.level1()}={self.header_level1()})"
 
     def level1_is(self, names: Iterable[str]) -> str:
-        return any_of(f"({self.level1()}={text(n)})" for n in names)
+        """The row's 一级指标 is one of ``names`` (the 一级 looked up once)."""
+        return one_of(self.level1(), names)
 
 
 def count(expression: str) -> str:

@@ -765,16 +765,11 @@ def _duplicate_live(ctx: F.Context) -> Iterator[F.Test]:
         # each row's first equal row (MATCH with its wildcards escaped) is above it
         c = F.keyed(p.col("level3"))
         if p.mode == F.COUNT:
-            return f"(MATCH({_verbatim(c)},{c},0)<{p.row_number()}-{p.header_row()}+1)"
+            return f"(MATCH({F.verbatim(c)},{c},0)<{p.row_number()}-{p.header_row()}+1)"
         return f"(SUMPRODUCT(({F.keyed(p.above('level3'))}={c})*1)>1)"
 
     yield F.Test("indicator-duplicate", F.TABLE, "level3",
                  lambda p: f"{p.indicator()}*{F.filled(p.col('level3'))}*{earlier(p)}")
-
-
-def _verbatim(pattern: str) -> str:
-    """Text that MATCH and COUNTIF take as it is, not as a pattern (``*``, ``?``, ``~``)."""
-    return f'SUBSTITUTE(SUBSTITUTE(SUBSTITUTE({pattern},"~","~~"),"*","~*"),"?","~?")'
 
 
 @F.live("description-missing", "description-repeats-name", "basis-missing")
@@ -838,6 +833,6 @@ def _categories_live(ctx: F.Context) -> Iterator[F.Test]:
     for category in LEVELS:
         yield F.Test("indicator-category-missing", F.PROJECT, "indicator.level1",
                      f"(1-{has(category)})")
-    cost = f'(SUMPRODUCT({indicator}*(TRIM({rows.col("level2")})="成本指标"))>0)'
+    cost = f'(SUMPRODUCT({indicator}*({rows.level2()}="成本指标"))>0)'
     yield F.Test("indicator-category-missing", F.PROJECT, "indicator.level1",
                  f"{has('产出指标')}*(1-{cost})", severity=WARNING)

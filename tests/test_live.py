@@ -255,6 +255,24 @@ def _whitespace(p: dict[int, Project]) -> dict[int, Mutation]:
     }
 
 
+def _stripped(p: dict[int, Project]) -> dict[int, Mutation]:
+    """一级 and 二级 with whitespace around them are the category they name."""
+    return {
+        1: Mutation("一级 with a trailing space", {"ind.0.level1": "产出指标 "}),
+        2: Mutation("一级 with a line break inside", {"ind.4.level1": "效益\n指标"}),
+        3: Mutation("二级 with a full-width space", {"ind.1.level2": "质量指标\u3000"}),
+        4: Mutation("满意度 with a leading space, below the floor",
+                    {"ind.8.level1": " 满意度指标", "ind.8.value": "≥85%"},
+                    (("satisfaction-below-floor", "ind.8.value"),)),
+        5: Mutation("vague words with a space", {"ind.2.value": "逐步 提高"},
+                    (("indicator-value-vague", "ind.2.value"),)),
+        6: Mutation("a 三级 twice but for a full-width space",
+                    {"ind.2.level3": p[6].indicators[1].level3 + "\u3000"},
+                    (("indicator-duplicate", "ind.2.level3"),)),
+        7: Mutation("a code with a trailing space", {"project.code": p[7].code[:21] + " "}),
+    }
+
+
 def _whole_percents(p: dict[int, Project]) -> dict[int, Mutation]:
     """25, 50, 75, 100 in the percent cells: the reader takes them as whole percents."""
     return {
@@ -337,7 +355,7 @@ def together(*parts: Mutations) -> Mutations:
 BOOKS: dict[str, Mutations] = {
     "amounts": _amounts, "plan": _plan, "codes": _codes, "levels": _levels, "texts": _texts,
     "variants": _variants,
-    "readings": together(_whitespace, _whole_percents, _case_description),
+    "readings": together(_whitespace, _whole_percents, _case_description, _stripped),
     "keys": together(_stated_unit, _criteria, _unreadable),
     "case-duplicate": _case_duplicate, "unit-name": _unit_name,
 }
