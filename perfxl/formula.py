@@ -107,9 +107,10 @@ def verbatim(pattern: str) -> str:
 
 
 def one_of(value: str, names: Iterable[str]) -> str:
-    """The text is one of ``names`` (letter case aside): one MATCH in a list, so that the
-    value's formula is written once."""
-    return f"ISNUMBER(MATCH({verbatim(value)},{{{','.join(text(n) for n in names)}}},0))"
+    """The text is one of ``names``, exactly: found, between bars, in the bar-separated list
+    (the value written once; no array constant, which Excel refuses in a conditional
+    format)."""
+    return f'ISNUMBER(FIND("|"&{value}&"|",{text("|" + "|".join(names) + "|")}))'
 
 
 def number_text(ref: str) -> str:

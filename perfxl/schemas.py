@@ -308,8 +308,8 @@ def _plan_range_live(ctx: Context) -> Iterator[Test]:
 
 
 def _pair_allowed(p: F.Places) -> str:
-    return F.one_of(f'{p.level1()}&"|"&{p.level2()}',
-                    (f"{a}|{b}" for a, bs in LEVELS.items() for b in bs))
+    return F.one_of(f'{p.level1()}&">"&{p.level2()}',
+                    (f"{a}>{b}" for a, bs in LEVELS.items() for b in bs))
 
 
 @live("indicator-level-missing")
