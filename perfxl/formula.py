@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 MARK, COUNT, AT = "mark", "count", "at"
@@ -65,27 +66,51 @@ def any_of(terms: Iterable[str]) -> str:
     return "((" + ")+(".join(terms) + ")>0)"
 
 
-def one_of(expression: str, values: Iterable[str]) -> str:
-    """The value is one of ``values`` (none of which holds ``|``)."""
-    return f'ISNUMBER(FIND("|"&{expression}&"|",{text("|" + "|".join(values) + "|")}))'
-
-
 def every(terms: Iterable[str]) -> str:
     return "(" + ")*(".join(terms) + ")"
 
 
+WHITESPACE = ("CHAR(10)", "CHAR(13)", "CHAR(9)", text("\u3000"), text("\u00a0"))
+"""What the reader strips besides spaces: line breaks, tabs, full-width and no-break spaces."""
+
+
+def spaced(ref: str) -> str:
+    """The cell's text with every whitespace the reader strips made a space (TRIM removes
+    only spaces)."""
+    for ch in WHITESPACE:
+        ref = f'SUBSTITUTE({ref},{ch}," ")'
+    return ref
+
+
 def blank(ref: str) -> str:
-    """The cell holds nothing but spaces."""
-    return f'(TRIM({ref})="")'
+    """The cell holds nothing but whitespace."""
+    return f'(TRIM({spaced(ref)})="")'
 
 
 def filled(ref: str) -> str:
-    return f'(TRIM({ref})<>"")'
+    return f'(TRIM({spaced(ref)})<>"")'
 
 
 def keyed(ref: str) -> str:
-    """Text as the reader compares it: full-width folded, spaces removed."""
-    return f'SUBSTITUTE(ASC({ref})," ","")'
+    """Text as the reader compares it: full-width folded, every whitespace removed."""
+    return f'SUBSTITUTE({spaced(f"ASC({ref})")}," ","")'
+
+
+def same(a: str, b: str) -> str:
+    """Two texts are equal, letter case too (``=`` ignores case; FIND does not)."""
+    return f"(ISNUMBER(FIND({a},{b}))*(LEN({a})=LEN({b})))"
+
+
+def verbatim(pattern: str) -> str:
+    """Text that MATCH and COUNTIF take as it is, not as a pattern (``*``, ``?``, ``~``)."""
+    return f'SUBSTITUTE(SUBSTITUTE(SUBSTITUTE({pattern},"~","~~"),"*","~*"),"?","~?")'
+
+
+def one_of(value: str, names: Iterable[str]) -> str:
+    """The text is one of ``names``, exactly: found, between bars, in the bar-separated list
+    (the value written once; no array constant, which Excel refuses in a conditional
+    format)."""
+    return f'ISNUMBER(FIND("|"&{value}&"|",{text("|" + "|".join(names) + "|")}))'
 
 
 def number_text(ref: str) -> str:
@@ -96,9 +121,13 @@ def number_text(ref: str) -> str:
     return f'SUBSTITUTE(SUBSTITUTE(SUBSTITUTE({s},"万元",""),"万",""),"元","")'
 
 
-def amount(ref: str) -> str:
-    """An amount cell's number: the number, or the number its text spells, else 0."""
-    return f"IF(ISNUMBER({ref}),{ref},IFERROR(VALUE({number_text(ref)}),0))"
+def amount(ref: str, factor: int = 1) -> str:
+    """An amount cell's number in 元, else 0: a number in the table's unit (``factor`` 元), or
+    text in the unit it states (``8万`` is 80,000 元 in any table, ``80000元`` 80,000 元),
+    else in the table's."""
+    unit = f'IF(ISNUMBER(FIND("万",{ref})),10000,IF(ISNUMBER(FIND("元",{ref})),1,{factor}))'
+    return (f"IF(ISNUMBER({ref}),{ref}*{factor},"
+            f"IFERROR(VALUE({number_text(ref)}),0)*{unit})")
 
 
 def amount_given(ref: str) -> str:
@@ -167,13 +196,17 @@ class Places:
         return f"ROW({self._q('$' + self.table.columns['level3'] + '$' + str(self.table.top))})"
 
     def level1(self) -> str:
-        """The row's 一级指标: its own, or the one above it (a merged or blank cell belongs to the
-        group above); the header's text when there is none."""
+        """The row's 一级指标, stripped: its own, or the one above it (a merged or blank cell, or
+        one of whitespace, belongs to the group above); the header's text when there is none."""
         if self.mode == COUNT:
             a = self.col("level1")
-            return f'LOOKUP(ROW({a}),ROW({a})/({a}<>""),{a})'
+            return f"TRIM({spaced(f'LOOKUP(ROW({a}),ROW({a})/{filled(a)},{a})')})"
         a = self.above("level1")
-        return f'LOOKUP(2,1/({a}<>""),{a})'
+        return f"TRIM({spaced(f'LOOKUP(2,1/{filled(a)},{a})')})"
+
+    def level2(self) -> str:
+        """The row's 二级指标, stripped."""
+        return f"TRIM({spaced(self.col('level2'))})"
 
     def header_level1(self) -> str:
         assert self.table is not None
@@ -191,6 +224,7 @@ class Places:
         return f"({self.level1()}={self.header_level1()})"
 
     def level1_is(self, names: Iterable[str]) -> str:
+        """The row's 一级指标 is one of ``names`` (the 一级 looked up once)."""
         return one_of(self.level1(), names)
 
 
@@ -263,7 +297,8 @@ class Context:
         return self.shared[formula]
 
     def amount(self, fld: str) -> str:
-        return self.once(amount(self.ref(fld)))
+        """The amount in 元 (the table's unit, or the one its text states)."""
+        return self.once(amount(self.ref(fld), self.factor))
 
     def amount_given(self, fld: str) -> str:
         return self.once(f"IF({amount_given(self.ref(fld))},1,0)")
@@ -271,8 +306,18 @@ class Context:
     def percent(self, q: int) -> str:
         """A plan cell in percent: a number scaled, or text such as ``25%`` / ``25.00%``."""
         c = self.ref("project.plan", q)
-        return self.once(f'IFERROR(IF(ISNUMBER({c}),{c}*{self.plan_scale},'
+        scale = f"IF({self.whole_percents()},1,100)" if self.plan_scale == 100 else \
+            str(self.plan_scale)
+        return self.once(f'IFERROR(IF(ISNUMBER({c}),{c}*{scale},'
                          f'VALUE(SUBSTITUTE(ASC(TRIM({c})),"%",""))),0)')
+
+    def whole_percents(self) -> str:
+        """Four numbers above 1 and at most 100, not decreasing (25, 50, 75, 100), in cells that
+        store fractions: whole percents, read as meant (as the reader reads them)."""
+        cells = [self.ref("project.plan", q) for q in range(4)]
+        terms = [f"ISNUMBER({c})*({c}>1)*({c}<=100)" for c in cells]
+        terms += [f"({a}<={b})" for a, b in pairwise(cells)]
+        return "(" + "*".join(terms) + ")"
 
     def plan_given(self, q: int) -> str:
         c = self.ref("project.plan", q)

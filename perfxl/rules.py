@@ -756,22 +756,17 @@ def _duplicate_live(ctx: F.Context) -> Iterator[F.Test]:
         return
 
     def earlier(p: F.Places) -> str:
-        # MARK/AT: the same 三级指标 on a row above; counted as rows minus distinct values
-        c = p.col("level3")
-        if p.mode == F.COUNT:  # each value's later copies: the rows less one per value
-            return f"(1-1/COUNTIF({c},{c}))"
-        above = p.above("level3").rsplit(":", 1)
-        return f"(COUNTIF({above[0]}:{_previous_row(above[1])},{c})>0)"
+        # the same 三级指标, keyed as the reader keys it, on a row above. MARK/AT: over the rows
+        # from the header down to this one, where the row itself counts once (a range never
+        # reversed: LibreOffice rewrites $C$9:C8 as $C$8:C9 when a row is inserted); COUNT:
+        # each row's first equal row (MATCH with its wildcards escaped) is above it
+        c = F.keyed(p.col("level3"))
+        if p.mode == F.COUNT:
+            return f"(MATCH({F.verbatim(c)},{c},0)<{p.row_number()}-{p.header_row()}+1)"
+        return f"(SUMPRODUCT(({F.keyed(p.above('level3'))}={c})*1)>1)"
 
     yield F.Test("indicator-duplicate", F.TABLE, "level3",
                  lambda p: f"{p.indicator()}*{F.filled(p.col('level3'))}*{earlier(p)}")
-
-
-def _previous_row(ref: str) -> str:
-    """``C10`` → ``C9`` (``'s'!$C$10`` → ``'s'!$C$9``)."""
-    m = re.search(r"(\d+)$", ref)
-    assert m is not None
-    return ref[: m.start()] + str(int(m.group(1)) - 1)
 
 
 @F.live("description-missing", "description-repeats-name", "basis-missing")
@@ -784,7 +779,7 @@ def _texts_live(ctx: F.Context) -> Iterator[F.Test]:
         yield F.Test("description-repeats-name", F.TABLE, "description",
                      lambda p: f"{p.indicator()}*{F.filled(p.col('description'))}"
                                f"*{F.filled(p.col('level3'))}"
-                               f"*({F.keyed(p.col('description'))}={F.keyed(p.col('level3'))})")
+                               f"*{F.same(F.keyed(p.col('description')), F.keyed(p.col('level3')))}")
     if "indicator.basis" not in ctx.absent:
         yield F.Test("basis-missing", F.TABLE, "basis",
                      lambda p: f"{p.indicator()}*{F.blank(p.col('basis'))}")
@@ -834,6 +829,6 @@ def _categories_live(ctx: F.Context) -> Iterator[F.Test]:
     for category in LEVELS:
         yield F.Test("indicator-category-missing", F.PROJECT, "indicator.level1",
                      f"(1-{has(category)})")
-    cost = f'(SUMPRODUCT({indicator}*(TRIM({rows.col("level2")})="成本指标"))>0)'
+    cost = f'(SUMPRODUCT({indicator}*({rows.level2()}="成本指标"))>0)'
     yield F.Test("indicator-category-missing", F.PROJECT, "indicator.level1",
                  f"{has('产出指标')}*(1-{cost})", severity=WARNING)

@@ -242,9 +242,12 @@ def _m(d: Decimal | None) -> str:
 
 @live("required-missing")
 def _required_live(ctx: Context) -> Iterator[Test]:
-    for fld in (*REQUIRED_TEXT.values(), "project.budget"):
+    for fld in REQUIRED_TEXT.values():
         if ctx.has(fld):
             yield Test("required-missing", PROJECT, fld, F.blank(ctx.ref(fld)))
+    if ctx.has("project.budget"):  # text that is no amount (二十万) is none
+        yield Test("required-missing", PROJECT, "project.budget",
+                   f"(1-{F.amount_given(ctx.ref('project.budget'))})")
 
 
 @live("amount-negative")
@@ -259,10 +262,9 @@ def _negative_live(ctx: Context) -> Iterator[Test]:
 def _funds_live(ctx: Context) -> Iterator[Test]:
     if not all(ctx.has(f) for f in AMOUNTS.values()):
         return
-    b, f, o = (ctx.amount(x) for x in AMOUNTS.values())
+    b, f, o = (ctx.amount(x) for x in AMOUNTS.values())  # in 元, as each cell states it
     yield Test("funds-mismatch", PROJECT, "project.budget",
-               f"{ctx.amount_given('project.budget')}*"
-               f"(ROUND(({b}-{f}-{o})*{ctx.factor * 100},0)<>0)")
+               f"{ctx.amount_given('project.budget')}*(ROUND(({b}-{f}-{o})*100,0)<>0)")
 
 
 @live("code-pattern")
@@ -300,8 +302,8 @@ def _plan_range_live(ctx: Context) -> Iterator[Test]:
 
 
 def _pair_allowed(p: F.Places) -> str:
-    return F.one_of(f"{p.level1()}&\"/\"&TRIM({p.col('level2')})",
-                    (f"{a}/{b}" for a, bs in LEVELS.items() for b in bs))
+    return F.one_of(f'{p.level1()}&">"&{p.level2()}',
+                    (f"{a}>{b}" for a, bs in LEVELS.items() for b in bs))
 
 
 @live("indicator-level-missing")

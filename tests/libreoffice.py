@@ -21,14 +21,19 @@ import tempfile
 import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import NamedTuple
 
 import openpyxl
 
 __all__ = [
+    "Evaluated",
+    "Flag",
     "conditional_marks",
     "convert",
     "convert_all",
+    "evaluate",
     "pdf_texts",
     "pdf_words",
     "recalculated_values",
@@ -588,12 +593,23 @@ def _fill_colour(rule: object, where: str) -> str:
     raise ValueError(f"{where}: the rule has no fill colour")
 
 
-def _probes(book: Path) -> list[tuple[str, str, str, str]]:
-    """(sheet, cell, colour, probe formula) for every cell of every expression rule."""
+class _Probe(NamedTuple):
+    sheet: str
+    cell: str
+    colour: str
+    formula: str
+    """The rule's formula at ``cell``, every reference qualified (``_probe_formula``)."""
+    rule: str
+    """The rule's formula as written (relative to the top-left cell of its ranges)."""
+    ranges: str
+
+
+def _probes(book: Path) -> list[_Probe]:
+    """One probe for every cell of every expression rule."""
     from openpyxl.utils.cell import get_column_letter
 
     workbook = openpyxl.load_workbook(book)
-    probes: list[tuple[str, str, str, str]] = []
+    probes: list[_Probe] = []
     try:
         for ws in workbook.worksheets:
             local_names = {name.lower() for name in ws.defined_names}
@@ -610,8 +626,9 @@ def _probes(book: Path) -> list[tuple[str, str, str, str]]:
                     cells = {f"{get_column_letter(c)}{r}"
                              for rng in ranges for r, c in rng.cells}
                     for cell in sorted(cells):
-                        probes.append((ws.title, cell, colour, _probe_formula(
-                            rule.formula[0], origin, cell, ws.title, local_names)))
+                        probes.append(_Probe(ws.title, cell, colour, _probe_formula(
+                            rule.formula[0], origin, cell, ws.title, local_names),
+                            rule.formula[0], str(formatting.sqref)))
                     if len(probes) > _PROBE_LIMIT:
                         raise ValueError(f"{book}: more than {_PROBE_LIMIT} formatted cells")
         return probes
@@ -660,7 +677,7 @@ def _with_probe_sheet(book: Path, dest: Path, formulas: list[tuple[str, str]]) -
                               f'ContentType="{_WORKSHEET_CONTENT}"/></Types>')
         rows = "".join(
             f'<row r="{r}"><c r="A{r}"><f>{html.escape(a, quote=False)}</f></c>'
-            f'<c r="B{r}"><f>{html.escape(b, quote=False)}</f></c></row>'
+            + (f'<c r="B{r}"><f>{html.escape(b, quote=False)}</f></c>' if b else "") + "</row>"
             for r, (a, b) in enumerate(formulas, start=1)
         )
         probe = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -696,22 +713,57 @@ def conditional_marks(book: Path, *, timeout: float = 120) -> dict[tuple[str, st
     than ``ROW()``/``COLUMN()`` (e.g. INDIRECT with a sheet-less address, CELL without a
     reference), and names whose definitions are relative.
     """
+    marks: dict[tuple[str, str], set[str]] = {}
+    for at, flags in evaluate(book, timeout=timeout).rules.items():
+        marks[at] = {flag.colour for flag in flags}
+    return marks
+
+
+class Flag(NamedTuple):
+    """A conditional-format rule that is true at a cell."""
+
+    colour: str
+    rule: str
+    """Its formula as written in the book (relative to the top-left cell of ``ranges``)."""
+    ranges: str
+    """The cells it covers, as the book lists them (``A9:A25``)."""
+
+
+@dataclass
+class Evaluated:
+    """A book recalculated by LibreOffice (:func:`evaluate`)."""
+
+    rules: dict[tuple[str, str], set[Flag]]
+    """(sheet, A1 cell) → the rules true there; cells no rule flags are absent."""
+    values: list[object]
+    """The values of the formulas asked for, in order (as :func:`recalculated_values` gives
+    them: None for an empty result, errors as their text)."""
+
+
+def evaluate(book: Path, formulas: Sequence[str] = (), *, timeout: float = 120) -> Evaluated:
+    """:func:`conditional_marks` rule by rule, and the values of ``formulas`` (without ``=``,
+    evaluated on a sheet of their own, so that a defined name is the workbook's and a cell
+    needs its sheet: ``'项目'!$AO$1``), all from one LibreOffice recalculation of ``book``."""
     book = Path(book)
     probes = _probes(book)
-    if not probes:
-        return {}
-    formulas = [(f"IFERROR(IF({f},1,0),-1)", f) for _, _, _, f in probes]
+    rows = [(f"IFERROR(IF({p.formula},1,0),-1)", p.formula) for p in probes]
+    rows += [(f, "") for f in formulas]
+    if not rows:
+        return Evaluated({}, [])
     with tempfile.TemporaryDirectory(prefix="perfxl-lo-marks-") as tmp:
         copy = Path(tmp) / f"probe{book.suffix.lower()}"
-        sheet = _with_probe_sheet(book, copy, formulas)
+        sheet = _with_probe_sheet(book, copy, rows)
         values = recalculated_values(copy, sheet, timeout=timeout)
-    marks: dict[tuple[str, str], set[str]] = {}
-    for row, (sheet_name, cell, colour, formula) in enumerate(probes):
+    flagged: dict[tuple[str, str], set[Flag]] = {}
+    for row, probe in enumerate(probes):
         got = values[row] if row < len(values) else []
         verdict, raw = [*got, None, None][:2]
         if verdict == 1:
-            marks.setdefault((sheet_name, cell), set()).add(colour)
+            flagged.setdefault((probe.sheet, probe.cell), set()).add(
+                Flag(probe.colour, probe.rule, probe.ranges))
         elif verdict != 0:
-            raise RuntimeError(f"conditional format formula fails at {sheet_name}!{cell}: "
-                               f"={formula} gives {raw!r} in {book}")
-    return marks
+            raise RuntimeError(f"conditional format formula fails at {probe.sheet}!{probe.cell}: "
+                               f"={probe.formula} gives {raw!r} in {book}")
+    asked = [(values[row] if row < len(values) else [None])[:1] or [None]
+             for row in range(len(probes), len(rows))]
+    return Evaluated(flagged, [v[0] for v in asked])

@@ -119,6 +119,9 @@ class Session:
     def delete_rows(self, op: dict[str, Any]) -> None:
         self.sheet(op["sheet"]).Rows.removeByIndex(int(op["row"]) - 1, int(op["count"]))
 
+    def unprotect(self, op: dict[str, Any]) -> None:
+        self.sheet(op["sheet"]).unprotect(op.get("password", ""))
+
     def value(self, op: dict[str, Any]) -> Any:
         self.doc.calculateAll()
         return cell_value(self.cell(op))
@@ -161,7 +164,8 @@ class Session:
 
 
 READS = {"value", "name", "sheets"}
-EDITS = {"type", "set_text", "set_number", "clear", "copy_sheet", "insert_rows", "delete_rows"}
+EDITS = {"type", "set_text", "set_number", "clear", "copy_sheet", "insert_rows", "delete_rows",
+         "unprotect"}
 
 
 def cell_value(cell: Any) -> Any:

@@ -71,7 +71,9 @@ def edit(book: Path, ops: list[dict[str, Any]], out: Path, *, timeout: float = 1
       gives the copy its own sheet-scoped names and points its cell formulas at them, but its
       conditional formats keep the original's names (#NAME? when the copy goes before it);
     - ``{"op": "insert_rows" | "delete_rows", "sheet", "row", "count"}``: new rows go before
-      ``row``; deleting starts at ``row``.
+      ``row``; deleting starts at ``row``;
+    - ``{"op": "unprotect", "sheet", "password"}``: the sheet's protection lifted (the password
+      is "" when not given).
 
     Reads (each recalculates first; numbers come back as float, errors as their text, an empty
     cell as None):
