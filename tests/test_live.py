@@ -7,10 +7,9 @@ mutated at the cells its cell map gives (with openpyxl, which keeps formulas, co
 formats, array formulas and defined names: a test checks that), and the demo typed into like a
 user (tests/uno_session.py).
 
-How a live mark is told from another (so that each rule is compared on its own): a project
-field's mark reads its test's count cell (``$AQ$4>0``), whose column says the rule (row 2) and
-the severity (row 3); an indicator column's mark is the test's own formula, which
-``live.sheet_checks`` gives for the sheet's table. The constant marks of the full check
+How a live mark is told from another (so that each rule is compared on its own): every live
+mark is its test's own formula, which ``live.sheet_checks`` gives for the sheet (its table is
+the range of its indicator columns' marks). The constant marks of the full check
 (marks.ERROR_FORMULA / WARNING_FORMULA) are not live and are left out.
 """
 
@@ -408,19 +407,17 @@ class LiveMarks:
     def __init__(self, book: Path, dept: Department) -> None:
         self.dept = dept
         self.sheets = {p.sheet: p for p in dept.projects}
-        self.labels: dict[tuple[str, str], tuple[str, str]] = {}
         self.merges: dict[str, list[tuple[int, int, int, int]]] = {}
-        self.formulas: dict[tuple[str, str], dict[str, tuple[str, str]]] = {}
+        self.tables: dict[str, str] = {}
+        self.formulas: dict[str, dict[str, tuple[str, str]]] = {}
         wb = openpyxl.load_workbook(book)
         try:
             for ws in wb.worksheets:
                 self.merges[ws.title] = [(m.min_row - 1, m.min_col - 1, m.max_row - 1,
                                           m.max_col - 1) for m in ws.merged_cells.ranges]
-                for col in range(FIRST_TEST_COLUMN + 1, ws.max_column + 1):
-                    label = ws.cell(2, col).value
-                    if isinstance(label, str) and re.fullmatch(r"PX\d+ [a-z0-9-]+", label):
-                        self.labels[(ws.title, column_letters(col - 1))] = (
-                            label.split()[1], str(ws.cell(3, col).value))
+                for cf in ws.conditional_formatting:
+                    if ":" in str(cf.sqref):  # an indicator column: the sheet's table
+                        self.tables.setdefault(ws.title, str(cf.sqref))
         finally:
             wb.close()
 
@@ -428,17 +425,13 @@ class LiveMarks:
         """(slug, severity) of a live mark, None for a constant one."""
         if flag.rule in CONSTANT:
             return None
-        m = re.fullmatch(r"\$([A-Z]+)\$4>0", flag.rule)
-        if m:
-            return self.labels[(sheet, m.group(1))]
-        key = (sheet, flag.ranges)
-        if key not in self.formulas:
+        if sheet not in self.formulas:
             p = self.sheets[sheet]
             ctx = live.context(p.cells, RulesConfig(), year=self.dept.year,
-                               table=_table(flag.ranges, p))
-            self.formulas[key] = {m.formula: (m.slug, m.severity)
-                                  for m in live.sheet_checks(sheet, ctx).marks}
-        found = self.formulas[key].get(flag.rule)
+                               table=_table(self.tables[sheet], p))
+            self.formulas[sheet] = {m.formula: (m.slug, m.severity)
+                                    for m in live.sheet_checks(sheet, ctx).marks}
+        found = self.formulas[sheet].get(flag.rule)
         assert found is not None, f"{sheet}!{flag.ranges}: not a live formula: {flag.rule}"
         return found
 
