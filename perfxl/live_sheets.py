@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import live
+from .forms import _NUMBERED as NUMBERED
 from .forms import IMPORT
 from .layout import (
     FIRST_TEST_COLUMN,
@@ -152,17 +153,38 @@ def table_of(p: Project, g: Grid, *, template: bool = False) -> tuple[live.Table
         return None, set()
     if top < 1 or any(f not in columns for f in NEEDED):
         return None, set()
+    at = {f: (parse_a1(f"{letters}1") or (0, 0))[1] for f, letters in columns.items()}
+    top = g.anchor(top - 1, at["level1"])[0] + 1  # a header of two rows: from its first
     absent = set()
     for f, name in OPTIONAL.items():
         if f not in columns:
             columns[f] = columns["level3"]  # the row test reads 三级 twice: the same test
+            at[f] = at["level3"]
             absent.add(name)
-    return live.Table(top, _bottom(g, last, columns), columns), absent
+    table = live.Table(top, _bottom(g, last, at), columns)
+    first = min(rows) if rows else top + 1
+    return (table if _readable(g, table, at, first) else None), absent
 
 
-def _bottom(g: Grid, last: int, columns: dict[str, str]) -> int:
+def _readable(g: Grid, table: live.Table, at: dict[str, int], first: int) -> bool:
+    """The formulas read the table's rows as the reader does: no cell merged down over rows
+    below ``first`` (the first indicator row) but in 一级 (the reader gives each row the
+    range's value, a formula sees it in the first row only), and no 三级 that is only a
+    number (``指标2:``, which the national form's reader passes over)."""
+    columns = {c for f, c in at.items() if f != "level1"}
+    for r0, c0, r1, c1 in g.merges:
+        if r1 > r0 and r1 >= first - 1 and r0 <= table.bottom - 1 and \
+                any(c0 <= c <= c1 for c in columns):
+            return False
+    for r in range(first - 1, min(table.bottom, g.height)):
+        label = _text(g.raw(r, at["level3"]))
+        if label and not NUMBERED.sub("", label):
+            return False
+    return True
+
+
+def _bottom(g: Grid, last: int, at: dict[str, int]) -> int:
     """The first row (1-based) after ``last`` that is not blank to an indicator table."""
-    at = {f: (parse_a1(f"{letters}1") or (0, 0))[1] for f, letters in columns.items()}
     for row in range(last + 1, g.height + 1):
         if not _blank(g, row - 1, at):
             return row

@@ -424,6 +424,7 @@ ACTIONS: dict[str, Callable[[Workbook], str]] = {
 # --- xlwings: the live book --------------------------------------------------------------------
 
 _XL_EXPRESSION = 2          # XlFormatConditionType.xlExpression
+_XL_PART = 2                # XlLookAt.xlPart
 _PERMISSIONS = ("AllowFormattingCells", "AllowFormattingColumns", "AllowFormattingRows",
                 "AllowInsertingColumns", "AllowInsertingRows", "AllowInsertingHyperlinks",
                 "AllowDeletingColumns", "AllowDeletingRows", "AllowSorting", "AllowFiltering",
@@ -530,7 +531,10 @@ class XlwingsBook:
                 if cell.formula is None:
                     rng.value = "'" + str(cell.value)
                 elif cell.array:
-                    rng.api.FormulaArray = cell.formula
+                    skeleton, parts = formula_parts(cell.formula)
+                    rng.api.FormulaArray = skeleton
+                    for token, text in reversed(parts):
+                        rng.api.Replace(What=token, Replacement=text, LookAt=_XL_PART)
                 else:
                     rng.value = cell.formula
                 rng.api.Locked = True
@@ -712,6 +716,89 @@ class XlwingsBook:
             yield
         finally:
             self.app.display_alerts = before
+
+
+COM_TEXT = 255
+"""Characters Excel takes through COM for an array formula (Range.FormulaArray) and for the
+text of a Range.Replace."""
+_PART = "PERFXL{}X()"
+
+
+def formula_parts(formula: str, limit: int = COM_TEXT) -> tuple[str, list[tuple[str, str]]]:
+    """A formula longer than ``limit`` as a short skeleton and the parts that replace its
+    placeholders, last first (Excel's way to enter a long array formula: assign the skeleton,
+    then Range.Replace each placeholder, a call of an unknown function, by its text, which
+    may hold earlier placeholders). A placeholder stands for what is inside a pair of
+    parentheses, or for a run of the terms (joined by ``+`` or ``*``, not a function's
+    arguments) inside one, so that each step is a formula Excel can parse. Each piece is at most ``limit`` characters."""
+    parts: list[tuple[str, str]] = []
+    text = formula
+    while len(text) > limit:
+        token = _PART.format(len(parts) + 1)
+        spans = _groups(text)
+        fits = [(a, b) for a, b in spans if len(token) < b - a <= limit]
+        if fits:
+            start, end = max(fits, key=lambda ab: ab[1] - ab[0])
+        else:  # every group is too long or too short: a run of the terms of the longest
+            found = None
+            for a, b in sorted(spans, key=lambda ab: ab[0] - ab[1]):
+                found = _run(text, a, b, limit, len(token))
+                if found:
+                    break
+            if found is None:
+                raise PerfxlError("公式过长,无法写入工作表",
+                                  f"a formula too long to enter: {formula[:60]}…")
+            start, end = found
+        parts.append((token, text[start:end]))
+        text = text[:start] + token + text[end:]
+    return text, parts
+
+
+def _groups(formula: str) -> list[tuple[int, int]]:
+    """(start, end) of the text inside each pair of parentheses, strings skipped; the whole
+    formula after ``=`` last."""
+    out, open_at, quoted = [], [], False
+    for i, ch in enumerate(formula):
+        if ch == '"':
+            quoted = not quoted
+        elif quoted:
+            continue
+        elif ch == "(":
+            open_at.append(i + 1)
+        elif ch == ")" and open_at:
+            out.append((open_at.pop(), i))
+    if formula.startswith("="):
+        out.append((1, len(formula)))
+    return out
+
+
+def _run(text: str, start: int, end: int, limit: int, token: int) -> tuple[int, int] | None:
+    """The longest run of whole terms inside ``text[start:end]`` (at its own depth) that is at
+    most ``limit`` long and longer than a placeholder."""
+    terms, depth, quoted, at = [], 0, False, start
+    for i in range(start, end):
+        ch = text[i]
+        if ch == '"':
+            quoted = not quoted
+        elif quoted:
+            continue
+        elif ch in "({":
+            depth += 1
+        elif ch in ")}":
+            depth -= 1
+        elif depth == 0 and ch in "+*" and not (ch == "+" and text[i - 1] in "Ee"
+                                                 and text[i - 2].isdigit()):
+            terms.append((at, i))
+            at = i + 1
+    terms.append((at, end))
+    best = None
+    for i, (a, _) in enumerate(terms):
+        for _, b in terms[i + 1:]:
+            if b - a > limit:
+                break
+            if b - a > token and (best is None or b - a > best[1] - best[0]):
+                best = (a, b)
+    return best
 
 
 def _address_chunks(addresses: Sequence[str], limit: int = 240) -> list[str]:

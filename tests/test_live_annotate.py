@@ -193,6 +193,38 @@ def _seed_data() -> dict[str, Any]:
     return data
 
 
+def test_the_users_own_formats_names_and_cells_stay(seed: Path, tmp_path: Path) -> None:
+    """The user's conditional format and names are kept through two runs; a sheet whose rows
+    1–4 hold the user's data from column AO gets no live checks (its findings keep the full
+    check's marks), rather than losing that data."""
+    from openpyxl.formatting.rule import FormulaRule
+    from openpyxl.styles import PatternFill
+    from openpyxl.workbook.defined_name import DefinedName
+
+    own = tmp_path / "own.xlsx"
+    wb = openpyxl.load_workbook(seed)
+    wb["1"].conditional_formatting.add("E7", FormulaRule(formula=["$E$7>100000"],
+                                                         fill=PatternFill(bgColor="FF00FF00")))
+    wb.defined_names["my_total"] = DefinedName("my_total", attr_text="'1'!$E$7")
+    wb["项目2"]["AR3"] = "我的备注"
+    wb.save(own)
+    once, twice = tmp_path / "once.xlsx", tmp_path / "twice.xlsx"
+    assert run("validate", own, "-o", once)[0] == 1
+    assert run("validate", once, "-o", twice)[0] == 1
+    report = check(read_book(own))
+    for book in (once, twice):
+        wb = openpyxl.load_workbook(book)
+        formulas = [rule.formula[0] for cf in wb["1"].conditional_formatting for rule in cf.rules]
+        assert formulas.count("$E$7>100000") == 1 and live_rules_of(wb["1"])
+        assert wb.defined_names["my_total"].attr_text == "'1'!$E$7"
+        ws = wb["项目2"]
+        assert ws["AR3"].value == "我的备注" and not live_block(ws).keys() - {"AR3"}
+        assert not live_rules_of(ws) and not local_names(ws)
+        mine = [f for f in report.findings if f.sheet == "项目2" and f.rule in LIVE_RULES]
+        assert mine and all(ws[f.cell].comment is not None for f in mine)
+    assert masked(once).keys() == masked(twice).keys()
+
+
 # --- marks, notes and 校验结果 ----------------------------------------------------------------
 
 def test_live_findings_have_no_mark_or_note_and_the_others_say_when(seed: Path,

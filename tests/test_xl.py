@@ -126,6 +126,7 @@ class _RangeApi:
     def __init__(self, rng: FakeRange) -> None:
         self._rng = rng
         self.FormatConditions = _Conditions(rng.sheet, rng.cells())
+        self.Replace = lambda **kw: _replace(rng, **kw)
         rng_sheet = rng.sheet
 
         class _Columns:
@@ -139,16 +140,26 @@ class _RangeApi:
         self.EntireColumn = _Columns()
 
     def __setattr__(self, key: str, value: Any) -> None:
-        if key.startswith("_") or key in ("FormatConditions", "EntireColumn"):
+        if key.startswith("_") or key in ("FormatConditions", "EntireColumn", "Replace"):
             object.__setattr__(self, key, value)
             return
         _writable(self._rng.sheet)
         if key == "FormulaArray":
+            assert len(value) <= 255, "Excel takes an array formula of 255 characters at most"
             for pos in self._rng.cells():
                 self._rng.sheet.values.pop(pos, None)
                 self._rng.sheet.formulas[pos] = "{" + value + "}"
         else:  # Locked, FormulaHidden
             self._rng._set_format(key, value)
+
+
+def _replace(rng: FakeRange, What: str, Replacement: str, LookAt: int) -> None:
+    """Range.Replace on formulas (an array formula stays one): at most 255 characters."""
+    assert LookAt == 2 and len(What) <= 255 and len(Replacement) <= 255
+    _writable(rng.sheet)
+    for pos in rng.cells():
+        if pos in rng.sheet.formulas:
+            rng.sheet.formulas[pos] = rng.sheet.formulas[pos].replace(What, Replacement)
 
 
 class _Conditions:
@@ -917,3 +928,20 @@ def test_ribbon_and_cli_use_the_same_rules_file(demo_book: Path, tmp_path: Path,
     message = xl.run(xl.VALIDATE, OpenpyxlBook(demo_book, tmp_path / "checked.xlsx"))
     assert f"错误 {cli['error']} 项,警告 {cli['warning']} 项" in message
     assert cli == _cli_counts(demo_book, "--rules", str(rules), env=env)
+
+
+def test_a_long_array_formula_goes_in_through_short_pieces() -> None:
+    """Excel takes 255 characters through Range.FormulaArray: a longer formula is entered as a
+    skeleton whose placeholders Range.Replace fills in, each piece short enough."""
+    formula = "=ROUND(SUM(IFERROR((" + "+".join(
+        f'(LEN(TRIM($C${r}:$C${r + 20}))>0)*ISNUMBER(FIND("(",$D${r}:$D${r + 20}))'
+        for r in range(10, 40)) + ")*1,0)),0)"
+    assert len(formula) > 1500
+    skeleton, parts = xl.formula_parts(formula)
+    assert len(skeleton) <= 255 and all(len(text) <= 255 for _, text in parts)
+    text = skeleton
+    for token, piece in reversed(parts):
+        assert text.count(token) == 1
+        text = text.replace(token, piece)
+    assert text == formula
+    assert xl.formula_parts("=SUM(A1:A3)") == ("=SUM(A1:A3)", [])

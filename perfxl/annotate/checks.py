@@ -156,22 +156,32 @@ def _ours(rows: dict[int, Any], strings: Strings) -> bool:
 def add_live(root: Any, checks: live.SheetChecks, styles: _Styles, priority: int) -> int:
     """Place ``checks`` on the sheet; returns the last conditional-format priority used."""
     data = _ensure_child(root, "sheetData", WORKSHEET_ORDER)
+    rows: dict[int, dict[int, Any]] = {}
     for c in checks.cells:
         at = _parse_cell(c.ref)
         assert at is not None
-        _put(data, at, _cell(data, c, styles.xf["live" if c.hidden else "live-status"]))
+        style = styles.xf["live" if c.hidden else "live-status"]
+        rows.setdefault(at[0], {})[at[1]] = _cell(data, c, style)
+    _put_rows(data, rows)
     last = FIRST_TEST_COLUMN + max(len(checks.placed), 1)  # 1-based, the last test column
     _hide_columns(root, LIVE_COLUMN + 1, last)
     _extend_dimension(root, [_parse_cell(c.ref) for c in checks.cells])
     dxf = {"error": styles.error_dxf, "warning": styles.warning_dxf}
+    blocks = []
     for m in checks.marks:
         priority += 1
         formula = _el(root, "formula")
         formula.text = m.formula
         rule = _el(root, "cfRule", formula, type="expression", dxfId=str(dxf[m.severity]),
                    priority=str(priority))
-        _insert_ordered(root, _el(root, "conditionalFormatting", rule, sqref=m.ref),
-                        WORKSHEET_ORDER)
+        blocks.append(_el(root, "conditionalFormatting", rule, sqref=m.ref))
+    previous = None
+    for block in blocks:  # in schema order, after the sheet's own conditional formats
+        if previous is None:
+            _insert_ordered(root, block, WORKSHEET_ORDER)
+        else:
+            previous.addnext(block)
+        previous = block
     return priority
 
 
@@ -194,34 +204,41 @@ def _cell(context: Any, c: live.Cell, style: int) -> Any:
     return el
 
 
-def _put(data: Any, at: Cell, el: Any) -> None:
-    """Put the cell ``el`` at ``at`` (replacing a cell there), rows and cells in order."""
-    row_number, col = at
-    row = None
-    for candidate in data.iterchildren("{*}row"):
-        n = int(candidate.get("r", "0") or 0)
-        if n == row_number:
-            row = candidate
-            break
-        if n > row_number:
-            row = _el(data, "row", r=str(row_number))
-            candidate.addprevious(row)
-            break
-    if row is None:
-        row = etree.SubElement(data, _qname(data, "row"), r=str(row_number))
-    row.attrib.pop("spans", None)  # a hint only; it would no longer cover the row's cells
-    for c in row.iterchildren("{*}c"):
-        other = _parse_cell(c.get("r", ""))
-        if other is None:
-            continue
-        if other[1] == col:
-            c.addprevious(el)
+def _put_rows(data: Any, rows: dict[int, dict[int, Any]]) -> None:
+    """Put new cells (row → column → ``<c>``) into the sheet, replacing cells there, rows
+    and cells in order."""
+    existing: dict[int, Any] = {}
+    for row in data.iterchildren("{*}row"):
+        n = int(row.get("r", "0") or 0)
+        if n in rows:
+            existing[n] = row
+    for number in sorted(rows):
+        row = existing.get(number)
+        if row is None:
+            row = _el(data, "row", r=str(number))
+            after = next((r for r in data.iterchildren("{*}row")
+                          if int(r.get("r", "0") or 0) > number), None)
+            if after is not None:
+                after.addprevious(row)
+            else:
+                data.append(row)
+        row.attrib.pop("spans", None)  # a hint only; it would no longer cover the row's cells
+        cells: dict[int, Any] = {}
+        for c in row.iterchildren("{*}c"):
+            at = _parse_cell(c.get("r", ""))
+            cells[at[1] if at else 0] = c
+        cells.update(rows[number])
+        for c in list(row.iterchildren("{*}c")):
             row.remove(c)
-            return
-        if other[1] > col:
-            c.addprevious(el)
-            return
-    row.append(el)
+        extra = [el for el in row if _local_name(el) != "c"]  # e.g. extLst, after the cells
+        for el in extra:
+            row.remove(el)
+        row.extend(cells[col] for col in sorted(cells))
+        row.extend(extra)
+
+
+def _local_name(el: Any) -> str:
+    return etree.QName(el).localname if isinstance(el.tag, str) else ""
 
 
 def _hide_columns(root: Any, first: int, last: int) -> None:
