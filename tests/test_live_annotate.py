@@ -129,6 +129,28 @@ def test_a_hand_made_book_gets_live_checks_at_its_cell_map(seed: Path, seed_chec
     assert read_book(seed_checked).to_json()["projects"] == dept.to_json()["projects"]
 
 
+def test_validating_our_book_replaces_the_templates_live_checks(demo_book: Path,
+                                                                tmp_path: Path) -> None:
+    """The demo book carries the live checks the template wrote; validate -o replaces them
+    with one set per project sheet (the same cells, marks and names), twice alike."""
+    out = tmp_path / "a" / "demo.xlsx"
+    again = tmp_path / "b" / "demo.xlsx"
+    out.parent.mkdir()
+    again.parent.mkdir()
+    report = validate_file(demo_book, out=out).report
+    validate_file(out, out=again)
+    assert masked(again) == masked(out)
+    checks = checks_of(demo_book, report.findings)
+    before, after = openpyxl.load_workbook(demo_book), openpyxl.load_workbook(out)
+    for p in read_book(demo_book).projects:
+        mine, ws = checks[p.sheet], after[p.sheet]
+        assert set(live_block(ws)) == set(live_block(before[p.sheet])) == \
+            {c.ref for c in mine.cells}
+        assert sorted(f for _, f in live_rules_of(ws)) == sorted(m.formula for m in mine.marks)
+        assert sorted(live_rules_of(ws)) == sorted(live_rules_of(before[p.sheet]))
+        assert local_names(ws) == local_names(before[p.sheet])
+
+
 def test_validating_again_gives_the_same_parts(seed: Path, seed_checked: Path,
                                                tmp_path: Path) -> None:
     """Annotating a book perfxl annotated replaces its live checks, marks and notes."""
@@ -310,6 +332,25 @@ def test_only_the_first_project_of_a_sheet_of_several_gets_live_checks(
 
 def _live_counts(findings: list[Finding]) -> Counter[tuple[str, str]]:
     return Counter((f.sheet, f.severity) for f in findings if f.rule in LIVE_RULES)
+
+
+@pytest.mark.libreoffice
+def test_the_demos_recalculated_live_counts_are_the_full_checks(tmp_path: Path,
+                                                                soffice: str) -> None:
+    from libreoffice import recalculated_sheets
+
+    assert run("demo", "-o", tmp_path)[0] == 0
+    book = next(tmp_path.glob("*.xlsx"))
+    dept = read_book(book)
+    want = _live_counts(check(dept, None, book=book.name).findings)
+    sheets = [p.sheet for p in dept.projects]
+    values = recalculated_sheets(book, [*sheets, RESULT_SHEET])
+    for sheet in sheets:
+        assert tuple(values[sheet][0][40:42]) == (want[(sheet, "error")],
+                                                  want[(sheet, "warning")]), sheet
+        assert values[sheet][0][8] == "实时检查(随输入更新): 错误 {} 项,警告 {} 项".format(
+            want[(sheet, "error")], want[(sheet, "warning")])
+    assert values[RESULT_SHEET][1][0] == "实时检查(随输入更新): 错误 4 项,警告 26 项"
 
 
 @pytest.mark.libreoffice

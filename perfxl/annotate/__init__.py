@@ -6,16 +6,23 @@ does not need to change is copied unchanged, in its zip order; the parts that do
 with lxml (which keeps namespace prefixes and ``mc:Ignorable`` declarations) and only elements
 perfxl owns are added or removed (what they are is perfxl.marks'):
 
-- the 校验结果 sheet, right after 说明 (or first), one row per finding with a hyperlink to its cell;
-- marks: one ``conditionalFormatting`` block per severity and sheet whose rule is a constant
-  formula only perfxl writes (``"perfxl"="perfxl"``), so the user's own cell styles stay untouched;
-- notes: legacy comments authored ``perfxl`` (``commentsN.xml`` plus shapes in a VML drawing).
+- live checks on each project sheet (perfxl.live_sheets): hidden formula cells from column AO,
+  conditional formats driven by them, a status line, the sheet's and the book's names
+  ``perfxl_live_errors`` / ``perfxl_live_warnings``;
+- the 校验结果 sheet, right after 说明 (or first): the live totals, the full check's line, one
+  row per finding with its status and a hyperlink to its cell;
+- marks of the findings no live check covers: one ``conditionalFormatting`` block per severity
+  and sheet whose rule is a constant formula only perfxl writes (``"perfxl"="perfxl"``), so the
+  user's own cell styles stay untouched;
+- notes on those: legacy comments authored ``perfxl`` (``commentsN.xml`` plus shapes in a VML
+  drawing), ending with the time of the check.
 
-Annotating again first removes all three, so the result depends only on the source and findings.
+Annotating again first removes what perfxl wrote before, so the result depends only on the
+source, the findings and the book as read.
 
 The modules: ``package`` (the zip, relationships, content types), ``workbook`` (workbook.xml,
-locating findings, styles.xml), ``sheet`` (a worksheet's marks, notes and VML boxes),
-``results`` (the 校验结果 sheet).
+locating findings, styles.xml), ``checks`` (a worksheet's live checks), ``sheet`` (a
+worksheet's marks, notes and VML boxes), ``results`` (the 校验结果 sheet).
 """
 
 from __future__ import annotations
