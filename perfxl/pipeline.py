@@ -37,7 +37,7 @@ from .files import (
     write_in_place,
 )
 from .findings import Finding, Report
-from .layout import place
+from .layout import TEMPLATE_VERSION, place
 from .merge import (
     DEGRADED,
     MergeResult,
@@ -132,7 +132,9 @@ def department_book(dept: Department, out: str | Path, *, config: RulesConfig | 
     tell(marking)
     target = write_in_place(original) if original is not None else \
         atomic_path(out, inputs, force=force)
-    write_annotated(data, target, report, Path(out).name)
+    # the book is of our template (its live checks' status line is at I1)
+    built = dataclasses.replace(dept, template_version=TEMPLATE_VERSION)
+    write_annotated(data, target, report, Path(out).name, dept=built, config=config)
     return report, t
 
 
@@ -204,39 +206,49 @@ def validate_file(path: str | Path, config: RulesConfig | None = None, *,
     dept = read_bytes(data, src.name)
     report = check(dept, config, book=src.name)
     if original is not None:
-        return Checked(dept, report, src, _mark_in_place(original, report))
+        return Checked(dept, report, src, _mark_in_place(original, report, dept, config))
 
     assert out is not None
-    write_annotated(data, atomic_path(out, [src], force=force), report, src.name)
+    write_annotated(data, atomic_path(out, [src], force=force), report, src.name, dept=dept,
+                    config=config)
     return Checked(dept, report, Path(out))
 
 
-def annotate_in_place(path: Path, report: Report, read_as: Any) -> Path:
+def annotate_in_place(path: Path, report: Report, read_as: Any,
+                      config: RulesConfig | None = None) -> Path:
     """Mark ``report`` in the book at ``path`` itself (a folder validated ``--in-place``): the
     book is read once more and must be the same file, unchanged, as when it was checked
-    (``read_as``, its ``files.Snapshot`` then); a backup is kept. Returns the backup's path."""
+    (``read_as``, its ``files.Snapshot`` then); a backup is kept. Returns the backup's path.
+    ``config``: the rules it was checked with (for its live checks)."""
 
     original = open_in_place(path)
     if read_as is not None and original.snapshot != read_as:
         raise WriteError(f"{path.name} 在校验期间被修改,未写入校验结果;请重新校验",
                          f"{path.name} changed while it was checked; nothing written, check again")
     require_ooxml(original.data, name=path.name)
-    return _mark_in_place(original, report)
+    dept = read_bytes(original.data, path.name)  # the cell map its live checks are placed by
+    return _mark_in_place(original, report, dept, config)
 
 
-def _mark_in_place(original: Original, report: Report) -> Path:
+def _mark_in_place(original: Original, report: Report, dept: Department,
+                   config: RulesConfig | None) -> Path:
     """Back the book up, then write it marked with ``report`` over itself; the backup's path."""
     saved = backup(original)
-    write_annotated(original.data, write_in_place(original), report, original.path.name)
+    write_annotated(original.data, write_in_place(original), report, original.path.name,
+                    dept=dept, config=config)
     return saved
 
 
-def write_annotated(data: bytes, target: Any, report: Report, label: str) -> None:
-    """Annotate the book ``data`` into the temporary file of ``target`` (an ``atomic_path``)."""
+def write_annotated(data: bytes, target: Any, report: Report, label: str, *,
+                    dept: Department | None = None, config: RulesConfig | None = None) -> None:
+    """Annotate the book ``data`` into the temporary file of ``target`` (an ``atomic_path``):
+    with ``dept`` (the book as read, with its cell map) and the ``config`` it was checked
+    with, its project sheets get their live checks."""
     from .annotate import annotate  # lxml, loaded when a book is marked
 
     with target as tmp:
-        annotate(data, tmp, report.findings, checked_at=report.checked_at, book_label=label)
+        annotate(data, tmp, report.findings, checked_at=report.checked_at, book_label=label,
+                 dept=dept, config=config)
 
 
 
@@ -378,7 +390,8 @@ def validate_books(inputs: Sequence[str | Path], config: RulesConfig | None = No
             if r.report is None:
                 continue
             try:
-                done.backups.append(annotate_in_place(r.path, r.report, before.get(r.path)))
+                done.backups.append(annotate_in_place(r.path, r.report, before.get(r.path),
+                                                      config))
             except PerfxlError as e:
                 done.failed.append(e)
                 if on_failed:

@@ -11,10 +11,12 @@ the ribbon (xlwings is imported lazily, so the rest of perfxl runs where Excel d
 tests run the same buttons on files through an openpyxl adapter of their own.
 
 The adapter reads each sheet as a grid (values and merged ranges) for the same reader, and places
-the marks perfxl.marks defines, as the CLI does: conditional formats with perfxl's constant
-formulas (so a second run replaces them and the user's own fills stay), notes in the CLI's
-wording, the 校验结果 sheet with a hyperlink per finding, and the 汇总 sheet with formulas that
-refer to the project sheets.
+what the CLI places (perfxl.marks, perfxl.live_sheets): each project sheet's live checks (hidden
+formula cells, formula-driven conditional formats, names; replacing those of an earlier run),
+conditional formats with perfxl's constant formulas for the findings no live check covers (so a
+second run replaces them and the user's own fills stay), notes in the CLI's wording, the 校验结果
+sheet with the live totals, a status and a hyperlink per finding, and the 汇总 sheet with
+formulas that refer to the project sheets.
 """
 
 from __future__ import annotations
@@ -28,21 +30,28 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from . import layout as L
+from . import live
 from .errors import PerfxlError
 from .findings import ERROR, WARNING, Finding, Report
+from .live_sheets import project_checks, targets
 from .marks import (
+    LIVE_ROW,
     MARK_COLOURS,
     MARK_FORMULAS,
     RESULT_COLUMNS,
     RESULT_HEADER_ROW,
     RESULT_SHEET,
+    SUMMARY_ROW,
     anchor,
     cell_ref,
+    is_live_mark,
     is_perfxl_note,
+    live_totals,
     note_text,
     place,
     result_row,
     result_summary,
+    status,
 )
 from .model import Department
 from .read import Grid, department
@@ -90,6 +99,9 @@ class Workbook(Protocol):
     def grid(self, sheet: str) -> Grid: ...
     def template_version(self) -> str | None: ...
     def clear_marks(self) -> None: ...
+    def place_live(self, sheet: str, checks: live.SheetChecks | None) -> None: ...
+    def set_names(self, names: dict[str, str], sheet: str | None = None) -> None: ...
+    def sheets_with_name(self, name: str) -> list[str]: ...
     def mark(self, sheet: str, cells: dict[str, list[str]]) -> None: ...
     def add_note(self, sheet: str, cell: str, text: str) -> bool: ...
     def write_sheet(self, spec: SheetSpec, *, index: int) -> None: ...
@@ -154,8 +166,9 @@ def validate(book: Workbook, config: Any = None) -> str:
 
     book.tell("perfxl: 正在校验…")
     dept = read(book)
-    report = check(dept, config or rules_in_effect(), book=book.name)
-    write_findings(book, report)
+    config = config or rules_in_effect()
+    report = check(dept, config, book=book.name)
+    write_findings(book, report, dept, config)
     c = report.counts
     if not report.findings:
         return "校验通过:没有错误或警告。"
@@ -163,25 +176,51 @@ def validate(book: Workbook, config: Any = None) -> str:
             f"见「{RESULT_SHEET}」工作表(点击单元格地址可跳转)。")
 
 
-def write_findings(book: Workbook, report: Report) -> None:
-    """Replace perfxl's marks, notes and 校验结果 sheet with those of ``report``."""
+def write_findings(book: Workbook, report: Report, dept: Department | None = None,
+                   config: Any = None) -> None:
+    """Replace perfxl's marks, notes, live checks and 校验结果 sheet with those of ``report``;
+    with ``dept`` (the book as read) and the ``config`` it was checked with, each project sheet
+    gets its live checks (perfxl.live_sheets), and the findings they cover no other mark."""
     names = book.sheet_names()
     located = locate(book, report.findings, names)
     book.clear_marks()
-    by_sheet: dict[str, dict[str, list[Finding]]] = {}
-    for finding, sheet, cell in located:
-        if sheet and cell:
-            by_sheet.setdefault(sheet, {}).setdefault(cell, []).append(finding)
-    for sheet, cells in by_sheet.items():
+    checks: dict[str, live.SheetChecks] = {}
+    if dept is not None:
+        by_sheet: dict[str, list[Finding]] = {}
+        for f in report.findings:
+            by_sheet.setdefault(f.sheet, []).append(f)
+        for p in list(targets(dept, names)):
+            found = project_checks(dept, p, book.grid(p.sheet), config,
+                                   by_sheet.get(p.sheet, ()))
+            book.place_live(p.sheet, found)
+            book.set_names({} if found is None else found.names(), p.sheet)
+            if found is not None:
+                checks[p.sheet] = found
+    statuses: dict[int, str] = {}
+    by_cell: dict[str, dict[str, list[Finding]]] = {}
+    for i, (finding, sheet, cell) in enumerate(located):
+        formula = checks[sheet].status(finding) if sheet in checks else None
+        if formula is not None:
+            statuses[i] = formula
+        elif sheet and cell:
+            by_cell.setdefault(sheet, {}).setdefault(cell, []).append(finding)
+    for sheet, cells in by_cell.items():
         errors = [c for c, fs in cells.items() if any(f.severity == ERROR for f in fs)]
         warnings = [c for c in cells if c not in errors]
         book.mark(sheet, {ERROR: errors, WARNING: warnings})
-        for cell, found in cells.items():
-            book.add_note(sheet, cell, note_text(found))
+        for cell, listed in cells.items():
+            book.add_note(sheet, cell, note_text(listed, report.checked_at))
     intro = names.index(L.SHEET_GUIDE) + 1 if L.SHEET_GUIDE in names else 0
     if RESULT_SHEET in names and names.index(RESULT_SHEET) < intro:
         intro -= 1
-    book.write_sheet(result_sheet(report, located), index=intro)
+    order = [n for n in names if n != RESULT_SHEET]
+    order.insert(intro, RESULT_SHEET)
+    having = set(book.sheets_with_name(live.NAME_ERRORS))
+    checked = [n for n in order if n in checks or n in having]
+    book.set_names(live.book_names(order, checked) if checked else {})
+    counts = (sum(c.errors for c in checks.values()), sum(c.warnings for c in checks.values()))
+    book.write_sheet(result_sheet(report, located, statuses, counts if checked else None),
+                     index=intro)
     book.activate(RESULT_SHEET)
 
 
@@ -205,16 +244,31 @@ def locate(book: Workbook, findings: Sequence[Finding],
     return out
 
 
-def result_sheet(report: Report, located: Sequence[tuple[Finding, str, str]]) -> SheetSpec:
-    """The 校验结果 sheet: as the CLI writes it (perfxl.annotate), one row per finding."""
+def result_sheet(report: Report, located: Sequence[tuple[Finding, str, str]],
+                 statuses: dict[int, str] | None = None,
+                 live_counts: tuple[int, int] | None = None) -> SheetSpec:
+    """The 校验结果 sheet: as the CLI writes it (perfxl.annotate), the live totals (when the
+    book has live checks) above the full check's line, one row per finding with its status."""
     summary = result_summary(report.findings, report.checked_at, report.book)
-    rows: list[list[Value]] = [[RESULT_SHEET], [summary.text], []]
+    rows: list[list[Value]] = [[RESULT_SHEET]]
+    if live_counts is not None:
+        formula, text = live_totals(*live_counts)
+        rows.append([Formula(formula, text)])
+    else:
+        rows.append([])
+    rows += [[summary.text], []]
+    assert len(rows) == LIVE_ROW + 2 == SUMMARY_ROW + 1
     rows.append([name for name, _ in RESULT_COLUMNS])
+    assert len(rows) == RESULT_HEADER_ROW
     for number, (f, sheet, cell) in enumerate(located, start=1):
         where: Value = Link(place(f, sheet, cell), sheet, cell) if sheet else place(f)
-        rows.append([number, *result_row(f, where)])
+        state = status((statuses or {}).get(number - 1))
+        shown: Value = state.text if state.formula is None else Formula(state.formula,
+                                                                          state.text)
+        rows.append([number, *result_row(f, where, shown)])
     return SheetSpec(RESULT_SHEET, rows, widths=[w for _, w in RESULT_COLUMNS],
-                     header_row=RESULT_HEADER_ROW, bold_rows=(1, 2), tab_colour=rgb(summary.tab))
+                     header_row=RESULT_HEADER_ROW, bold_rows=(1, LIVE_ROW, SUMMARY_ROW),
+                     tab_colour=rgb(summary.tab))
 
 
 def summarize(book: Workbook, config: Any = None) -> str:
@@ -370,6 +424,13 @@ ACTIONS: dict[str, Callable[[Workbook], str]] = {
 # --- xlwings: the live book --------------------------------------------------------------------
 
 _XL_EXPRESSION = 2          # XlFormatConditionType.xlExpression
+_XL_PART = 2                # XlLookAt.xlPart
+_PERMISSIONS = ("AllowFormattingCells", "AllowFormattingColumns", "AllowFormattingRows",
+                "AllowInsertingColumns", "AllowInsertingRows", "AllowInsertingHyperlinks",
+                "AllowDeletingColumns", "AllowDeletingRows", "AllowSorting", "AllowFiltering",
+                "AllowUsingPivotTables")
+"""The permissions of a protected sheet (Worksheet.Protection), kept when perfxl protects it
+again."""
 _FOLDER_PICKER = 4          # MsoFileDialogType.msoFileDialogFolderPicker
 
 
@@ -440,28 +501,123 @@ class XlwingsBook:
                 if is_perfxl_note(note.text, note.author):
                     note.delete()
 
-    def mark(self, sheet: str, cells: dict[str, list[str]]) -> None:
+    def place_live(self, sheet: str, checks: live.SheetChecks | None) -> None:
+        """Replace the sheet's live checks: perfxl's live marks (told by their formulas), its
+        live cells (when AQ2 holds a rule's code) and status line, then ``checks``'s."""
         ws = self.book.sheets[sheet]
-        for severity, addresses in cells.items():
-            font, fill = (rgb(colour) for colour in MARK_COLOURS[severity])
-            for chunk in _address_chunks(addresses):
-                condition = ws.range(chunk).api.FormatConditions.Add(
-                    Type=_XL_EXPRESSION, Formula1="=" + MARK_FORMULAS[severity])
+        with self._unprotected(ws):
+            conditions = ws.api.Cells.FormatConditions
+            for i in range(int(conditions.Count), 0, -1):
+                condition = conditions.Item(i)
+                try:
+                    formula = str(condition.Formula1)
+                except Exception:  # data bars, colour scales: no Formula1
+                    continue
+                if is_live_mark(formula):
+                    condition.Delete()
+            marker = ws.range((2, L.FIRST_TEST_COLUMN + 1)).value
+            if isinstance(marker, str) and marker.startswith("PX"):
+                last = int(ws.used_range.last_cell.column)
+                ws.range((1, L.LIVE_COLUMN + 1), (L.LIVE_ROWS, last)).clear_contents()
+                block = ws.range((1, 1), (1, min(last, L.LIVE_COLUMN))).options(ndim=2).value
+                for c, value in enumerate(block[0] if block else [], start=1):
+                    if isinstance(value, str) and value.startswith(L.STATUS_TITLE):
+                        ws.range((1, c)).clear_contents()
+            self._grids.pop(sheet, None)
+            if checks is None:
+                return
+            for cell in checks.cells:
+                rng = ws.range(cell.ref)
+                if cell.formula is None:
+                    rng.value = "'" + str(cell.value)
+                elif cell.array:
+                    skeleton, parts = formula_parts(cell.formula)
+                    rng.api.FormulaArray = skeleton
+                    for token, text in reversed(parts):
+                        rng.api.Replace(What=token, Replacement=text, LookAt=_XL_PART)
+                else:
+                    rng.value = cell.formula
+                rng.api.Locked = True
+                rng.api.FormulaHidden = True
+                if not cell.hidden:
+                    rng.font.bold = True
+            last_test = L.FIRST_TEST_COLUMN + max(len(checks.placed), 1)
+            ws.range((1, L.LIVE_COLUMN + 1), (1, last_test)).api.EntireColumn.Hidden = True
+            for m in checks.marks:
+                # Excel reads a conditional format's relative references from the active
+                # cell: make it the range's top-left, where the formula is written from
+                ws.activate()
+                ws.range(m.ref.split(":")[0]).select()
+                font, fill = (rgb(colour) for colour in MARK_COLOURS[m.severity])
+                condition = ws.range(m.ref).api.FormatConditions.Add(
+                    Type=_XL_EXPRESSION, Formula1="=" + m.formula)
                 condition.Interior.Color = _bgr(fill)
                 condition.Font.Color = _bgr(font)
 
+    def set_names(self, names: dict[str, str], sheet: str | None = None) -> None:
+        """perfxl's live names of ``sheet`` (None: the book's) become ``names``."""
+        scope = self.book.sheets[sheet].api if sheet is not None else self.book.api
+        for name in (live.NAME_ERRORS, live.NAME_WARNINGS):
+            if name in names:
+                scope.Names.Add(Name=name, RefersTo=names[name])  # redefines one there
+                continue
+            with contextlib.suppress(Exception):  # COM raises when there is none
+                scope.Names.Item(name).Delete()
+
+    def sheets_with_name(self, name: str) -> list[str]:
+        out = []
+        for ws in self.book.sheets:
+            with contextlib.suppress(Exception):  # COM raises when there is none
+                ws.api.Names.Item(name)
+                out.append(str(ws.name))
+        return out
+
+    def mark(self, sheet: str, cells: dict[str, list[str]]) -> None:
+        ws = self.book.sheets[sheet]
+        with self._unprotected(ws):
+            for severity, addresses in cells.items():
+                font, fill = (rgb(colour) for colour in MARK_COLOURS[severity])
+                for chunk in _address_chunks(addresses):
+                    condition = ws.range(chunk).api.FormatConditions.Add(
+                        Type=_XL_EXPRESSION, Formula1="=" + MARK_FORMULAS[severity])
+                    condition.Interior.Color = _bgr(fill)
+                    condition.Font.Color = _bgr(font)
+
     def add_note(self, sheet: str, cell: str, text: str) -> bool:
-        rng = self.book.sheets[sheet].range(cell)
+        ws = self.book.sheets[sheet]
+        rng = ws.range(cell)
         if rng.note is not None:  # the user's own note stays; the cell is still marked
             return False
         # Excel signs a new note with Application.UserName: sign it perfxl, as the CLI does.
         user = self.app.api.UserName
         self.app.api.UserName = "perfxl"
         try:
-            rng.add_note(text)
+            with self._unprotected(ws):
+                rng.add_note(text)
         finally:
             self.app.api.UserName = user
         return True
+
+    @contextlib.contextmanager
+    def _unprotected(self, ws: Any) -> Iterator[None]:
+        """A sheet protected without a password (as our template's are) unprotected while
+        perfxl writes to it, then protected again with the same permissions."""
+        api = ws.api
+        if not api.ProtectContents:
+            yield
+            return
+        p = api.Protection
+        allowed = {k: getattr(p, k) for k in _PERMISSIONS}
+        try:
+            api.Unprotect("")
+        except Exception:  # a password: COM's own error
+            raise PerfxlError(f"工作表「{ws.name}」受密码保护,请先撤销保护再校验",
+                              f"sheet {ws.name} is protected with a password; unprotect it "
+                              "first") from None
+        try:
+            yield
+        finally:
+            api.Protect("", DrawingObjects=True, Contents=True, Scenarios=True, **allowed)
 
     def write_sheet(self, spec: SheetSpec, *, index: int) -> None:
         names = self.sheet_names()
@@ -560,6 +716,89 @@ class XlwingsBook:
             yield
         finally:
             self.app.display_alerts = before
+
+
+COM_TEXT = 255
+"""Characters Excel takes through COM for an array formula (Range.FormulaArray) and for the
+text of a Range.Replace."""
+_PART = "PERFXL{}X()"
+
+
+def formula_parts(formula: str, limit: int = COM_TEXT) -> tuple[str, list[tuple[str, str]]]:
+    """A formula longer than ``limit`` as a short skeleton and the parts that replace its
+    placeholders, last first (Excel's way to enter a long array formula: assign the skeleton,
+    then Range.Replace each placeholder, a call of an unknown function, by its text, which
+    may hold earlier placeholders). A placeholder stands for what is inside a pair of
+    parentheses, or for a run of the terms (joined by ``+`` or ``*``, not a function's
+    arguments) inside one, so that each step is a formula Excel can parse. Each piece is at most ``limit`` characters."""
+    parts: list[tuple[str, str]] = []
+    text = formula
+    while len(text) > limit:
+        token = _PART.format(len(parts) + 1)
+        spans = _groups(text)
+        fits = [(a, b) for a, b in spans if len(token) < b - a <= limit]
+        if fits:
+            start, end = max(fits, key=lambda ab: ab[1] - ab[0])
+        else:  # every group is too long or too short: a run of the terms of the longest
+            found = None
+            for a, b in sorted(spans, key=lambda ab: ab[0] - ab[1]):
+                found = _run(text, a, b, limit, len(token))
+                if found:
+                    break
+            if found is None:
+                raise PerfxlError("公式过长,无法写入工作表",
+                                  f"a formula too long to enter: {formula[:60]}…")
+            start, end = found
+        parts.append((token, text[start:end]))
+        text = text[:start] + token + text[end:]
+    return text, parts
+
+
+def _groups(formula: str) -> list[tuple[int, int]]:
+    """(start, end) of the text inside each pair of parentheses, strings skipped; the whole
+    formula after ``=`` last."""
+    out, open_at, quoted = [], [], False
+    for i, ch in enumerate(formula):
+        if ch == '"':
+            quoted = not quoted
+        elif quoted:
+            continue
+        elif ch == "(":
+            open_at.append(i + 1)
+        elif ch == ")" and open_at:
+            out.append((open_at.pop(), i))
+    if formula.startswith("="):
+        out.append((1, len(formula)))
+    return out
+
+
+def _run(text: str, start: int, end: int, limit: int, token: int) -> tuple[int, int] | None:
+    """The longest run of whole terms inside ``text[start:end]`` (at its own depth) that is at
+    most ``limit`` long and longer than a placeholder."""
+    terms, depth, quoted, at = [], 0, False, start
+    for i in range(start, end):
+        ch = text[i]
+        if ch == '"':
+            quoted = not quoted
+        elif quoted:
+            continue
+        elif ch in "({":
+            depth += 1
+        elif ch in ")}":
+            depth -= 1
+        elif depth == 0 and ch in "+*" and not (ch == "+" and text[i - 1] in "Ee"
+                                                 and text[i - 2].isdigit()):
+            terms.append((at, i))
+            at = i + 1
+    terms.append((at, end))
+    best = None
+    for i, (a, _) in enumerate(terms):
+        for _, b in terms[i + 1:]:
+            if b - a > limit:
+                break
+            if b - a > token and (best is None or b - a > best[1] - best[0]):
+                best = (a, b)
+    return best
 
 
 def _address_chunks(addresses: Sequence[str], limit: int = 240) -> list[str]:

@@ -255,25 +255,31 @@ def recalculated_values(src: Path, sheet: str, *, timeout: float = 120) -> list[
     date-formatted cells as ``datetime``.  LibreOffice writes at most 15
     significant digits, so compare floats with a tolerance.
     """
+    return recalculated_sheets(src, [sheet], timeout=timeout)[sheet]
+
+
+def recalculated_sheets(src: Path, sheets: Sequence[str], *,
+                        timeout: float = 120) -> dict[str, list[list[object]]]:
+    """:func:`recalculated_values` of several sheets, from one round trip."""
     with tempfile.TemporaryDirectory(prefix="perfxl-lo-values-") as tmp:
         book_path = convert(src, "xlsx", Path(tmp), recalc=True, timeout=timeout)
         book = openpyxl.load_workbook(book_path, data_only=True)
+        out = {}
         try:
-            if sheet not in book.sheetnames:
-                raise KeyError(f"sheet {sheet!r} not in {src}; sheets: {book.sheetnames}")
-            ws = book[sheet]
-            rows = [
-                [None if value == "" else value for value in row]
-                for row in ws.iter_rows(
-                    min_row=1,
-                    min_col=1,
-                    max_row=ws.max_row,
-                    max_col=ws.max_column,
-                    values_only=True,
-                )
-            ]
+            for sheet in sheets:
+                if sheet not in book.sheetnames:
+                    raise KeyError(f"sheet {sheet!r} not in {src}; sheets: {book.sheetnames}")
+                ws = book[sheet]
+                out[sheet] = _trimmed([
+                    [None if value == "" else value for value in row]
+                    for row in ws.iter_rows(min_row=1, min_col=1, max_row=ws.max_row,
+                                            max_col=ws.max_column, values_only=True)])
         finally:
             book.close()
+    return out
+
+
+def _trimmed(rows: list[list[object]]) -> list[list[object]]:
     while rows and all(value is None for value in rows[-1]):
         rows.pop()
     width = max((i + 1 for row in rows for i, v in enumerate(row) if v is not None), default=0)

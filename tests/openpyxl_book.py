@@ -1,9 +1,9 @@
 """The ribbon's buttons (perfxl.xl) on a closed .xlsx/.xlsm file, for the tests: an adapter of
 perfxl.xl.Workbook that edits the file with openpyxl and saves it to another file.
 
-It places the marks perfxl.marks defines, as XlwingsBook does in Excel and the CLI's zip patcher
-does in a file, so the tests can run the ribbon's logic on real files and compare what each writer
-leaves. openpyxl drops cached formula values on save, so for users the CLI (``perfxl validate
+It places the marks perfxl.marks defines and the live checks perfxl.live_sheets chooses, as
+XlwingsBook does in Excel and the CLI's zip patcher does in a file, so the tests can run the
+ribbon's logic on real files and compare what each writer leaves. openpyxl drops cached formula values on save, so for users the CLI (``perfxl validate
 -o``, ``perfxl summarize``) is the way to mark a closed file.
 """
 
@@ -19,13 +19,16 @@ import openpyxl
 from openpyxl.comments import Comment
 from openpyxl.formatting.formatting import ConditionalFormattingList
 from openpyxl.formatting.rule import FormulaRule
-from openpyxl.styles import Font, PatternFill
+from openpyxl.styles import Font, PatternFill, Protection
 from openpyxl.utils import get_column_letter
+from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.worksheet.formula import ArrayFormula
 from openpyxl.worksheet.hyperlink import Hyperlink
 
 from perfxl import layout as L
+from perfxl import live
 from perfxl.files import atomic_path, check_output
-from perfxl.marks import MARK_COLOURS, MARK_FORMULAS, cell_ref, is_perfxl_note
+from perfxl.marks import MARK_COLOURS, MARK_FORMULAS, cell_ref, is_live_mark, is_perfxl_note
 from perfxl.read import Grid
 from perfxl.styles import HEADER_FILL, LINK, MONEY, argb
 from perfxl.summary import Formula, Link
@@ -89,6 +92,56 @@ class OpenpyxlBook:
                     if cell.comment is not None and is_perfxl_note(cell.comment.text,
                                                                    cell.comment.author):
                         cell.comment = None
+
+    def place_live(self, sheet: str, checks: live.SheetChecks | None) -> None:
+        ws = self.wb[sheet]
+        kept = ConditionalFormattingList()
+        for cf in ws.conditional_formatting:
+            for rule in cf.rules:
+                if not any(is_live_mark(f) for f in rule.formula or ()):
+                    kept.add(str(cf.sqref), rule)
+        ws.conditional_formatting = kept
+        marker = ws.cell(2, L.FIRST_TEST_COLUMN + 1).value
+        if isinstance(marker, str) and marker.startswith("PX"):
+            for r in range(1, L.LIVE_ROWS + 1):
+                for c in range(L.LIVE_COLUMN + 1, ws.max_column + 1):
+                    ws.cell(r, c).value = None
+            for cell in ws[1]:  # the status line: its formula, or its text once recalculated
+                if isinstance(cell.value, str) and cell.value.lstrip('="').startswith(
+                        L.STATUS_TITLE):
+                    cell.value = None
+        if checks is None:
+            return
+        for c in checks.cells:
+            cell = ws[c.ref]
+            if c.formula is None:
+                cell.value = str(c.value)
+                cell.data_type = "s"
+            elif c.array:
+                cell.value = ArrayFormula(c.ref, c.formula)
+            else:
+                cell.value = c.formula
+            cell.protection = Protection(locked=True, hidden=True)
+            if not c.hidden:
+                cell.font = Font(bold=True, color=argb(LINK))
+        for col in range(L.LIVE_COLUMN + 1, L.FIRST_TEST_COLUMN + max(len(checks.placed), 1) + 1):
+            ws.column_dimensions[get_column_letter(col)].hidden = True
+        for m in checks.marks:
+            font, fill = (argb(colour) for colour in MARK_COLOURS[m.severity])
+            ws.conditional_formatting.add(m.ref, FormulaRule(
+                formula=[m.formula], font=Font(color=font),
+                fill=PatternFill(fill_type="solid", start_color=fill, end_color=fill,
+                                 bgColor=fill)))
+
+    def set_names(self, names: dict[str, str], sheet: str | None = None) -> None:
+        scope = self.wb[sheet].defined_names if sheet is not None else self.wb.defined_names
+        for name in (live.NAME_ERRORS, live.NAME_WARNINGS):
+            scope.pop(name, None)
+            if name in names:
+                scope[name] = DefinedName(name, attr_text=names[name].lstrip("="))
+
+    def sheets_with_name(self, name: str) -> list[str]:
+        return [ws.title for ws in self.wb.worksheets if name in ws.defined_names]
 
     def mark(self, sheet: str, cells: dict[str, list[str]]) -> None:
         ws = self.wb[sheet]

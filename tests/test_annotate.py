@@ -24,7 +24,10 @@ CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "excel_made
 CHECKED = dt.datetime(2026, 11, 27, 10, 0, 0)
 P1 = "1.行政审批等专家评审费"
 P4 = "4.跨省通办及省内通办网络建设及设备费"
-HEADER = ["序号", "严重程度", "代码", "规则", "单位", "项目编码", "项目名称", "字段", "单元格", "说明"]
+HEADER = ["序号", "严重程度", "状态", "代码", "规则", "单位", "项目编码", "项目名称", "字段", "单元格",
+          "说明"]
+TIME = "(校验时间 2026-11-27 10:00,需完整校验后更新)"
+"""The last line of each note: when the check ran (these findings have no live check)."""
 
 
 def finding(code: str, severity: str, sheet: str = "", cell: str = "", message: str = "",
@@ -108,38 +111,44 @@ def test_result_sheet_follows_the_intro_and_is_active(annotated: Path) -> None:
 def test_result_sheet_rows(annotated: Path) -> None:
     ws = load(annotated)[RESULT_SHEET]
     assert ws["A1"].value == RESULT_SHEET
-    assert ws["A2"].value == "错误 2 项,警告 5 项 · 校验时间 2026-11-27 10:00:00 · demo.xlsx"
-    assert [c.value for c in ws[4]] == HEADER
-    rows = [[c.value for c in row] for row in ws.iter_rows(min_row=5)]
+    # the demo was built with its live checks: their totals come first, as formulas
+    assert ws["A2"].value == ('="实时检查(随输入更新): 错误 "&perfxl_live_errors&" 项,警告 "'
+                              '&perfxl_live_warnings&" 项"')
+    assert ws["A3"].value == "完整校验: 错误 2 项,警告 5 项 · 校验时间 2026-11-27 10:00:00 · demo.xlsx"
+    assert ws["A4"].value is None
+    assert [c.value for c in ws[5]] == HEADER
+    rows = [[c.value for c in row] for row in ws.iter_rows(min_row=6)]
     assert [r[0] for r in rows] == list(range(1, 8))
-    assert [(r[1], r[2]) for r in rows] == [  # errors first, otherwise in the given order
+    assert [(r[1], r[3]) for r in rows] == [  # errors first, otherwise in the given order
         ("错误", "PX201"), ("错误", "PX301"), ("警告", "PX501"), ("警告", "PX502"),
         ("警告", "PX601"), ("警告", "PX602"), ("警告", "PX603")]
-    assert rows[0][3:] == ["预算数与资金来源不符 (funds-mismatch)", "630001",
+    assert {r[2] for r in rows} == {"需完整校验"}  # annotated without the book's model
+    assert rows[0][4:] == ["预算数与资金来源不符 (funds-mismatch)", "630001",
                            "130303216DIAX82DQONDM", "行政审批等专家评审费",
                            "预算数 (project.budget)", f"{P1}!C4", "预算数 ≠ 财政资金 + 其他资金"]
-    assert rows[1][3] == "some-rule"  # a rule perfxl does not know keeps its slug
-    assert [r[8] for r in rows] == [f"{P1}!C4", f"{P4}!B7", f"{P1}!F13", f"{P1}!C4", "汇总",
+    assert rows[1][4] == "some-rule"  # a rule perfxl does not know keeps its slug
+    assert [r[9] for r in rows] == [f"{P1}!C4", f"{P4}!B7", f"{P1}!F13", f"{P1}!C4", "汇总",
                                     "不存在的表!A1", f"{P1}!B5"]  # E5 lies in the merge B5:G5
-    assert ws["J7"].value == "=指标值单位与指标类型不符 <&> \"'" and ws["J7"].data_type == "s"
-    assert ws.auto_filter.ref == "A4:J11"
-    assert ws.freeze_panes == "A5"
-    assert ws["B5"].fill.fgColor.rgb == "FFFFC7CE" and ws["B7"].fill.fgColor.rgb == "FFFFEB9C"
+    assert ws["K8"].value == "=指标值单位与指标类型不符 <&> \"'" and ws["K8"].data_type == "s"
+    assert ws.auto_filter.ref == "A5:K12"
+    assert ws.freeze_panes == "A6"
+    assert ws["B6"].fill.fgColor.rgb == "FFFFC7CE" and ws["B8"].fill.fgColor.rgb == "FFFFEB9C"
 
 
 def test_result_sheet_links_to_each_cell(annotated: Path) -> None:
     ws = load(annotated)[RESULT_SHEET]
-    links = {c.coordinate: c.hyperlink.location for row in ws.iter_rows(min_row=5)
+    links = {c.coordinate: c.hyperlink.location for row in ws.iter_rows(min_row=6)
              for c in row if c.hyperlink}
-    assert links == {"I5": f"'{P1}'!C4", "I6": f"'{P4}'!B7", "I7": f"'{P1}'!F13",
-                     "I8": f"'{P1}'!C4", "I11": f"'{P1}'!B5"}  # no link without sheet and cell
+    assert links == {"J6": f"'{P1}'!C4", "J7": f"'{P4}'!B7", "J8": f"'{P1}'!F13",
+                     "J9": f"'{P1}'!C4", "J12": f"'{P1}'!B5"}  # no link without sheet and cell
 
 
 def test_result_sheet_is_inline_strings(demo: Path, annotated: Path) -> None:
     before, after = members(demo), members(annotated)
     assert after["xl/sharedStrings.xml"] == before["xl/sharedStrings.xml"]
     sheet = after[part_of(annotated, RESULT_SHEET)].decode()
-    assert 't="inlineStr"' in sheet and "<f>" not in sheet
+    # formulas only in the live totals line (and the status of live findings: none here)
+    assert 't="inlineStr"' in sheet and sheet.count("<f>") == 1
 
 
 def test_calamine_reads_result_sheet_and_cached_values(demo: Path, annotated: Path) -> None:
@@ -151,7 +160,7 @@ def test_calamine_reads_result_sheet_and_cached_values(demo: Path, annotated: Pa
     totals = [row for row in after.get_sheet_by_name("部门整体").to_python() if "合计" in row]
     assert totals and totals[0][2:4] == [100, 100]
     result = after.get_sheet_by_name(RESULT_SHEET).to_python()
-    assert result[3] == HEADER and result[4][8] == f"{P1}!C4"
+    assert result[4] == HEADER and result[5][9] == f"{P1}!C4"
 
 
 # --- marks and notes ------------------------------------------------------------------------
@@ -175,10 +184,10 @@ def test_cells_have_notes(annotated: Path) -> None:
     wb = load(annotated)
     note = wb[P1]["C4"].comment
     assert note.author == "perfxl"
-    assert note.text == "【错误 PX201】预算数 ≠ 财政资金 + 其他资金\n【警告 PX502】同一单元格上的警告"
+    assert note.text == f"【错误 PX201】预算数 ≠ 财政资金 + 其他资金\n【警告 PX502】同一单元格上的警告\n{TIME}"
     assert wb[P1]["F13"].comment.text.startswith("【警告 PX501】=指标值")
-    assert wb[P1]["B5"].comment.text == "【警告 PX603】合并单元格 B5:G5 之内"
-    assert wb[P4]["B7"].comment.text == "【错误 PX301】缺少资金支出计划"
+    assert wb[P1]["B5"].comment.text == f"【警告 PX603】合并单元格 B5:G5 之内\n{TIME}"
+    assert wb[P4]["B7"].comment.text == f"【错误 PX301】缺少资金支出计划\n{TIME}"
     vml = [v for k, v in members(annotated).items() if k.endswith(".vml")]
     assert len(vml) == 2 and all(b'ObjectType="Note"' in v and b"visibility:hidden" in v
                                  for v in vml)
@@ -192,7 +201,7 @@ def test_print_titles_and_local_names_follow_their_sheets(demo: Path, annotated:
         assert ws_after.print_area == ws_before.print_area, name
         assert sorted(ws_after.defined_names) == sorted(ws_before.defined_names), name
     assert after[P1].print_title_rows == "$1:$2"
-    assert after[RESULT_SHEET].print_title_rows == "$4:$4"
+    assert after[RESULT_SHEET].print_title_rows == "$5:$5"
 
 
 def test_untouched_parts_are_copied_byte_for_byte(demo: Path, annotated: Path) -> None:
@@ -217,10 +226,10 @@ def test_new_findings_replace_old_ones(annotated: Path, tmp_path: Path) -> None:
     annotate(annotated, out, [finding("PX999", WARNING, P4, "C4", "新的")], checked_at=CHECKED)
     wb = load(out)
     assert wb.sheetnames.count(RESULT_SHEET) == 1 and wb.sheetnames[1] == RESULT_SHEET
-    assert wb[RESULT_SHEET]["C5"].value == "PX999" and wb[RESULT_SHEET]["A6"].value is None
+    assert wb[RESULT_SHEET]["D6"].value == "PX999" and wb[RESULT_SHEET]["A7"].value is None
     assert perfxl_rules(wb[P1]) == {} and perfxl_rules(wb[P4]) == {"C4": WARNING_FORMULA}
     assert wb[P1]["C4"].comment is None and wb[P4]["B7"].comment is None
-    assert wb[P4]["C4"].comment.text == "【警告 PX999】新的"
+    assert wb[P4]["C4"].comment.text == f"【警告 PX999】新的\n{TIME}"
 
 
 def test_no_findings_says_passed_and_removes_marks(demo: Path, annotated: Path,
@@ -228,8 +237,9 @@ def test_no_findings_says_passed_and_removes_marks(demo: Path, annotated: Path,
     out = tmp_path / "clean.xlsx"
     annotate(annotated, out, [], checked_at=CHECKED)
     wb = load(out)
-    assert wb[RESULT_SHEET]["A2"].value == "校验通过 (no errors or warnings) · 校验时间 2026-11-27 10:00:00"
-    assert wb[RESULT_SHEET].max_row == 4
+    assert wb[RESULT_SHEET]["A3"].value == \
+        "完整校验: 校验通过 (no errors or warnings) · 校验时间 2026-11-27 10:00:00"
+    assert wb[RESULT_SHEET].max_row == 5
     assert not any(c.comment for ws in wb.worksheets for row in ws.iter_rows() for c in row)
     assert all(perfxl_rules(ws) == {} for ws in wb.worksheets)
     before, after = members(demo), members(out)
@@ -245,7 +255,7 @@ def test_findings_on_missing_sheets_or_cells_only_listed(demo: Path, tmp_path: P
            finding("PX3", ERROR, P1, "not a cell"), finding("PX4", ERROR, "", "")]
     annotate(demo, out, odd, checked_at=CHECKED)
     wb = load(out)
-    assert [wb[RESULT_SHEET].cell(r, 3).value for r in range(5, 9)] == ["PX1", "PX2", "PX3", "PX4"]
+    assert [wb[RESULT_SHEET].cell(r, 4).value for r in range(6, 10)] == ["PX1", "PX2", "PX3", "PX4"]
     assert not any(c.hyperlink for row in wb[RESULT_SHEET].iter_rows() for c in row)
     assert perfxl_rules(wb[P1]) == {} and wb[P1]["C4"].comment is None
 
@@ -256,8 +266,8 @@ def test_awkward_text_is_kept_as_text(demo: Path, tmp_path: Path) -> None:
     annotate(demo, out, [finding(f"PX{i}", WARNING, P1, "C4", t) for i, t in enumerate(texts)],
              checked_at=CHECKED)
     ws = load(out)[RESULT_SHEET]
-    values = [ws.cell(r, 10).value for r in range(5, 5 + len(texts))]
-    assert all(ws.cell(r, 10).data_type == "s" for r in range(5, 5 + len(texts)))
+    values = [ws.cell(r, 11).value for r in range(6, 6 + len(texts))]
+    assert all(ws.cell(r, 11).data_type == "s" for r in range(6, 6 + len(texts)))
     assert values[:5] == texts[:5] and values[6] == "<tag>&amp;"
     assert "\x07" not in (values[5] or "")  # not XML: stored the way Excel escapes it
 
@@ -317,7 +327,7 @@ def test_user_notes_are_kept_and_never_overwritten(name: str, tmp_path: Path) ->
     ws = openpyxl.load_workbook(out)[sheet]
     now = {c.coordinate: (c.comment.author, c.comment.text) for row in ws.iter_rows() for c in row
            if c.comment}
-    assert now == {**notes, "H20": ("perfxl", "【警告 PX2】问题 PX2")}  # A1 keeps the user's note
+    assert now == {**notes, "H20": ("perfxl", f"【警告 PX2】问题 PX2\n{TIME}")}  # A1 keeps the user's
     assert perfxl_rules(ws) == {"A1": ERROR_FORMULA, "H20": WARNING_FORMULA}
     annotate(out, clean, [], checked_at=CHECKED)
     ws = openpyxl.load_workbook(clean)[sheet]
@@ -370,7 +380,7 @@ def test_form_controls_in_the_vml_drawing_are_kept(tmp_path: Path) -> None:
                        "xl/styles.xml", "xl/worksheets/sheet2.xml",
                        "xl/worksheets/_rels/sheet2.xml.rels", "xl/drawings/vmlDrawing2.vml"}
     ws = openpyxl.load_workbook(out, keep_vba=True)["Sheet2"]
-    assert ws["A1"].comment.text == "【错误 PX1】问题 PX1" and ws["D4"].comment.author == "perfxl"
+    assert ws["A1"].comment.text == f"【错误 PX1】问题 PX1\n{TIME}" and ws["D4"].comment.author == "perfxl"
 
 
 # --- what cannot be annotated ---------------------------------------------------------------

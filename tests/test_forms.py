@@ -376,10 +376,10 @@ def test_one_form_per_sheet_and_an_annotated_copy(tmp_path: Path) -> None:
     rows = list(checked["校验结果"].iter_rows(values_only=True))
     # both projects carry the same code: each is listed and marked at its own 项目编码 cell,
     # and each 实施单位 (no unit code) at its own sheet
-    assert {row[8] for row in rows
-            if row[3] == rule_label("project-code-duplicate")} == {"项目1!B3", "项目2!B3"}
-    assert {row[8] for row in rows
-            if row[3] == rule_label("code-absent-in-form")} == {"项目1!E5", "项目2!E5"}
+    assert {row[9] for row in rows
+            if row[4] == rule_label("project-code-duplicate")} == {"项目1!B3", "项目2!B3"}
+    assert {row[9] for row in rows
+            if row[4] == rule_label("code-absent-in-form")} == {"项目1!E5", "项目2!E5"}
     for sheet in ("项目1", "项目2"):
         assert "项目编码" in checked[sheet]["B3"].comment.text
         assert "单位编码" in checked[sheet]["E5"].comment.text

@@ -198,7 +198,7 @@ def test_plan_checks_missing_and_unplanned_projects(demo_book: Path, unit_books:
     assert len([x for x in found if x[0] == "plan-project-missing"]) == 3
     assert ("project-not-in-plan", "130303219NEWPROJECT01") in found
     results = python_calamine.CalamineWorkbook.from_path(str(out)).get_sheet_by_name("校验结果")
-    listed = {row[3] for row in results.to_python()[4:]}
+    listed = {row[4] for row in results.to_python()[5:]}
     assert {"计划项目未提交 (plan-project-missing)", "项目不在计划中 (project-not-in-plan)"} <= listed
 
 

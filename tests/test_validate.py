@@ -19,6 +19,8 @@ from seedlayout import write_seed_layout_book
 from perfxl import embedded, read_book, write_book
 from perfxl.cli import main
 from perfxl.findings import ERROR, WARNING, field_label
+from perfxl.live import live_rules
+from perfxl.marks import is_live_mark
 from perfxl.model import Department, Indicator, Project, Unit
 from perfxl.rules import CATALOGUE, RULES, RulesConfig, load_config, rule_label
 from perfxl.validate import check, validate_book
@@ -279,7 +281,7 @@ def test_the_catalogue_has_the_slugs_reviewers_filter_on() -> None:
 
 def row_is_chinese_first(row: list[Any]) -> bool:
     """A 校验结果 row: 规则 and 字段 in Chinese with the slug and canonical field beside them."""
-    rule, field = row[3], row[7]
+    rule, field = row[4], row[8]
     return bool(re.fullmatch(r"[^()]*[\u4e00-\u9fff][^()]* \([a-z0-9-]+\)", rule)
                 and re.fullmatch(r"[\u4e00-\u9fff][^()]* \([a-z0-9.*]+\)", field))
 
@@ -327,10 +329,17 @@ def test_mutation_is_marked_at_its_cell_in_the_annotated_book(valid_book: Path, 
     marked = {str(c) for cf in ws.conditional_formatting for c in cf.sqref.ranges}
     assert any(cell in openpyxl.worksheet.cell_range.CellRange(m) for m in marked), marked
     note = ws[cell].comment
-    assert note is not None and note.author == "perfxl" and RULES[rule].code in note.text
     results = wb["校验结果"]
-    rows = [[c.value for c in row] for row in results.iter_rows(min_row=5)]
-    hit = next(row for row in rows if row[3] == rule_label(rule) and row[8] == f"{SHEET}!{cell}")
+    rows = [[c.value for c in row] for row in results.iter_rows(min_row=6)]
+    hit = next(row for row in rows if row[4] == rule_label(rule) and row[9] == f"{SHEET}!{cell}")
+    if rule in live_rules():  # its live check marks it, follows the typing: no note
+        assert note is None and str(hit[2]).startswith("=IF(")
+        live_marks = {str(c) for cf in ws.conditional_formatting for c in cf.sqref.ranges
+                      for rule_ in cf.rules if is_live_mark(rule_.formula[0])}
+        assert any(cell in openpyxl.worksheet.cell_range.CellRange(m) for m in live_marks)
+    else:
+        assert note is not None and note.author == "perfxl" and RULES[rule].code in note.text
+        assert hit[2] == "需完整校验"
     assert row_is_chinese_first(hit)
-    link = results.cell(rows.index(hit) + 5, 9).hyperlink
+    link = results.cell(rows.index(hit) + 6, 10).hyperlink
     assert link is not None and link.location == f"'{SHEET}'!{cell}"

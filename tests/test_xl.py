@@ -22,9 +22,10 @@ import openpyxl
 import pytest
 from openpyxl_book import OpenpyxlBook
 
-from perfxl import marks, xl
+from perfxl import live, marks, xl
+from perfxl.live_sheets import book_checks
 from perfxl.marks import AUTHOR, ERROR_FORMULA, RESULT_SHEET, WARNING_FORMULA
-from perfxl.read import read_book, read_grids
+from perfxl.read import department, read_book, read_grids
 from perfxl.validate import validate_book
 
 # --- the xlwings stand-in -------------------------------------------------------------------------
@@ -79,6 +80,88 @@ class FakeCondition:
         self.sheet.conditions.remove(self)
 
 
+class FakeNames:
+    """Worksheet.Names / Workbook.Names: Add redefines a name of the same scope."""
+
+    def __init__(self, names: dict[str, str] | None = None) -> None:
+        self.names: dict[str, str] = dict(names or {})
+
+    def Add(self, Name: str, RefersTo: str) -> None:
+        self.names[Name] = RefersTo if RefersTo.startswith("=") else "=" + RefersTo
+
+    def Item(self, name: str) -> _Obj:
+        if name not in self.names:
+            raise KeyError(name)  # COM raises com_error
+        return _Obj(Name=name, RefersTo=self.names[name], Delete=lambda: self.names.pop(name))
+
+
+class FakeProtection:
+    """Worksheet.api's protection: Excel refuses to change a protected sheet's cells, formats
+    and notes (error 1004); perfxl unprotects our template's sheets (no password) and protects
+    them again."""
+
+    def __init__(self, sheet: FakeSheet, protected: bool) -> None:
+        self.sheet, self.ProtectContents = sheet, protected
+        self.Protection = _Obj(**{k: True for k in xl._PERMISSIONS})
+        self.Cells = _Obj(FormatConditions=_Conditions(sheet))
+        self.Tab = _Obj(Color=None)
+        self.Names = FakeNames()
+
+    def Unprotect(self, password: str = "") -> None:
+        assert password == ""
+        self.ProtectContents = False
+
+    def Protect(self, password: str = "", **options: Any) -> None:
+        assert options.get("Contents") is True
+        self.ProtectContents = True
+
+
+def _writable(sheet: FakeSheet) -> None:
+    assert not sheet.api.ProtectContents, f"{sheet.name} is protected"
+
+
+class _RangeApi:
+    """Range.api: conditional formats, array formulas, cell protection, whole columns."""
+
+    def __init__(self, rng: FakeRange) -> None:
+        self._rng = rng
+        self.FormatConditions = _Conditions(rng.sheet, rng.cells())
+        self.Replace = lambda **kw: _replace(rng, **kw)
+        rng_sheet = rng.sheet
+
+        class _Columns:
+            def __setattr__(self, key: str, value: Any) -> None:
+                assert key == "Hidden"
+                _writable(rng_sheet)
+                for _r, c in rng.cells():
+                    rng_sheet.hidden_columns.add(c) if value else \
+                        rng_sheet.hidden_columns.discard(c)
+
+        self.EntireColumn = _Columns()
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        if key.startswith("_") or key in ("FormatConditions", "EntireColumn", "Replace"):
+            object.__setattr__(self, key, value)
+            return
+        _writable(self._rng.sheet)
+        if key == "FormulaArray":
+            assert len(value) <= 255, "Excel takes an array formula of 255 characters at most"
+            for pos in self._rng.cells():
+                self._rng.sheet.values.pop(pos, None)
+                self._rng.sheet.formulas[pos] = "{" + value + "}"
+        else:  # Locked, FormulaHidden
+            self._rng._set_format(key, value)
+
+
+def _replace(rng: FakeRange, What: str, Replacement: str, LookAt: int) -> None:
+    """Range.Replace on formulas (an array formula stays one): at most 255 characters."""
+    assert LookAt == 2 and len(What) <= 255 and len(Replacement) <= 255
+    _writable(rng.sheet)
+    for pos in rng.cells():
+        if pos in rng.sheet.formulas:
+            rng.sheet.formulas[pos] = rng.sheet.formulas[pos].replace(What, Replacement)
+
+
 class _Conditions:
     def __init__(self, sheet: FakeSheet, cells: set[Pos] | None = None) -> None:
         self.sheet, self.cells = sheet, cells
@@ -92,6 +175,7 @@ class _Conditions:
 
     def Add(self, Type: int, Formula1: str) -> FakeCondition:
         assert Type == 2 and self.cells
+        _writable(self.sheet)
         condition = FakeCondition(self.sheet, set(self.cells), Formula1)
         self.sheet.conditions.append(condition)
         return condition
@@ -102,7 +186,7 @@ class FakeRange:
         self.sheet, self.areas = sheet, areas
         self.row, self.column = areas[0][0], areas[0][1]
         self.shape = (areas[0][2] - areas[0][0] + 1, areas[0][3] - areas[0][1] + 1)
-        self.api = _Obj(FormatConditions=_Conditions(sheet, self.cells()))
+        self.api = _RangeApi(self)
         self.font = _FontProxy(self)
 
     def cells(self) -> set[Pos]:
@@ -130,6 +214,7 @@ class FakeRange:
             else [[block]]
         for i, row in enumerate(rows):
             for j, v in enumerate(row):
+                _writable(self.sheet)
                 pos = (self.row + i, self.column + j)
                 value, formula = _typed(v)
                 self.sheet.values.pop(pos, None)
@@ -157,7 +242,18 @@ class FakeRange:
     def note(self) -> FakeNote | None:
         return self.sheet.notes_at.get((self.row, self.column))
 
+    def select(self) -> None:
+        assert self.sheet.book.active == self.sheet.name  # Excel selects on the active sheet
+        self.sheet.selected = (self.row, self.column)
+
+    def clear_contents(self) -> None:
+        _writable(self.sheet)
+        for pos in self.cells():
+            self.sheet.values.pop(pos, None)
+            self.sheet.formulas.pop(pos, None)
+
     def add_note(self, text: str) -> FakeNote:
+        _writable(self.sheet)
         author = self.sheet.book.app.api.UserName
         note = FakeNote(self.sheet, (self.row, self.column), text, author)
         self.sheet.notes_at[(self.row, self.column)] = note
@@ -196,7 +292,9 @@ class FakeSheet:
         self.links: dict[Pos, tuple[str, str | None]] = {}
         self.formats: dict[Pos, dict[str, Any]] = {}
         self.widths: dict[int, float] = {}
-        self.api = _Obj(Cells=_Obj(FormatConditions=_Conditions(self)), Tab=_Obj(Color=None))
+        self.hidden_columns: set[int] = set()
+        self.selected: Pos | None = None
+        self.api = FakeProtection(self, False)
 
     def range(self, a: Any, b: Any = None) -> FakeRange:
         if isinstance(a, tuple):
@@ -288,10 +386,16 @@ class FakeBook:
         self.closed = False
         wb = openpyxl.load_workbook(path, data_only=True)
         self.api = _Obj(CustomDocumentProperties=FakeProperties(
-            {p.name: str(p.value) for p in wb.custom_doc_props.props}))
+            {p.name: str(p.value) for p in wb.custom_doc_props.props}),
+            Names=FakeNames({n: "=" + d.attr_text for n, d in wb.defined_names.items()}))
         for ws in wb.worksheets:
             sheet = FakeSheet(self, ws.title)
             sheet.visible = ws.sheet_state == "visible"
+            sheet.api.ProtectContents = bool(ws.protection.sheet)
+            sheet.api.Names = FakeNames({n: "=" + d.attr_text
+                                         for n, d in ws.defined_names.items()})
+            sheet.hidden_columns = {c for dim in ws.column_dimensions.values() if dim.hidden
+                                    for c in range(dim.min, dim.max + 1)}
             self.sheets.items.append(sheet)
             for row in ws.iter_rows():
                 for cell in row:
@@ -401,18 +505,29 @@ def test_validate_marks_a_copy_like_the_cli(demo_book: Path, tmp_path: Path) -> 
     wb = openpyxl.load_workbook(out)
     assert wb.sheetnames[:2] == ["说明", RESULT_SHEET]
     ws = wb[RESULT_SHEET]
-    assert ws.cell(4, 1).value == "序号"
-    rows = list(ws.iter_rows(min_row=5, values_only=True))
+    assert ws.cell(5, 1).value == "序号"
+    rows = list(ws.iter_rows(min_row=6, values_only=True))
     assert len(rows) == len(report.findings)
     for number, (row, finding) in enumerate(zip(rows, report.findings, strict=True), start=1):
-        assert row[0] == number and row[2] == finding.code and row[9] == finding.message
-    link = ws.cell(5, 9).hyperlink
+        assert row[0] == number and row[3] == finding.code and row[10] == finding.message
+    link = ws.cell(6, 10).hyperlink
     first = report.findings[0]
     assert link.location == f"'{first.sheet}'!{first.cell}"
     marks = _marks_openpyxl(out)
-    assert first.cell in marks[first.sheet]["error"]
-    note = wb[first.sheet][first.cell].comment
-    assert note.author == AUTHOR and first.code in note.text
+    # the first error is a live one (plan-missing): its live check marks it, nothing else
+    assert first.rule in live.live_rules()
+    assert first.cell not in marks[first.sheet].get("error", set())
+    assert wb[first.sheet][first.cell].comment is None
+    assert str(ws.cell(6, 3).value).startswith("=IF(") and "未修正" in ws.cell(6, 3).value
+    assert str(ws.cell(2, 1).value).startswith('="实时检查(随输入更新): 错误 "&perfxl_live_errors')
+    i, other = next((i, f) for i, f in enumerate(report.findings)
+                    if f.rule not in live.live_rules() and f.cell)
+    assert other.cell in marks[other.sheet][other.severity]
+    assert ws.cell(6 + i, 3).value == "需完整校验"
+    note = wb[other.sheet][other.cell].comment
+    assert note.author == AUTHOR and other.code in note.text
+    assert re.fullmatch(r"\(校验时间 \d{4}-\d\d-\d\d \d\d:\d\d,需完整校验后更新\)",
+                        note.text.splitlines()[-1])
     # the book still reads the same
     assert read_book(out).to_json()["projects"] == read_book(demo_book).to_json()["projects"]
 
@@ -434,8 +549,21 @@ def test_validating_again_replaces_the_marks_and_keeps_the_users(demo_book: Path
     wb = openpyxl.load_workbook(twice)
     assert wb[target.sheet][target.cell].comment.text == "my own note"
     assert wb.sheetnames.count(RESULT_SHEET) == 1
-    rules = sum(len(cf.rules) for ws in wb.worksheets for cf in ws.conditional_formatting)
-    assert rules == sum(len(kinds) for kinds in _marks_openpyxl(twice).values())
+    # every conditional format is perfxl's: a constant mark per sheet and severity of the
+    # findings no live check covers, and each project sheet's live marks once (not twice)
+    grids, props = read_grids(twice)
+    dept = department(grids, props, twice.name)
+    checks = book_checks(dept, {g.name: g for g in grids}.get, xl.rules_in_effect(),
+                         report.findings)
+    assert sorted(checks) == sorted(p.sheet for p in dept.projects)
+    for ws in wb.worksheets:
+        formulas = [rule.formula[0] for cf in ws.conditional_formatting for rule in cf.rules]
+        constant = _marks_openpyxl(twice).get(ws.title, {})
+        live_marks = [f for f in formulas if marks.is_live_mark(f)]
+        assert len(live_marks) == len(checks[ws.title].marks if ws.title in checks else ())
+        assert len(formulas) == len(constant) + len(live_marks), ws.title
+        assert len([n for n in ws.defined_names if n.startswith("perfxl_live")]) == \
+            (2 if ws.title in checks else 0)
 
 
 @pytest.mark.libreoffice
@@ -578,12 +706,77 @@ def test_xlwings_validate_marks_like_openpyxl(demo_book: Path, tmp_path: Path) -
     results = next(s for s in fake.sheets if s.name == RESULT_SHEET)
     ws = wb[RESULT_SHEET]
     for (r, c), value in results.values.items():
-        if r > 2:  # below the title and the summary (which holds the time of the check)
+        if r > 3:  # below the title and the summary (which holds the time of the check)
             assert ws.cell(r, c).value == value, (r, c)
-    address, text = results.links[(5, 9)]
-    assert address == "#" + ws.cell(5, 9).hyperlink.location and text == ws.cell(5, 9).value
+    address, text = results.links[(6, 10)]
+    assert address == "#" + ws.cell(6, 10).hyperlink.location and text == ws.cell(6, 10).value
     # unit codes went in with the text prefix: Excel keeps them as text, not 630001.0
-    assert "630001" in [results.values.get((r, 5)) for r in range(5, 40)]
+    assert "630001" in [results.values.get((r, 6)) for r in range(6, 40)]
+
+
+def _live_openpyxl(path: Path) -> dict[str, Any]:
+    """sheet → its live cells (formulas, array formulas as ``{…}``), live marks and names."""
+    from openpyxl.utils.cell import get_column_letter
+    from openpyxl.worksheet.formula import ArrayFormula
+
+    wb = openpyxl.load_workbook(path)
+    out: dict[str, Any] = {"": {n: "=" + d.attr_text for n, d in wb.defined_names.items()
+                                if n.startswith("perfxl_live")}}
+    for ws in wb.worksheets:
+        cells = {}
+        for row in ws.iter_rows(min_row=1, max_row=4):
+            for c in row:
+                v = c.value
+                if isinstance(v, ArrayFormula):
+                    v = "{" + str(v.text) + "}"
+                if v is not None and (c.column > 40 or str(v).lstrip('="').startswith("实时检查")):
+                    cells[(c.row, c.column)] = v
+        rules = {(frozenset(_expand({str(r) for r in cf.sqref.ranges})), "=" + rule.formula[0])
+                 for cf in ws.conditional_formatting for rule in cf.rules
+                 if marks.is_live_mark(rule.formula[0])}
+        names = {n: "=" + d.attr_text for n, d in ws.defined_names.items()}
+        hidden = {c for dim in ws.column_dimensions.values() if dim.hidden
+                  for c in range(dim.min, dim.max + 1)}
+        out[ws.title] = (cells, rules, names, {get_column_letter(c) for c in hidden if c > 40})
+    return out
+
+
+def _live_fake(book: FakeBook) -> dict[str, Any]:
+    from openpyxl.utils.cell import get_column_letter
+
+    out: dict[str, Any] = {"": {n: v for n, v in book.api.Names.names.items()
+                                if n.startswith("perfxl_live")}}
+    for sheet in book.sheets:
+        cells = {pos: v for pos, v in {**sheet.values, **sheet.formulas}.items()
+                 if pos[0] <= 4 and (pos[1] > 40 or str(v).lstrip('="').startswith("实时检查"))}
+        rules = {(frozenset(f"{get_column_letter(c)}{r}" for r, c in cond.cells), cond.Formula1)
+                 for cond in sheet.conditions if marks.is_live_mark(cond.Formula1)}
+        hidden = {get_column_letter(c) for c in sheet.hidden_columns if c > 40}
+        out[sheet.name] = (cells, rules, dict(sheet.api.Names.names), hidden)
+    return out
+
+
+def test_xlwings_places_the_live_checks_like_openpyxl(demo_book: Path, tmp_path: Path) -> None:
+    """The ribbon replaces the template's live checks with the same set (one per project
+    sheet), through Excel's protection of our sheets, as the tests' openpyxl adapter does."""
+    fake = fake_book(demo_book)
+    protected = {s.name for s in fake.sheets if s.api.ProtectContents}
+    assert len(protected) >= 7  # the project sheets of our template are protected
+    xl.run(xl.VALIDATE, xl.XlwingsBook(fake))
+    out = tmp_path / "checked.xlsx"
+    xl.run(xl.VALIDATE, OpenpyxlBook(demo_book, out))
+    mine, theirs = _live_fake(fake), _live_openpyxl(out)
+    dept = read_book(demo_book)
+    for p in dept.projects:
+        cells, rules, names, hidden = theirs[p.sheet]
+        assert mine[p.sheet] == theirs[p.sheet], p.sheet
+        assert cells[(1, 9)].startswith('="实时检查') and str(cells[(2, 43)]).startswith("PX")
+        assert any(str(v).startswith("{=") for v in cells.values())  # array formulas
+        assert rules and set(names) == {"perfxl_live_errors", "perfxl_live_warnings"}
+        assert {"AO", "AP", "AQ"} <= hidden
+    assert mine[""] == theirs[""] and set(theirs[""]) == {"perfxl_live_errors",
+                                                          "perfxl_live_warnings"}
+    assert {s.name for s in fake.sheets if s.api.ProtectContents} == protected  # again
 
 
 def test_xlwings_validate_replaces_cli_marks(demo_book: Path, tmp_path: Path) -> None:
@@ -736,3 +929,20 @@ def test_ribbon_and_cli_use_the_same_rules_file(demo_book: Path, tmp_path: Path,
     message = xl.run(xl.VALIDATE, OpenpyxlBook(demo_book, tmp_path / "checked.xlsx"))
     assert f"错误 {cli['error']} 项,警告 {cli['warning']} 项" in message
     assert cli == _cli_counts(demo_book, "--rules", str(rules), env=env)
+
+
+def test_a_long_array_formula_goes_in_through_short_pieces() -> None:
+    """Excel takes 255 characters through Range.FormulaArray: a longer formula is entered as a
+    skeleton whose placeholders Range.Replace fills in, each piece short enough."""
+    formula = "=ROUND(SUM(IFERROR((" + "+".join(
+        f'(LEN(TRIM($C${r}:$C${r + 20}))>0)*ISNUMBER(FIND("(",$D${r}:$D${r + 20}))'
+        for r in range(10, 40)) + ")*1,0)),0)"
+    assert len(formula) > 1500
+    skeleton, parts = xl.formula_parts(formula)
+    assert len(skeleton) <= 255 and all(len(text) <= 255 for _, text in parts)
+    text = skeleton
+    for token, piece in reversed(parts):
+        assert text.count(token) == 1
+        text = text.replace(token, piece)
+    assert text == formula
+    assert xl.formula_parts("=SUM(A1:A3)") == ("=SUM(A1:A3)", [])

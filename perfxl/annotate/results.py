@@ -1,5 +1,6 @@
-"""The 校验结果 sheet of an annotated book: a title, the summary line, and a filterable table
-with a frozen header, one row per finding (marks.result_row) and a link to its cell."""
+"""The 校验结果 sheet of an annotated book: a title, the book's live totals (a formula over its
+names, when it has live checks), the last full check's line, and a filterable table with a
+frozen header, one row per finding (marks.result_row) with its status and a link to its cell."""
 
 from __future__ import annotations
 
@@ -10,16 +11,21 @@ from typing import Any
 from lxml import etree  # type: ignore[import-untyped]
 
 from ..findings import ERROR
-from ..layout import SHEET_GUIDE
 from ..marks import (
     CELL_COLUMN,
+    LIVE_ROW,
     RESULT_COLUMNS,
     RESULT_HEADER_ROW,
     RESULT_SHEET,
+    STATUS_COLUMN,
+    SUMMARY_ROW,
     ResultSummary,
+    Status,
+    live_totals,
     place,
     quote_sheet,
     result_row,
+    status,
 )
 from ..ooxml import CT_WORKSHEET, MAIN, R
 from ..styles import argb, text_lines
@@ -35,12 +41,15 @@ def _place(loc: _Located) -> str:
 
 
 def _add_result_sheet(pkg: _Package, book: _Book, located: Sequence[_Located], styles: _Styles,
-                      summary: ResultSummary) -> None:
-    intro = book.index(SHEET_GUIDE)
-    position = 0 if intro is None else intro + 1
+                      summary: ResultSummary, *, position: int,
+                      statuses: dict[int, str] | None = None,
+                      live_counts: tuple[int, int] | None = None) -> None:
+    """Insert 校验结果 at ``position``; ``statuses``: the live status formula of a finding (by
+    its index in ``located``); ``live_counts``: the book's live totals now (None: the book has
+    no live checks, so no line of them)."""
     folder = posixpath.dirname(book.part)
     part = pkg.free_name(posixpath.join(folder, "worksheets", "sheet{}.xml"))
-    pkg.put_xml(part, _result_sheet(located, styles, summary))
+    pkg.put_xml(part, _result_sheet(located, styles, summary, statuses or {}, live_counts))
     _set_override(pkg, part, CT_WORKSHEET)
     book.insert_sheet(position, RESULT_SHEET, part)
     last = RESULT_HEADER_ROW + len(located)
@@ -51,12 +60,14 @@ def _add_result_sheet(pkg: _Package, book: _Book, located: Sequence[_Located], s
                         hidden=False)
 
 
-def _row_values(loc: _Located) -> list[str]:
-    return result_row(loc.finding, _place(loc))
+def _row_values(loc: _Located, state: Status) -> list[Any]:
+    return result_row(loc.finding, _place(loc), state)
 
 
-def _result_sheet(located: Sequence[_Located], styles: _Styles, summary: ResultSummary) -> Any:
-    """The 校验结果 worksheet: title, summary, and a filterable table with frozen header."""
+def _result_sheet(located: Sequence[_Located], styles: _Styles, summary: ResultSummary,
+                  statuses: dict[int, str], live_counts: tuple[int, int] | None) -> Any:
+    """The 校验结果 worksheet: title, live totals, summary, and a filterable table with frozen
+    header."""
     ws = etree.Element(f"{{{MAIN}}}worksheet", nsmap={None: MAIN, "r": R})
     last = RESULT_HEADER_ROW + len(located)
     last_col = _column(len(RESULT_COLUMNS))
@@ -78,11 +89,15 @@ def _result_sheet(located: Sequence[_Located], styles: _Styles, summary: ResultS
     ws.append(data)
     xf = styles.xf
     _add_row(data, 1, [(RESULT_SHEET, xf["title"])], height="24")
-    _add_row(data, 2, [(summary.text, xf[summary.role])])
+    if live_counts is not None:
+        formula, text = live_totals(*live_counts)
+        _add_row(data, LIVE_ROW, [(Status(formula, text), xf["summary-live"])])
+    _add_row(data, SUMMARY_ROW, [(summary.text, xf[summary.role])])
     _add_row(data, RESULT_HEADER_ROW, [(name, xf["header"]) for name, _ in RESULT_COLUMNS])
     links = _el(ws, "hyperlinks")
     for number, loc in enumerate(located, start=1):
-        link = _finding_row(data, RESULT_HEADER_ROW + number, number, loc, xf)
+        state = status(statuses.get(number - 1))
+        link = _finding_row(data, RESULT_HEADER_ROW + number, number, loc, state, xf)
         if link is not None:
             links.append(link)
     ws.append(_el(ws, "autoFilter", ref=f"A{RESULT_HEADER_ROW}:{last_col}{last}"))
@@ -94,34 +109,45 @@ def _result_sheet(located: Sequence[_Located], styles: _Styles, summary: ResultS
     return ws
 
 
-def _finding_row(data: Any, row: int, number: int, loc: _Located, xf: dict[str, int]) -> Any:
+def _finding_row(data: Any, row: int, number: int, loc: _Located, state: Status,
+                 xf: dict[str, int]) -> Any:
     """One finding as a table row; returns its hyperlink (None when it has no cell to go to)."""
-    values: list[str | int] = [number, *_row_values(loc)]
+    values: list[Any] = [number, *_row_values(loc, state)]
     roles = ["number", "error" if loc.finding.severity == ERROR else "warning"]
     roles += ["text"] * (len(values) - len(roles))
+    roles[STATUS_COLUMN - 1] = "status"
     link = None
     if loc.sheet is not None and loc.cell is not None:
         roles[CELL_COLUMN - 1] = "link"
         link = _el(data, "hyperlink", ref=f"{_column(CELL_COLUMN)}{row}",
                    location=f"{quote_sheet(loc.sheet.name)}!{_a1(loc.cell)}",
                    display=str(values[CELL_COLUMN - 1]))
-    lines = max(text_lines(str(value), width - 1.5)
+    lines = max(text_lines(value.text if isinstance(value, Status) else str(value), width - 1.5)
                 for value, (_, width) in zip(values, RESULT_COLUMNS, strict=True))
     _add_row(data, row, [(value, xf[role]) for value, role in zip(values, roles, strict=True)],
              height=str(15 * lines) if lines > 1 else "")
     return link
 
 
-def _add_row(data: Any, row: int, cells: Sequence[tuple[str | int, int]], *,
+def _add_row(data: Any, row: int, cells: Sequence[tuple[Any, int]], *,
              height: str = "") -> None:
     """A row of cells; text as inline strings, so sharedStrings.xml stays as it is and a value
-    starting with ``=`` is text, never a formula."""
+    starting with ``=`` is text, never a formula; a :class:`Status` with a formula is that
+    formula with its value."""
     el = etree.SubElement(data, _qname(data, "row"), r=str(row))
     if height:
         el.set("ht", height)
         el.set("customHeight", "1")
     for col, (value, style) in enumerate(cells, start=1):
         c = etree.SubElement(el, _qname(data, "c"), r=f"{_column(col)}{row}", s=str(style))
+        if isinstance(value, Status):
+            if value.formula is None:
+                value = value.text
+            else:
+                c.set("t", "str")
+                etree.SubElement(c, _qname(data, "f")).text = value.formula.lstrip("=")
+                etree.SubElement(c, _qname(data, "v")).text = _xml_text(value.text)
+                continue
         if isinstance(value, int):
             etree.SubElement(c, _qname(data, "v")).text = str(value)
         elif value:
@@ -130,4 +156,3 @@ def _add_row(data: Any, row: int, cells: Sequence[tuple[str | int, int]], *,
             t.text = _xml_text(value)
             if value != value.strip():
                 t.set(XML_SPACE, "preserve")
-

@@ -7,14 +7,18 @@ import bisect
 import itertools
 import posixpath
 import re
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from lxml import etree  # type: ignore[import-untyped]
 
 from ..findings import ERROR, Finding
+from ..live import SheetChecks
 from ..marks import AUTHOR, ERROR_FORMULA, MARK_FORMULAS, WARNING_FORMULA, note_text
 from ..ooxml import MAIN, R
 from ..styles import text_lines
+from .checks import Strings, add_live, remove_live
 from .package import (
     _VML_IDMAP,
     CT_COMMENTS,
@@ -53,20 +57,40 @@ _MARK_FORMULAS = frozenset(MARK_FORMULAS.values())
 
 
 def _mark_worksheet(pkg: _Package, part: str, cells: dict[Cell, list[Finding]],
-                    styles: _Styles) -> None:
-    """Replace perfxl's marks and notes on one worksheet (parsing it only when needed)."""
-    if not cells and b"perfxl" not in pkg.read(part) and not _has_perfxl_notes(pkg, part):
-        return
+                    styles: _Styles, *, checked_at: datetime | None = None,
+                    live: Live | None = None) -> bool:
+    """Replace perfxl's marks and notes on one worksheet (parsing it only when needed), and
+    with ``live`` its live checks; True when formula cells perfxl wrote before were removed."""
+    if live is None and not cells and b"perfxl" not in pkg.read(part) and \
+            not _has_perfxl_notes(pkg, part):
+        return False
     root = pkg.xml(part)
     changed = _remove_marks(root)
+    removed = False
+    if live is not None:
+        gone, removed = remove_live(root, live.strings)
+        changed = changed or gone
+        if live.checks is not None:
+            add_live(root, live.checks, styles, _max_priority(root))
+            changed = True
     if cells:
         _add_marks(root, cells, styles)
         changed = True
-    if _update_notes(pkg, part, root, cells):
+    if _update_notes(pkg, part, root, cells, checked_at):
         changed = True
     if changed:
         pkg.touch(part)
     pkg.settle(part)
+    return removed
+
+
+@dataclass(frozen=True)
+class Live:
+    """A sheet whose live checks perfxl replaces: the new ones (None: the sheet gets none) and
+    the book's shared strings (to recognise the old ones)."""
+
+    checks: SheetChecks | None
+    strings: Strings
 
 
 def _has_perfxl_notes(pkg: _Package, part: str) -> bool:
@@ -120,7 +144,8 @@ def _add_marks(root: Any, cells: dict[Cell, list[Finding]], styles: _Styles) -> 
                         WORKSHEET_ORDER)
 
 
-def _update_notes(pkg: _Package, part: str, root: Any, cells: dict[Cell, list[Finding]]) -> bool:
+def _update_notes(pkg: _Package, part: str, root: Any, cells: dict[Cell, list[Finding]],
+                  checked_at: datetime | None = None) -> bool:
     """Replace perfxl's notes on one sheet, merging with the user's; True if the sheet changed.
 
     A cell that already has the user's note keeps it; the finding stays marked and listed.
@@ -139,7 +164,7 @@ def _update_notes(pkg: _Package, part: str, root: Any, cells: dict[Cell, list[Fi
         taken = {c for el in croot.iter("{*}comment") if (c := _parse_cell(el.get("ref", "")))}
     if vml is not None and removed:
         pkg.put(vml, _remove_note_shapes(pkg.read(vml), removed))
-    notes = {cell: note_text(found) for cell, found in sorted(cells.items())
+    notes = {cell: note_text(found, checked_at) for cell, found in sorted(cells.items())
              if cell not in taken}
     if notes:
         return _add_notes(pkg, part, root, notes, comments, vml)

@@ -230,6 +230,57 @@ class _Book:
             el.set("hidden", "1")
         el.text = formula
 
+    def set_names(self, names: dict[str, str], position: int | None = None, *,
+                  replace: Iterable[str] = ()) -> None:
+        """Define ``names`` (name → formula, without ``=``) in the scope of the sheet at
+        ``position`` (None: the workbook's), after removing the names ``replace`` (and
+        ``names``) there: what perfxl defined before."""
+        drop = {*names, *replace}
+        container = _child(self.root, "definedNames")
+        scope = None if position is None else str(position)
+        found = [] if container is None else [
+            dn for dn in _children(container, "definedName")
+            if dn.get("name") in drop and dn.get("localSheetId") == scope]
+        if not found and not names:
+            return
+        self.pkg.touch(self.part)
+        for dn in found:
+            container.remove(dn)
+        if names:
+            container = _ensure_child(self.root, "definedNames", WORKBOOK_ORDER)
+            for name, formula in names.items():
+                el = etree.SubElement(container, _qname(self.root, "definedName"))
+                el.set("name", name)
+                if scope is not None:
+                    el.set("localSheetId", scope)
+                el.text = formula
+        if container is not None and not _children(container, "definedName"):
+            self.root.remove(container)
+
+    def scoped(self, name: str) -> list[str]:
+        """The sheets (by name, in book order) with a local name ``name``."""
+        container = _child(self.root, "definedNames")
+        local = set() if container is None else {
+            dn.get("localSheetId") for dn in _children(container, "definedName")
+            if dn.get("name") == name}
+        return [s.name for i, s in enumerate(self.sheets) if str(i) in local]
+
+    def calculate_on_load(self) -> None:
+        """Ask the application to recalculate every formula when it opens the book (formulas
+        perfxl added hold the values of its own check, not yet the application's)."""
+        calc = _ensure_child(self.root, "calcPr", WORKBOOK_ORDER)
+        if calc.get("fullCalcOnLoad") not in ("1", "true"):
+            calc.set("fullCalcOnLoad", "1")
+            self.pkg.touch(self.part)
+
+    def drop_calc_chain(self) -> None:
+        """Drop calcChain.xml (a cache the application rebuilds): it may list formula cells
+        perfxl has removed, which makes Excel repair the book."""
+        for rel in _rels(self.pkg, self.part):
+            if rel.type == REL_CALC_CHAIN and rel.target in self.pkg:
+                _remove_rel(self.pkg, self.part, rel.id)
+                _delete_part(self.pkg, rel.target)
+
 
 _SHEET_VIEW = re.compile(rb"<(?:[\w.-]+:)?sheetView\b[^>]*>")
 _TAB_SELECTED = re.compile(rb"""\s+tabSelected\s*=\s*(["'])(?:1|true)\1""")
@@ -398,12 +449,15 @@ def _result_xfs(root: Any) -> dict[str, int]:
                                        side["bottom"], _el(root, "diagonal")))
 
     def xf(font_id: int, fill_id: int = 0, border_id: int = 0, *, horizontal: str = "",
-           wrap: bool = False) -> int:
+           wrap: bool = False, hidden: bool = False) -> int:
         alignment = _el(root, "alignment", vertical="center")
         if horizontal:
             alignment.set("horizontal", horizontal)
         if wrap:
             alignment.set("wrapText", "1")
+        children = [alignment]
+        if hidden:  # locked, its formula hidden once the sheet is protected (the live cells)
+            children.append(_el(root, "protection", locked="1", hidden="1"))
         attrs = {"numFmtId": "0", "fontId": str(font_id), "fillId": str(fill_id),
                  "borderId": str(border_id)}
         if has_style_xfs:
@@ -413,7 +467,9 @@ def _result_xfs(root: Any) -> dict[str, int]:
             attrs["applyFill"] = "1"
         if border_id:
             attrs["applyBorder"] = "1"
-        return _append_unique(cell_xfs, _el(root, "xf", alignment, **attrs))
+        if hidden:
+            attrs["applyProtection"] = "1"
+        return _append_unique(cell_xfs, _el(root, "xf", *children, **attrs))
 
     plain = font()
     return {
@@ -427,6 +483,10 @@ def _result_xfs(root: Any) -> dict[str, int]:
         "link": xf(font(underline=True, color=_LINK), 0, grid, wrap=True),
         "error": xf(font(bold=True, color=_RED), fill(_RED_FILL), grid, horizontal="center"),
         "warning": xf(font(bold=True, color=_AMBER), fill(_AMBER_FILL), grid, horizontal="center"),
+        "status": xf(plain, 0, grid, horizontal="center"),
+        "summary-live": xf(font(bold=True, color=_LINK)),
+        "live": xf(plain, hidden=True),
+        "live-status": xf(font(bold=True, color=_LINK), hidden=True),
     }
 
 
