@@ -323,21 +323,35 @@ def _cached(findings: Sequence[Finding]) -> _Cached:
 _SIMPLE_SHEET = re.compile(r"[^\W\d]\w*")
 
 
-def book_names(sheets: Sequence[str], checked: Sequence[str]) -> dict[str, str]:
-    """Workbook-scope names: the book's live totals. A 3-D sum from the first sheet to the last
-    counts every sheet between them, a copy of a project sheet too; it needs both end sheets'
-    names to be written unquoted (LibreOffice reads no quoted 3-D reference), else the totals
-    are the sum of the checked sheets' cells."""
+TOTAL_CELLS = {NAME_ERRORS: "AO2", NAME_WARNINGS: "AP2"}
+"""Where the book's live totals are, on the sheet that holds them (校验结果, or 选项 in a book
+without it): hidden cells that the workbook-scope names refer to."""
+
+
+def book_totals(sheets: Sequence[str], checked: Sequence[str]) -> dict[str, str]:
+    """The cells of the book's live totals → their formulas. A 3-D sum from the first sheet to
+    the last counts every sheet between them, a copy of a project sheet too; it needs both end
+    sheets' names written unquoted (LibreOffice reads no quoted 3-D reference), else the totals
+    are the sum of the checked sheets' cells. The sums are cell formulas, not the names' own:
+    LibreOffice keeps a 3-D reference in a cell through a save, not in a defined name."""
     first, last = sheets[0], sheets[-1]
     out = {}
     for name, cell in ((NAME_ERRORS, ERRORS_CELL), (NAME_WARNINGS, WARNINGS_CELL)):
         if _simple(first) and _simple(last):
-            out[name] = f"=SUM({first}:{last}!{cell})"
+            out[TOTAL_CELLS[name]] = f"=SUM({first}:{last}!{cell})"
         elif checked:
-            out[name] = "=" + "+".join(f"{F.quote_sheet(s)}!{cell}" for s in checked)
+            out[TOTAL_CELLS[name]] = "=" + "+".join(f"{F.quote_sheet(s)}!{cell}"
+                                                    for s in checked)
         else:
-            out[name] = "=0"
+            out[TOTAL_CELLS[name]] = "=0"
     return out
+
+
+def book_names(host: str) -> dict[str, str]:
+    """Workbook-scope names: the book's live totals, in the cells of :func:`book_totals` on
+    ``host``."""
+    return {name: f"={F.quote_sheet(host)}!{F.absolute(cell)}" for name, cell in
+            TOTAL_CELLS.items()}
 
 
 def _simple(sheet: str) -> bool:
@@ -359,6 +373,7 @@ __all__ = [
     "SEVERITY_ZH",
     "a1",
     "book_names",
+    "book_totals",
     "context",
     "live_rules",
     "sheet_checks",

@@ -79,6 +79,9 @@ class Styles:
         self.total_money = fmt(boxed, bold=True, bg_color=LABEL_FILL, num_format=MONEY)
         # live checks (live.py): hidden locked cells, the status line, the marks
         self.live = fmt(base, locked=True, hidden=True, text_wrap=False)
+        self.free = wb.add_format({"locked": False})
+        """Columns right of a project sheet's table: unlocked, so that a row of the indicator
+        table can be deleted on the protected sheet (no locked cell in it)."""
         self.live_status = fmt(base, locked=True, hidden=True, text_wrap=False, bold=True,
                                font_color=LINK)
         self.marks = {severity: wb.add_format({"font_color": font, "bg_color": fill})

@@ -147,10 +147,17 @@ def build(path: Path, dept: Department | None, report: Report | None = None,
                                     dept.year if dept else None, live_checks=live_checks))
         summary_placeholder(wb, st)
     guide_status(guide, st, sum(c.errors for c in checks), sum(c.warnings for c in checks))
-    lists_sheet(wb, st)
+    lists = lists_sheet(wb, st)
     sheets = [ws.name for ws in wb.worksheets()]
-    for name, formula in live.book_names(sheets, sheets[2:-2]).items() if live_checks else ():
-        wb.define_name(name, formula)
+    if live_checks:  # the book's totals, on 选项 (hidden)
+        book_totals = live.book_totals(sheets, [c.sheet for c in checks if c.sheet in sheets])
+        cached = {live.TOTAL_CELLS[live.NAME_ERRORS]: sum(c.errors for c in checks),
+                  live.TOTAL_CELLS[live.NAME_WARNINGS]: sum(c.warnings for c in checks)}
+        for ref, formula in book_totals.items():
+            r, c = L.parse_a1(ref) or (0, 0)
+            lists.write_formula(r, c, formula, st.live, cached[ref])
+        for name, formula in live.book_names(L.SHEET_LISTS).items():
+            wb.define_name(name, formula)
     wb.worksheets()[0].activate()
     wb.close()
 
@@ -457,7 +464,11 @@ def live_sheet(wb: Workbook, ws: Worksheet, st: Styles, checks: live.SheetChecks
         ws.conditional_format(m.ref, {"type": "formula", "criteria": "=" + m.formula,
                                       "format": st.marks[m.severity]})
     last = max((L.parse_a1(c.ref) or (0, 0))[1] for c in checks.cells if c.hidden)
-    ws.set_column(L.LIVE_COLUMN, last, None, st.live, {"hidden": True})
+    # the columns unlocked (the live cells are locked one by one): a row with a locked cell
+    # cannot be deleted on a protected sheet
+    ws.set_column(L.COLUMNS, L.LIVE_COLUMN - 1, None, st.free)
+    ws.set_column(L.LIVE_COLUMN, last, None, st.free, {"hidden": True})
+    ws.set_column(last + 1, 16383, None, st.free)
     for name, ref in checks.names().items():
         wb.define_name(f"{live.F.quote_sheet(checks.sheet)}!{name}", ref)
 
@@ -499,7 +510,7 @@ def summary_placeholder(wb: Workbook, st: Styles) -> None:
     ws.write_string(2, 0, "本表由 perfxl 汇总生成(perfxl summarize,或功能区「绩效目标 → 汇总」)。", st.note)
 
 
-def lists_sheet(wb: Workbook, st: Styles) -> None:
+def lists_sheet(wb: Workbook, st: Styles) -> Worksheet:
     """Hidden lists behind the dropdowns; each 二级 list is a defined name equal to its 一级."""
     ws = wb.add_worksheet(L.SHEET_LISTS)
     ws.write_string(0, 0, "一级指标", st.plain)
@@ -518,6 +529,7 @@ def lists_sheet(wb: Workbook, st: Styles) -> None:
         ws.write_string(r, c, b, st.plain)
     wb.define_name("指标值确定依据", f"='{L.SHEET_LISTS}'!${col}$2:${col}${len(L.BASIS_OPTIONS) + 1}")
     ws.hide()
+    return ws
 
 
 # --- helpers -----------------------------------------------------------------------------------

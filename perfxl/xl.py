@@ -217,9 +217,10 @@ def write_findings(book: Workbook, report: Report, dept: Department | None = Non
     order.insert(intro, RESULT_SHEET)
     having = set(book.sheets_with_name(live.NAME_ERRORS))
     checked = [n for n in order if n in checks or n in having]
-    book.set_names(live.book_names(order, checked) if checked else {})
+    book.set_names(live.book_names(RESULT_SHEET) if checked else {})
     counts = (sum(c.errors for c in checks.values()), sum(c.warnings for c in checks.values()))
-    book.write_sheet(result_sheet(report, located, statuses, counts if checked else None),
+    book.write_sheet(result_sheet(report, located, statuses, counts if checked else None,
+                                  live.book_totals(order, checked) if checked else None),
                      index=intro)
     book.activate(RESULT_SHEET)
 
@@ -246,14 +247,19 @@ def locate(book: Workbook, findings: Sequence[Finding],
 
 def result_sheet(report: Report, located: Sequence[tuple[Finding, str, str]],
                  statuses: dict[int, str] | None = None,
-                 live_counts: tuple[int, int] | None = None) -> SheetSpec:
+                 live_counts: tuple[int, int] | None = None,
+                 totals: dict[str, str] | None = None) -> SheetSpec:
     """The 校验结果 sheet: as the CLI writes it (perfxl.annotate), the live totals (when the
     book has live checks) above the full check's line, one row per finding with its status."""
     summary = result_summary(report.findings, report.checked_at, report.book)
     rows: list[list[Value]] = [[RESULT_SHEET]]
     if live_counts is not None:
         formula, text = live_totals(*live_counts)
-        rows.append([Formula(formula, text)])
+        row: list[Value] = [Formula(formula, text)]
+        for (ref, total), value in zip((totals or {}).items(), live_counts, strict=False):
+            col = (L.parse_a1(ref) or (0, 0))[1]  # the hidden cells the book's names refer to
+            row += [None] * (col - len(row)) + [Formula(total, value)]
+        rows.append(row)
     else:
         rows.append([])
     rows += [[summary.text], []]

@@ -625,15 +625,11 @@ def test_the_demo_corrected_by_typing_has_no_live_error(demo_book: Path, demo: D
 
 
 @pytest.mark.libreoffice
-@pytest.mark.xfail(strict=True, reason="LibreOffice saves the 3-D total as "
-                   "SUM(说明:选项!$AO$1:$AO$1) and reads that name back as #NAME?")
 def test_book_totals_survive_a_save_in_libreoffice(corrected: Edited) -> None:
     assert corrected.done.counts[-2:] == corrected.done.expected[-2:]
 
 
 @pytest.mark.libreoffice
-@pytest.mark.xfail(strict=True, reason="the full check's constant marks (marks.ERROR_FORMULA) "
-                   "stay on the cells of live findings, red after the user's correction")
 def test_no_cell_stays_red_after_the_correction(corrected: Edited) -> None:
     red = sorted(at for at, flags in corrected.done.flags.items()
                  if any(f.colour == ERR for f in flags))
@@ -722,10 +718,6 @@ def test_copied_inserted_and_deleted_rows_are_checked(demo: Department,
 
 
 @pytest.mark.libreoffice
-@pytest.mark.xfail(strict=True, raises=RuntimeError,
-                   reason="LibreOffice refuses to delete a row of a protected project sheet: "
-                          "deleting rows is allowed, but only rows without a locked cell, and "
-                          "every row has locked cells (H:XFD)")
 def test_an_indicator_row_can_be_deleted_on_a_protected_sheet(demo_book: Path, demo: Department,
                                                               tmp_path: Path,
                                                               soffice: str) -> None:

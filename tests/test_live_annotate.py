@@ -103,29 +103,33 @@ def test_a_hand_made_book_gets_live_checks_at_its_cell_map(seed: Path, seed_chec
     for p in dept.projects:
         ws = wb[p.sheet]
         block = live_block(ws)
-        # the counts, the started flag over the project's own cells, a column per test
-        assert block["AO1"].startswith("=SUMIF(") and block["AP1"].startswith("=SUMIF(")
+        # the counts, the started flag over the project's own cells, the sums by kind of test
+        assert block["AO1"] == "=AO3+AQ3" and block["AP1"] == "=AP3+AR3"
         code = live.F.absolute(p.cells["project.code"])
         assert code in block["AO2"] and live.F.absolute(p.cells["project.budget"]) in block["AO2"]
-        assert str(block["AQ2"]).startswith("PX") and block["AQ3"] in ("error", "warning")
+        assert str(block["AQ2"]).startswith("PX") and str(block["AO3"]).startswith("=$AO$2*(")
         # the status line: row 1, two columns right of the far-right note (column N)
         assert block["P1"].startswith('="实时检查(随输入更新): "')
         assert [ref for ref in block if not ref.startswith(("A", "B", "C"))] == ["P1"]
-        assert ws.column_dimensions["AO"].hidden and ws["AQ4"].protection.hidden
+        assert ws.column_dimensions["AO"].hidden and ws["AO3"].protection.hidden
         rules = dict(live_rules_of(ws))
         # a project field is marked at its cell: 项目编码 where the reader found it
-        assert re.fullmatch(r"\$[A-Z]+\$4>0", rules[p.cells["project.code"]])
+        assert rules[p.cells["project.code"]].startswith("$AO$2*(")
         # an indicator column from the header (the row above the first indicator) down
         rows = [int(re.sub(r"\D", "", i.cells["value"])) for i in p.indicators]
         letter = re.sub(r"\d", "", p.indicators[0].cells["value"])
         assert any(ref.startswith(f"{letter}{min(rows) - 1}:{letter}") for ref in rules)
         # the table in 万元: budget = fiscal + other to the fen is to a millionth of a 万元
-        funds = next(v for k, v in block.items() if k.endswith("4") and "ROUND((" in str(v))
-        assert "*1000000,0)<>0" in funds
+        # (the amounts in 元 are shared values in row 1: a number times 10000)
+        assert any(re.fullmatch(r"[A-Z]+1", k) and "*10000," in str(v) for k, v in block.items())
+        assert "*100,0)<>0" in str(block["AO3"])
         assert local_names(ws) == {"perfxl_live_errors": f"'{p.sheet}'!$AO$1",
                                    "perfxl_live_warnings": f"'{p.sheet}'!$AP$1"}
+    # the book's totals: a cell on 校验结果 (LibreOffice keeps a 3-D sum only in a cell), the sum
+    # of the project sheets' cells (a sheet named "1" needs quotes: no 3-D reference)
     sums = "+".join(f"'{p.sheet}'!$AO$1" for p in dept.projects)
-    assert wb.defined_names["perfxl_live_errors"].attr_text == sums  # sheet "1" needs quotes
+    assert wb.defined_names["perfxl_live_errors"].attr_text == "'校验结果'!$AO$2"
+    assert wb["校验结果"]["AO2"].value == "=" + sums
     assert read_book(seed_checked).to_json()["projects"] == dept.to_json()["projects"]
 
 
@@ -193,7 +197,8 @@ def test_the_department_book_has_one_set_of_live_checks_per_project_sheet(
         assert block["I1"].startswith('="实时检查')  # our template's status line
         assert Counter(f for _, f in live_rules_of(ws)) == Counter(m.formula for m in mine.marks)
         assert set(local_names(ws)) == {"perfxl_live_errors", "perfxl_live_warnings"}
-    assert wb.defined_names["perfxl_live_errors"].attr_text == "SUM(说明:选项!$AO$1)"
+    assert wb.defined_names["perfxl_live_errors"].attr_text == "'校验结果'!$AO$2"
+    assert wb["校验结果"]["AO2"].value == "=SUM(说明:选项!$AO$1)"
     # summarize a hand-made book: the output is in our form, with its live checks at I1
     out = tmp_path / "summary.xlsx"
     seed = tmp_path / "seed.xlsx"
@@ -319,7 +324,7 @@ def test_only_the_first_project_of_a_sheet_of_several_gets_live_checks(
         r"\D", "", dept.projects[1].cells["project.code"]))  # ends before the next table
     wb = openpyxl.load_workbook(out)
     ws = wb[ONE_SHEET_TITLE]
-    assert len(local_names(ws)) == 2 and live_block(ws)["AO1"].startswith("=SUMIF(")
+    assert len(local_names(ws)) == 2 and live_block(ws)["AO1"] == "=AO3+AQ3"
     later = [f for f in report.findings if f.rule in LIVE_RULES and f.project_code != first.code]
     assert later
     for f in later:  # the later tables' live findings keep the full check's mark and note

@@ -714,6 +714,9 @@ def test_xlwings_validate_marks_like_openpyxl(demo_book: Path, tmp_path: Path) -
     assert "630001" in [results.values.get((r, 6)) for r in range(6, 40)]
 
 
+LAST_LIVE_COLUMN = 85  # CG: the last column the live checks hide (openpyxl mangles those after)
+
+
 def _live_openpyxl(path: Path) -> dict[str, Any]:
     """sheet → its live cells (formulas, array formulas as ``{…}``), live marks and names."""
     from openpyxl.utils.cell import get_column_letter
@@ -735,8 +738,10 @@ def _live_openpyxl(path: Path) -> dict[str, Any]:
                  for cf in ws.conditional_formatting for rule in cf.rules
                  if marks.is_live_mark(rule.formula[0])}
         names = {n: "=" + d.attr_text for n, d in ws.defined_names.items()}
+        # (openpyxl's own save groups the unlocked columns up to XFD with hidden ones: only the
+        # live block's columns are compared)
         hidden = {c for dim in ws.column_dimensions.values() if dim.hidden
-                  for c in range(dim.min, dim.max + 1)}
+                  for c in range(dim.min, min(dim.max, LAST_LIVE_COLUMN) + 1)}
         out[ws.title] = (cells, rules, names, {get_column_letter(c) for c in hidden if c > 40})
     return out
 
@@ -751,7 +756,7 @@ def _live_fake(book: FakeBook) -> dict[str, Any]:
                  if pos[0] <= 4 and (pos[1] > 40 or str(v).lstrip('="').startswith("实时检查"))}
         rules = {(frozenset(f"{get_column_letter(c)}{r}" for r, c in cond.cells), cond.Formula1)
                  for cond in sheet.conditions if marks.is_live_mark(cond.Formula1)}
-        hidden = {get_column_letter(c) for c in sheet.hidden_columns if c > 40}
+        hidden = {get_column_letter(c) for c in sheet.hidden_columns if 40 < c <= LAST_LIVE_COLUMN}
         out[sheet.name] = (cells, rules, dict(sheet.api.Names.names), hidden)
     return out
 

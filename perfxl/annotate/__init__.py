@@ -124,10 +124,11 @@ def annotate(src: Path | bytes, dst: Path, findings: Sequence[Finding], *, check
     order = [s.name for s in book.sheets]
     order.insert(position, RESULT_SHEET)
     checked = book.scoped(live.NAME_ERRORS)
-    book_names = live.book_names(order, checked) if checked else {}
+    book_names = live.book_names(RESULT_SHEET) if checked else {}
     book.set_names({k: v.lstrip("=") for k, v in book_names.items()}, replace=_LIVE_NAMES)
     _add_result_sheet(pkg, book, located, styles, result_summary(ordered, checked_at, book_label),
                       statuses=statuses, live_counts=(counts[0], counts[1]) if checked else None,
+                      totals=live.book_totals(order, checked) if checked else None,
                       position=position)
     pkg.save(Path(dst))
 

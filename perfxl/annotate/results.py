@@ -10,6 +10,7 @@ from typing import Any
 
 from lxml import etree  # type: ignore[import-untyped]
 
+from .. import layout as L
 from ..findings import ERROR
 from ..marks import (
     CELL_COLUMN,
@@ -43,13 +44,16 @@ def _place(loc: _Located) -> str:
 def _add_result_sheet(pkg: _Package, book: _Book, located: Sequence[_Located], styles: _Styles,
                       summary: ResultSummary, *, position: int,
                       statuses: dict[int, str] | None = None,
-                      live_counts: tuple[int, int] | None = None) -> None:
+                      live_counts: tuple[int, int] | None = None,
+                      totals: dict[str, str] | None = None) -> None:
     """Insert 校验结果 at ``position``; ``statuses``: the live status formula of a finding (by
     its index in ``located``); ``live_counts``: the book's live totals now (None: the book has
-    no live checks, so no line of them)."""
+    no live checks, so no line of them); ``totals``: the hidden cells of the book's live totals
+    (live.book_totals) that the workbook names refer to."""
     folder = posixpath.dirname(book.part)
     part = pkg.free_name(posixpath.join(folder, "worksheets", "sheet{}.xml"))
-    pkg.put_xml(part, _result_sheet(located, styles, summary, statuses or {}, live_counts))
+    pkg.put_xml(part, _result_sheet(located, styles, summary, statuses or {}, live_counts,
+                                    totals or {}))
     _set_override(pkg, part, CT_WORKSHEET)
     book.insert_sheet(position, RESULT_SHEET, part)
     last = RESULT_HEADER_ROW + len(located)
@@ -65,7 +69,8 @@ def _row_values(loc: _Located, state: Status) -> list[Any]:
 
 
 def _result_sheet(located: Sequence[_Located], styles: _Styles, summary: ResultSummary,
-                  statuses: dict[int, str], live_counts: tuple[int, int] | None) -> Any:
+                  statuses: dict[int, str], live_counts: tuple[int, int] | None,
+                  totals: dict[str, str]) -> Any:
     """The 校验结果 worksheet: title, live totals, summary, and a filterable table with frozen
     header."""
     ws = etree.Element(f"{{{MAIN}}}worksheet", nsmap={None: MAIN, "r": R})
@@ -82,16 +87,23 @@ def _result_sheet(located: Sequence[_Located], styles: _Styles, summary: ResultS
         _el(ws, "selection", pane="bottomLeft", activeCell=first_body, sqref=first_body),
         tabSelected="1", workbookViewId="0")))
     ws.append(_el(ws, "sheetFormatPr", defaultRowHeight="15"))
+    hidden = [(L.parse_a1(ref) or (0, 0))[1] + 1 for ref in totals]  # the book's live totals
     ws.append(_el(ws, "cols", *(_el(ws, "col", min=str(i), max=str(i), width=str(width),
                                     customWidth="1")
-                                for i, (_, width) in enumerate(RESULT_COLUMNS, start=1))))
+                                for i, (_, width) in enumerate(RESULT_COLUMNS, start=1)),
+                  *(_el(ws, "col", min=str(i), max=str(i), width="9", hidden="1")
+                    for i in sorted(hidden))))
     data = _el(ws, "sheetData")
     ws.append(data)
     xf = styles.xf
     _add_row(data, 1, [(RESULT_SHEET, xf["title"])], height="24")
     if live_counts is not None:
         formula, text = live_totals(*live_counts)
-        _add_row(data, LIVE_ROW, [(Status(formula, text), xf["summary-live"])])
+        row = _add_row(data, LIVE_ROW, [(Status(formula, text), xf["summary-live"])])
+        for (ref, total), value in zip(totals.items(), live_counts, strict=False):
+            c = etree.SubElement(row, _qname(data, "c"), r=ref, s=str(xf["live"]))
+            etree.SubElement(c, _qname(data, "f")).text = total.lstrip("=")
+            etree.SubElement(c, _qname(data, "v")).text = str(value)
     _add_row(data, SUMMARY_ROW, [(summary.text, xf[summary.role])])
     _add_row(data, RESULT_HEADER_ROW, [(name, xf["header"]) for name, _ in RESULT_COLUMNS])
     links = _el(ws, "hyperlinks")
@@ -130,7 +142,7 @@ def _finding_row(data: Any, row: int, number: int, loc: _Located, state: Status,
 
 
 def _add_row(data: Any, row: int, cells: Sequence[tuple[Any, int]], *,
-             height: str = "") -> None:
+             height: str = "") -> Any:
     """A row of cells; text as inline strings, so sharedStrings.xml stays as it is and a value
     starting with ``=`` is text, never a formula; a :class:`Status` with a formula is that
     formula with its value."""
@@ -156,3 +168,4 @@ def _add_row(data: Any, row: int, cells: Sequence[tuple[Any, int]], *,
             t.text = _xml_text(value)
             if value != value.strip():
                 t.set(XML_SPACE, "preserve")
+    return el
