@@ -242,8 +242,10 @@ def _m(d: Decimal | None) -> str:
 
 @live("required-missing")
 def _required_live(ctx: Context) -> Iterator[Test]:
+    # (not 单位名称: the reader takes a blank one from the unit's other projects, which a
+    # formula on this sheet cannot see)
     for fld in REQUIRED_TEXT.values():
-        if ctx.has(fld):
+        if ctx.has(fld) and fld != "unit.name":
             yield Test("required-missing", PROJECT, fld, F.blank(ctx.ref(fld)))
     if ctx.has("project.budget"):  # text that is no amount (二十万) is none
         yield Test("required-missing", PROJECT, "project.budget",

@@ -116,8 +116,9 @@ def test_result_sheet_rows(annotated: Path) -> None:
                               '&perfxl_live_warnings&" 项"')
     assert ws["A3"].value == "完整校验: 错误 2 项,警告 5 项 · 校验时间 2026-11-27 10:00:00 · demo.xlsx"
     assert ws["A4"].value is None
-    assert [c.value for c in ws[5]] == HEADER
-    rows = [[c.value for c in row] for row in ws.iter_rows(min_row=6)]
+    header = [c.value for c in ws[5]]  # (the book's live totals are far right, in row 2)
+    assert header[:len(HEADER)] == HEADER and not any(header[len(HEADER):])
+    rows = [[c.value for c in row][:len(HEADER)] for row in ws.iter_rows(min_row=6)]
     assert [r[0] for r in rows] == list(range(1, 8))
     assert [(r[1], r[3]) for r in rows] == [  # errors first, otherwise in the given order
         ("错误", "PX201"), ("错误", "PX301"), ("警告", "PX501"), ("警告", "PX502"),
@@ -147,8 +148,9 @@ def test_result_sheet_is_inline_strings(demo: Path, annotated: Path) -> None:
     before, after = members(demo), members(annotated)
     assert after["xl/sharedStrings.xml"] == before["xl/sharedStrings.xml"]
     sheet = after[part_of(annotated, RESULT_SHEET)].decode()
-    # formulas only in the live totals line (and the status of live findings: none here)
-    assert 't="inlineStr"' in sheet and sheet.count("<f>") == 1
+    # formulas only in the live totals line and the two hidden cells of the book's totals that
+    # its names refer to (and the status of live findings: none here)
+    assert 't="inlineStr"' in sheet and sheet.count("<f>") == 3
 
 
 def test_calamine_reads_result_sheet_and_cached_values(demo: Path, annotated: Path) -> None:
@@ -160,7 +162,7 @@ def test_calamine_reads_result_sheet_and_cached_values(demo: Path, annotated: Pa
     totals = [row for row in after.get_sheet_by_name("部门整体").to_python() if "合计" in row]
     assert totals and totals[0][2:4] == [100, 100]
     result = after.get_sheet_by_name(RESULT_SHEET).to_python()
-    assert result[4] == HEADER and result[5][9] == f"{P1}!C4"
+    assert result[4][:len(HEADER)] == HEADER and result[5][9] == f"{P1}!C4"
 
 
 # --- marks and notes ------------------------------------------------------------------------

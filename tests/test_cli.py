@@ -348,6 +348,7 @@ def test_the_rules_file_reaches_the_live_formulas(command: str, tmp_path: Path) 
             "split": ["split", str(tmp_path / "t.xlsx"), "-o", str(out)]}[command]
     if command == "split":
         assert run("populate", str(data), "-o", str(tmp_path / "t.xlsx"))[0] == 0
+    described: list[int] = []
     for with_rules in (False, True):
         code, _, err = run(*args, "--force", *(["--rules", str(rules)] if with_rules else []))
         assert code in (0, 1), err
@@ -357,5 +358,7 @@ def test_the_rules_file_reaches_the_live_formulas(command: str, tmp_path: Path) 
                           if n.startswith("xl/worksheets/sheet") or n == "xl/sharedStrings.xml")
         lengths = set(re.findall(r"\(LEN\(\$[A-Z]+\$1\)=(\d+)\)", xml))
         assert lengths == ({"22"} if with_rules else {"21"})
-        # description-repeats-name compares a description with its name, as the reader keys them
-        assert ('=SUBSTITUTE(ASC(C9)," ","")' in xml) is not with_rules
+        # description-repeats-name turned off: one rule fewer on each description column
+        described.append(len(re.findall(r'<conditionalFormatting sqref="D9:D\d+">', xml))
+                         + len(re.findall(r'<cfRule[^>]*>(?:(?!</cfRule>).)*ASC\(D9\)', xml)))
+    assert described[0] > described[1] > 0

@@ -327,11 +327,6 @@ def _case_duplicate(p: dict[int, Project]) -> dict[int, Mutation]:
                         {"ind.1.level3": "APP使用率", "ind.2.level3": "App使用率"})}
 
 
-def _unit_name(p: dict[int, Project]) -> dict[int, Mutation]:
-    return {1: Mutation("no unit name", {"unit.name": None},
-                        (("required-missing", "unit.name"),))}
-
-
 Mutations = Callable[[dict[int, Project]], dict[int, Mutation]]
 
 
@@ -356,13 +351,11 @@ BOOKS: dict[str, Mutations] = {
     "variants": _variants,
     "readings": together(_whitespace, _whole_percents, _case_description, _stripped),
     "keys": together(_stated_unit, _criteria, _unreadable),
-    "case-duplicate": _case_duplicate, "unit-name": _unit_name,
+    "case-duplicate": _case_duplicate,
 }
 DISAGREE = {
     "case-duplicate": "the live duplicate test compares case-insensitively (MATCH, =); "
                       "no portable function counts case-sensitive repeats over a range",
-    "unit-name": "the reader takes the label 单位:元 (G2) right of a blank 单位名称 for the unit's "
-                 "name: the full check misses the blank name that the live check flags",
 }
 
 

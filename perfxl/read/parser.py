@@ -393,7 +393,8 @@ def _first(found: list[Pos], rows: range) -> Pos | None:
 
 def _right(g: Grid, pos: Pos, limit: int = 6) -> tuple[Any, str]:
     """:meth:`Grid.right_of` with the parser's labels (any text that reads as a field's label)."""
-    return g.right_of(pos, limit, lambda r, c: (k := g.key(r, c)) and is_any_label(k))
+    return g.right_of(pos, limit, lambda r, c: (k := g.key(r, c)) and (
+        is_any_label(k) or bool(_MONEY_UNIT.fullmatch(k))))  # 单位:元 is no field's value
 
 
 def _money_factor(g: Grid, rows: range, budget_label: str) -> tuple[Decimal, str]:
