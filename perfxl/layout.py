@@ -80,6 +80,8 @@ LABEL_DEDUCTION = "扣分"
 LIVE_COLUMN = 40
 """AO: the first hidden column of the live cells (right of any table and of the 汇总's chart data)."""
 FIRST_TEST_COLUMN = LIVE_COLUMN + 2
+LIVE_LAST_COLUMN = LIVE_COLUMN + 47
+"""CK: the last of the hidden columns every writer hides for the live cells (they fit in AO:CK)."""
 LIVE_ROWS = 4
 STATUS_TITLE = "实时检查(随输入更新)"
 

@@ -29,7 +29,7 @@ from . import rules as _rules  # noqa: F401  (registers the live forms declared 
 from . import schemas as _schemas  # noqa: F401
 from .findings import ERROR, SEVERITY_ZH, WARNING, Finding
 from .formula import AT, LIVE, MARK, PROJECT, Context, Places, Table, Test
-from .layout import FIRST_TEST_COLUMN, STATUS_TITLE, a1, column_letters, parse_a1
+from .layout import FIRST_TEST_COLUMN, LIVE_LAST_COLUMN, STATUS_TITLE, a1, column_letters, parse_a1
 from .rules import RULES, RulesConfig
 
 NAME_ERRORS, NAME_WARNINGS = "perfxl_live_errors", "perfxl_live_warnings"
@@ -190,6 +190,7 @@ def sheet_checks(sheet: str, ctx: Context, findings: Sequence[Finding] = (), *,
     out.cells = [Cell(ref, formula, value.get(ref, 0) if formula else MARKER, array)
                  for ref, formula, array in layout.cells]
     out.cells.append(Cell(status_cell, _status_formula(), _status_text(out), hidden=False))
+    assert all((parse_a1(c.ref) or (0, 0))[1] <= LIVE_LAST_COLUMN for c in out.cells if c.hidden)
     return out
 
 

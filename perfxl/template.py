@@ -463,7 +463,7 @@ def live_sheet(wb: Workbook, ws: Worksheet, st: Styles, checks: live.SheetChecks
     for m in checks.marks:
         ws.conditional_format(m.ref, {"type": "formula", "criteria": "=" + m.formula,
                                       "format": st.marks[m.severity]})
-    last = max((L.parse_a1(c.ref) or (0, 0))[1] for c in checks.cells if c.hidden)
+    last = L.LIVE_LAST_COLUMN
     # the columns unlocked (the live cells are locked one by one): a row with a locked cell
     # cannot be deleted on a protected sheet
     ws.set_column(L.COLUMNS, L.LIVE_COLUMN - 1, None, st.free)

@@ -547,8 +547,8 @@ class XlwingsBook:
                 rng.api.FormulaHidden = True
                 if not cell.hidden:
                     rng.font.bold = True
-            last_test = L.FIRST_TEST_COLUMN + max(len(checks.placed), 1)
-            ws.range((1, L.LIVE_COLUMN + 1), (1, last_test)).api.EntireColumn.Hidden = True
+            ws.range((1, L.LIVE_COLUMN + 1),
+                     (1, L.LIVE_LAST_COLUMN + 1)).api.EntireColumn.Hidden = True
             for m in checks.marks:
                 # Excel reads a conditional format's relative references from the active
                 # cell: make it the range's top-left, where the formula is written from

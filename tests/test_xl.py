@@ -23,6 +23,7 @@ import pytest
 from openpyxl_book import OpenpyxlBook
 
 from perfxl import live, marks, xl
+from perfxl.layout import LIVE_LAST_COLUMN
 from perfxl.live_sheets import book_checks
 from perfxl.marks import AUTHOR, ERROR_FORMULA, RESULT_SHEET, WARNING_FORMULA
 from perfxl.read import department, read_book, read_grids
@@ -714,7 +715,7 @@ def test_xlwings_validate_marks_like_openpyxl(demo_book: Path, tmp_path: Path) -
     assert "630001" in [results.values.get((r, 6)) for r in range(6, 40)]
 
 
-LAST_LIVE_COLUMN = 85  # CG: the last column the live checks hide (openpyxl mangles those after)
+LAST_LIVE_COLUMN = LIVE_LAST_COLUMN + 1  # 1-based: openpyxl's save mangles the columns after
 
 
 def _live_openpyxl(path: Path) -> dict[str, Any]:

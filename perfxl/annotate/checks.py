@@ -16,7 +16,7 @@ from typing import Any
 from lxml import etree  # type: ignore[import-untyped]
 
 from .. import live
-from ..layout import FIRST_TEST_COLUMN, LIVE_COLUMN, LIVE_ROWS, STATUS_TITLE, a1
+from ..layout import FIRST_TEST_COLUMN, LIVE_COLUMN, LIVE_LAST_COLUMN, LIVE_ROWS, STATUS_TITLE, a1
 from ..marks import is_live_mark
 from ..ooxml import R
 from ..read import Grid
@@ -163,8 +163,7 @@ def add_live(root: Any, checks: live.SheetChecks, styles: _Styles, priority: int
         style = styles.xf["live" if c.hidden else "live-status"]
         rows.setdefault(at[0], {})[at[1]] = _cell(data, c, style)
     _put_rows(data, rows)
-    last = FIRST_TEST_COLUMN + max(len(checks.placed), 1)  # 1-based, the last test column
-    _hide_columns(root, LIVE_COLUMN + 1, last)
+    _hide_columns(root, LIVE_COLUMN + 1, LIVE_LAST_COLUMN + 1)
     _extend_dimension(root, [_parse_cell(c.ref) for c in checks.cells])
     dxf = {"error": styles.error_dxf, "warning": styles.warning_dxf}
     blocks = []
