@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
 
+from .layout import column_letters
+
 MARK, COUNT, AT = "mark", "count", "at"
 
 PORTABLE_FUNCTIONS = frozenset({
@@ -293,7 +295,7 @@ class Context:
     def once(self, formula: str) -> str:
         """The absolute reference of a hidden row-1 cell holding ``formula``."""
         if formula not in self.shared:
-            self.shared[formula] = absolute(f"{_letters(self.first_column + len(self.shared))}1")
+            self.shared[formula] = absolute(f"{column_letters(self.first_column + len(self.shared))}1")
         return self.shared[formula]
 
     def amount(self, fld: str) -> str:
@@ -330,15 +332,6 @@ class Context:
         for ch in ('" "', "CHAR(10)", "CHAR(13)", "CHAR(9)", '"\u3000"'):
             s = f'SUBSTITUTE({s},{ch},"")'
         return self.once(s)
-
-
-def _letters(col: int) -> str:
-    letters = ""
-    c = col + 1
-    while c:
-        c, rem = divmod(c - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
 
 
 LiveForm = Callable[[Context], Iterable[Test]]

@@ -445,6 +445,19 @@ def _bgr(rgb: tuple[int, int, int]) -> int:
     return rgb[0] + (rgb[1] << 8) + (rgb[2] << 16)
 
 
+def _delete_conditions(sheet: Any, ours: Callable[[str], bool]) -> None:
+    """Delete the sheet's conditional formats whose formula ``ours`` recognises."""
+    conditions = sheet.api.Cells.FormatConditions
+    for i in range(int(conditions.Count), 0, -1):
+        condition = conditions.Item(i)
+        try:
+            formula = str(condition.Formula1)
+        except Exception:  # data bars, colour scales: no Formula1
+            continue
+        if ours(formula):
+            condition.Delete()
+
+
 class XlwingsBook:
     """The open book behind the ribbon, through xlwings (``xw.Book.caller()``)."""
 
@@ -494,15 +507,7 @@ class XlwingsBook:
 
     def clear_marks(self) -> None:
         for sheet in self.book.sheets:
-            conditions = sheet.api.Cells.FormatConditions
-            for i in range(int(conditions.Count), 0, -1):
-                condition = conditions.Item(i)
-                try:
-                    formula = str(condition.Formula1)
-                except Exception:  # data bars, colour scales: no Formula1
-                    continue
-                if formula.lstrip("=") in MARK_FORMULAS.values():
-                    condition.Delete()
+            _delete_conditions(sheet, lambda f: f.lstrip("=") in MARK_FORMULAS.values())
             for note in list(sheet.notes):
                 if is_perfxl_note(note.text, note.author):
                     note.delete()
@@ -512,15 +517,7 @@ class XlwingsBook:
         live cells (when AQ2 holds a rule's code) and status line, then ``checks``'s."""
         ws = self.book.sheets[sheet]
         with self._unprotected(ws):
-            conditions = ws.api.Cells.FormatConditions
-            for i in range(int(conditions.Count), 0, -1):
-                condition = conditions.Item(i)
-                try:
-                    formula = str(condition.Formula1)
-                except Exception:  # data bars, colour scales: no Formula1
-                    continue
-                if is_live_mark(formula):
-                    condition.Delete()
+            _delete_conditions(ws, is_live_mark)
             marker = ws.range((2, L.FIRST_TEST_COLUMN + 1)).value
             if isinstance(marker, str) and marker.startswith("PX"):
                 last = int(ws.used_range.last_cell.column)
