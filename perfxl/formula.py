@@ -6,7 +6,7 @@ those cells three ways, so that one definition gives all three formulas a book n
 
 - ``MARK``: relative to the top-left cell of the range a conditional format covers (the format
   moves and grows with the rows a user inserts);
-- ``COUNT``: over the whole range, inside ``SUMPRODUCT`` (the sheet's count of findings);
+- ``COUNT``: over the whole range, added up in an array formula (the sheet's counts);
 - ``AT``: at one cell, with the sheet's name (a status formula on another sheet).
 
 Conditions are arithmetic (``*`` for and, ``+ … >0`` for or), never AND/OR, so that the same
@@ -67,9 +67,6 @@ def any_of(terms: Iterable[str]) -> str:
     """True (1) when any term is."""
     return "((" + ")+(".join(terms) + ")>0)"
 
-
-def every(terms: Iterable[str]) -> str:
-    return "(" + ")*(".join(terms) + ")"
 
 
 WHITESPACE = ("CHAR(10)", "CHAR(13)", "CHAR(9)", text("\u3000"), text("\u00a0"))
@@ -230,11 +227,6 @@ class Places:
         return one_of(self.level1(), names)
 
 
-def count(expression: str) -> str:
-    """The number of rows of a ``COUNT`` rendering that are true: written as an array formula
-    (entered with Ctrl+Shift+Enter in all three applications), so IF and IFERROR work row by
-    row and a row whose text makes a function fail counts as no finding."""
-    return f"ROUND(SUM(IFERROR(({expression})*1,0)),0)"
 
 
 # --- live checks: declared beside the check they mirror (rules.py, schemas.py) ---------------------

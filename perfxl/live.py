@@ -6,14 +6,16 @@ formula.py); this module lays them out on one sheet, once for every writer (the 
 XlsxWriter sheets, the annotator's XML, the ribbon's live book), which only place what
 :func:`sheet_checks` returns:
 
-- hidden, locked cells right of the printed table (from column AO): the sheet's live error and
-  warning counts (row 1, the same cells on every sheet, so the book's totals are a 3-D sum that
-  also counts a copied sheet), whether the project has been started (row 2), and one column per
-  test: its rule, its severity and its count (rows 2–4);
-- a conditional format per test, on the cell it marks (a project field, driven by its count
-  cell) or over its indicator column (its own formula row by row, so inserted rows are covered);
+- hidden, locked cells right of the printed table (AO:CK): the sheet's live error and warning
+  counts (AO1/AP1, the same cells on every sheet, so the book's totals are a 3-D sum that also
+  counts a copied sheet), whether the project has been started (AO2), the marker that tells the
+  reader these cells (AQ2), the counts by kind of test and severity (AO3:AR3), and values several
+  tests share (row 1 from AQ);
+- a conditional format per test, with its own formula: on the cell it marks (a project field)
+  or over its indicator column (row by row, so inserted rows are covered);
 - the visible status line beside the table, and the defined names ``perfxl_live_errors`` /
-  ``perfxl_live_warnings`` (sheet scope here, workbook scope in :func:`book_names`).
+  ``perfxl_live_warnings`` (sheet scope here; workbook scope in :func:`book_names`, over the
+  cells of :func:`book_totals`).
 """
 
 from __future__ import annotations
@@ -72,8 +74,6 @@ class Mark:
 class Placed:
     test: Test
     severity: str
-    column: str
-    """Letters of the test's hidden column."""
     marks: str
     """PROJECT: the cell it marks; TABLE: the column range it covers."""
 
@@ -170,7 +170,7 @@ def sheet_checks(sheet: str, ctx: Context, findings: Sequence[Finding] = (), *,
     layout = _layout(ctx)
     out = SheetChecks(sheet, marks=list(layout.marks), placed=list(layout.placed),
                       table=ctx.table)
-    cached = _cached(findings)
+    cached = _Cached(findings)
     counted: Counter[tuple[str, str]] = Counter()
     for pl in layout.placed:
         if pl.test.scope == PROJECT:
@@ -239,7 +239,7 @@ def _lay_out(ctx: Context) -> _Layout:
             marks.append(Mark(at, f"{gate}*({mark})", sev, t.slug))
             sums[(F.TABLE, sev)].append(
                 f"IFERROR(({t.condition(Places(F.COUNT, ctx.table))})*1,0)")
-        placed.append(Placed(t, sev, "", at))
+        placed.append(Placed(t, sev, at))
     cells: list[tuple[str, str | None, bool]] = [
         (STARTED_CELL.replace("$", ""), _started(ctx), False),
         (a1(1, FIRST_TEST_COLUMN), None, False)]
@@ -281,7 +281,7 @@ def _first_level1(ctx: Context) -> str:
 def _status_text(out: SheetChecks) -> str:
     if not out.errors and not out.warnings:
         return f"{STATUS_TITLE}: 未发现问题"
-    return f"{STATUS_TITLE}: 错误 {out.errors} 项,警告 {out.warnings} 项"
+    return f"{STATUS_TITLE}: {counts_text(out.errors, out.warnings)}"
 
 
 def _status_formula() -> str:
@@ -313,10 +313,6 @@ class _Cached:
             if at and column_letters(at[1]) == letter and table.top <= at[0] + 1 <= table.bottom:
                 n += 1
         return n
-
-
-def _cached(findings: Sequence[Finding]) -> _Cached:
-    return _Cached(findings)
 
 
 # --- the book -------------------------------------------------------------------------------------

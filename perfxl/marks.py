@@ -26,7 +26,7 @@ from typing import Any
 
 from .findings import ERROR, SEVERITY_ZH, WARNING, Finding, field_label
 from .layout import LIVE_COLUMN, LIVE_ROWS, SHEET_RESULTS, STATUS_TITLE, parse_a1
-from .live import FULL_CHECK, NAME_ERRORS, NAME_WARNINGS, OPEN
+from .live import FULL_CHECK, NAME_ERRORS, NAME_WARNINGS, OPEN, counts_text
 from .rules import rule_label
 
 RESULT_SHEET = SHEET_RESULTS
@@ -145,7 +145,7 @@ def live_totals(errors: int, warnings: int) -> tuple[str, str]:
     """The live totals line of 校验结果: its formula over the book's names and the value it has
     now (``errors``/``warnings``: the counts the live cells were written with)."""
     formula = (f'="{STATUS_TITLE}: 错误 "&{NAME_ERRORS}&" 项,警告 "&{NAME_WARNINGS}&" 项"')
-    return formula, f"{STATUS_TITLE}: 错误 {errors} 项,警告 {warnings} 项"
+    return formula, f"{STATUS_TITLE}: {counts_text(errors, warnings)}"
 
 
 FULL_CHECK_TITLE = "完整校验"

@@ -16,6 +16,7 @@ from . import layout as L
 from . import live
 from .consolidate import totals as compute_totals
 from .files import atomic_path
+from .marks import live_totals
 from .model import LEVELS, QUARTERS, Department, Indicator, Project, Unit
 from .rules import RulesConfig
 from .source_sheet import sources_sheet
@@ -206,11 +207,10 @@ def guide_sheet(wb: Workbook, st: Styles) -> Worksheet:
 
 
 def guide_status(ws: Worksheet, st: Styles, errors: int, warnings: int) -> None:
-    """The 说明's line of the book's live totals (the workbook names of :func:`build`)."""
-    ws.write_formula(GUIDE_STATUS_ROW, 0,
-                     f'="{L.STATUS_TITLE}: 错误 "&{live.NAME_ERRORS}&" 项,警告 "'
-                     f'&{live.NAME_WARNINGS}&" 项"', st.live_status,
-                     f"{L.STATUS_TITLE}: {live.counts_text(errors, warnings)}")
+    """The 说明's line of the book's live totals (the workbook names of :func:`build`), as
+    校验结果 shows them."""
+    formula, text = live_totals(errors, warnings)
+    ws.write_formula(GUIDE_STATUS_ROW, 0, formula, st.live_status, text)
 
 
 def department_sheet(wb: Workbook, st: Styles, dept: Department | None) -> None:

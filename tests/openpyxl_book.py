@@ -124,7 +124,7 @@ class OpenpyxlBook:
             cell.protection = Protection(locked=True, hidden=True)
             if not c.hidden:
                 cell.font = Font(bold=True, color=argb(LINK))
-        for col in range(L.LIVE_COLUMN + 1, L.FIRST_TEST_COLUMN + max(len(checks.placed), 1) + 1):
+        for col in range(L.LIVE_COLUMN + 1, L.LIVE_LAST_COLUMN + 2):
             ws.column_dimensions[get_column_letter(col)].hidden = True
         for m in checks.marks:
             font, fill = (argb(colour) for colour in MARK_COLOURS[m.severity])
