@@ -241,7 +241,8 @@ class Test:
     ``scope`` PROJECT: ``at`` is the field whose cell it marks (``project.plan`` with ``quarter``)
     and ``condition`` a formula over absolute references, computed once in a hidden cell.
     ``scope`` TABLE: ``at`` is the indicator column it marks and ``condition`` a function of a
-    :class:`Places` row (evaluated by the mark for each row, and counted over the table).
+    :class:`Places` row, true on an indicator row that has the finding; the layout adds the test
+    that the row is one (:meth:`Places.indicator`), once for all the tests it counts.
     """
 
     slug: str

@@ -9,10 +9,11 @@ XlsxWriter sheets, the annotator's XML, the ribbon's live book), which only plac
 - hidden, locked cells right of the printed table (AO:CK): the sheet's live error and warning
   counts (AO1/AP1, the same cells on every sheet, so the book's totals are a 3-D sum that also
   counts a copied sheet), whether the project has been started (AO2), the marker that tells the
-  reader these cells (AQ2), the counts by kind of test and severity (AO3:AR3), and values several
-  tests share (row 1 from AQ);
-- a conditional format per test, with its own formula: on the cell it marks (a project field)
-  or over its indicator column (row by row, so inserted rows are covered);
+  reader these cells (AQ2), the counts by kind of test and severity (AO3:AR3), values several
+  tests share (row 1 from AQ), and each project field's test (row 2 from AR, then row 4);
+- a conditional format per test: on the cell it marks (a project field), reading its test's
+  cell, or over its indicator column with its own formula (row by row, so inserted rows are
+  covered);
 - the visible status line beside the table, and the defined names ``perfxl_live_errors`` /
   ``perfxl_live_warnings`` (sheet scope here; workbook scope in :func:`book_names`, over the
   cells of :func:`book_totals`).
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +32,15 @@ from . import rules as _rules  # noqa: F401  (registers the live forms declared 
 from . import schemas as _schemas  # noqa: F401
 from .findings import ERROR, SEVERITY_ZH, WARNING, Finding
 from .formula import AT, LIVE, MARK, PROJECT, Context, Places, Table, Test
-from .layout import FIRST_TEST_COLUMN, LIVE_LAST_COLUMN, STATUS_TITLE, a1, column_letters, parse_a1
+from .layout import (
+    FIRST_TEST_COLUMN,
+    LIVE_COLUMN,
+    LIVE_LAST_COLUMN,
+    STATUS_TITLE,
+    a1,
+    column_letters,
+    parse_a1,
+)
 from .rules import RULES, RulesConfig
 
 NAME_ERRORS, NAME_WARNINGS = "perfxl_live_errors", "perfxl_live_warnings"
@@ -76,6 +85,8 @@ class Placed:
     severity: str
     marks: str
     """PROJECT: the cell it marks; TABLE: the column range it covers."""
+    cell: str = ""
+    """PROJECT: the hidden cell (absolute) that holds the test's value, 1 or 0."""
 
 
 @dataclass
@@ -99,16 +110,15 @@ class SheetChecks:
         for pl in self.placed:
             if pl.test.slug != f.rule:
                 continue
-            gate = f"{F.quote_sheet(self.sheet)}!{STARTED_CELL}"
+            q = F.quote_sheet(self.sheet)
+            gate = f"{q}!{STARTED_CELL}"
             if pl.test.scope == PROJECT and pl.marks == f.cell:
-                cond = qualify(pl.test.condition, self.sheet)
-                return f'=IF(IFERROR(({cond})*{gate},0),"{OPEN}","{FIXED}")'
+                return f'=IF(IFERROR({q}!{pl.cell}*{gate},0),"{OPEN}","{FIXED}")'
             if pl.test.scope == F.TABLE and at is not None and self.table is not None:
                 letter = self.table.columns.get(pl.test.at, pl.test.at)
                 if column_letters(at[1]) == letter and self.table.top < at[0] + 1 <= \
                         self.table.bottom:
-                    places = Places(AT, self.table, self.sheet, at[0] + 1)
-                    cond = pl.test.condition(places)
+                    cond = _on_row(pl.test, Places(AT, self.table, self.sheet, at[0] + 1))
                     return f'=IF(IFERROR(({cond})*{gate},0),"{OPEN}","{FIXED}")'
         return None
 
@@ -164,17 +174,20 @@ def sheet_checks(sheet: str, ctx: Context, findings: Sequence[Finding] = (), *,
     without recalculation shows the same counts. ``started``: whether the sheet holds a project
     (its cached flag; by default, whether it has findings).
 
-    Each test is one conditional format (its own formula, so it marks exactly its cell); the
-    sheet's counts add the tests up by severity, in four cells: project fields (AO3, AP3) and
-    indicator rows (AQ3, AR3, array formulas)."""
+    Each test is one conditional format (its own formula, so it marks exactly its cell). A
+    project field's test is computed once, in a hidden cell of its own that its mark reads; the
+    sheet's counts add the tests up by severity, in four cells: project fields (AO3, AP3, sums of
+    those cells) and indicator rows (AQ3, AR3, array formulas with the row test factored out)."""
     layout = _layout(ctx)
     out = SheetChecks(sheet, marks=list(layout.marks), placed=list(layout.placed),
                       table=ctx.table)
     cached = _Cached(findings)
     counted: Counter[tuple[str, str]] = Counter()
+    value: dict[str, int] = {}
     for pl in layout.placed:
         if pl.test.scope == PROJECT:
-            n = cached.take(pl.test.slug, pl.severity, pl.marks)
+            n = value[pl.cell.replace("$", "")] = cached.take(pl.test.slug, pl.severity,
+                                                               pl.marks)
         else:
             assert ctx.table is not None
             n = cached.column(pl.test.slug, pl.severity,
@@ -182,10 +195,10 @@ def sheet_checks(sheet: str, ctx: Context, findings: Sequence[Finding] = (), *,
         counted[(pl.test.scope, pl.severity)] += n
     out.errors = counted[(PROJECT, ERROR)] + counted[(F.TABLE, ERROR)]
     out.warnings = counted[(PROJECT, WARNING)] + counted[(F.TABLE, WARNING)]
-    value = {STARTED_CELL.replace("$", ""): int(bool(findings) if started is None else started),
-             ERRORS_CELL.replace("$", ""): out.errors,
-             WARNINGS_CELL.replace("$", ""): out.warnings,
-             **{cell: counted[kind] for kind, cell in SUM_CELLS.items()}}
+    value |= {STARTED_CELL.replace("$", ""): int(bool(findings) if started is None else started),
+              ERRORS_CELL.replace("$", ""): out.errors,
+              WARNINGS_CELL.replace("$", ""): out.warnings,
+              **{cell: counted[kind] for kind, cell in SUM_CELLS.items()}}
     # the values the tests share have no cached value worth computing here: 0
     out.cells = [Cell(ref, formula, value.get(ref, 0) if formula else MARKER, array)
                  for ref, formula, array in layout.cells]
@@ -220,39 +233,78 @@ def _layout(ctx: Context) -> _Layout:
 
 def _lay_out(ctx: Context) -> _Layout:
     gate = STARTED_CELL
-    sums: dict[tuple[str, str], list[str]] = {kind: [] for kind in SUM_CELLS}
+    project: dict[str, list[str]] = {ERROR: [], WARNING: []}
+    table: dict[str, list[str]] = {ERROR: [], WARNING: []}
     placed: list[Placed] = []
     marks: list[Mark] = []
+    cells: list[tuple[str, str | None, bool]] = [
+        (STARTED_CELL.replace("$", ""), _started(ctx), False),
+        (a1(1, FIRST_TEST_COLUMN), None, False)]
+    slots = _project_cells()
     for t, sev in tests(ctx):
         if t.scope == PROJECT:
             at = ctx.ref(t.at, t.quarter).replace("$", "") if t.at != "indicator.level1" \
                 else _first_level1(ctx)
             if not at:
                 continue
-            marks.append(Mark(at, f"{gate}*({t.condition})", sev, t.slug))
-            sums[(PROJECT, sev)].append(f"IFERROR(({t.condition})*1,0)")
+            cell = next(slots)
+            cells.append((cell, f"=IFERROR(({t.condition})*1,0)", False))
+            marks.append(Mark(at, f"{gate}*{F.absolute(cell)}", sev, t.slug))
+            project[sev].append(cell)
+            placed.append(Placed(t, sev, at, F.absolute(cell)))
         else:
             assert ctx.table is not None
             letter = ctx.table.columns.get(t.at, t.at)
             at = f"{letter}{ctx.table.top}:{letter}{ctx.table.bottom}"
-            mark = t.condition(Places(MARK, ctx.table, row=ctx.table.top))
+            mark = _on_row(t, Places(MARK, ctx.table, row=ctx.table.top))
             marks.append(Mark(at, f"{gate}*({mark})", sev, t.slug))
-            sums[(F.TABLE, sev)].append(
-                f"IFERROR(({t.condition(Places(F.COUNT, ctx.table))})*1,0)")
-        placed.append(Placed(t, sev, at))
-    cells: list[tuple[str, str | None, bool]] = [
-        (STARTED_CELL.replace("$", ""), _started(ctx), False),
-        (a1(1, FIRST_TEST_COLUMN), None, False)]
+            table[sev].append(f"IFERROR(({t.condition(Places(F.COUNT, ctx.table))})*1,0)")
+            placed.append(Placed(t, sev, at))
     for (scope, sev), cell in SUM_CELLS.items():
-        terms = "+".join(sums[(scope, sev)]) or "0"
-        cells.append((cell, f"={gate}*({terms})" if scope == PROJECT else
-                      f"={gate}*ROUND(SUM({terms}),0)", scope != PROJECT))
+        if scope == PROJECT:
+            formula = f"={gate}*({_sum(project[sev])})"
+        elif table[sev]:  # the row test once, for every test of the severity
+            rows = Places(F.COUNT, ctx.table).indicator()
+            formula = f"={gate}*ROUND(SUM(IFERROR({rows}*({'+'.join(table[sev])}),0)),0)"
+        else:
+            formula = "=0"
+        cells.append((cell, formula, scope != PROJECT and bool(table[sev])))
     for formula, ref in ctx.shared.items():  # the values the tests share, in row 1
         cells.append((ref.replace("$", ""), "=" + formula, False))
     project_e, project_w, table_e, table_w = SUM_CELLS.values()
     cells += [(ERRORS_CELL.replace("$", ""), f"={project_e}+{table_e}", False),
               (WARNINGS_CELL.replace("$", ""), f"={project_w}+{table_w}", False)]
     return _Layout(tuple(placed), tuple(marks), tuple(cells))
+
+
+def _on_row(t: Test, places: Places) -> str:
+    """A table test at one row: an indicator row with the test's finding."""
+    return f"{places.indicator()}*({t.condition(places)})"
+
+
+def _project_cells() -> Iterator[str]:
+    """The hidden cells of the project fields' tests: row 2 right of the marker, then row 4."""
+    for row, first in ((2, FIRST_TEST_COLUMN + 1), (4, LIVE_COLUMN)):
+        for col in range(first, LIVE_LAST_COLUMN + 1):
+            yield a1(row - 1, col)
+    raise ValueError("too many live tests for the hidden cells")
+
+
+def _sum(cells: list[str]) -> str:
+    """The sum of hidden cells, runs of a row as ranges."""
+    if not cells:
+        return "0"
+    runs: list[list[tuple[int, int]]] = []
+    for c in cells:
+        at = parse_a1(c)
+        assert at is not None
+        if runs and runs[-1][-1][0] == at[0] and runs[-1][-1][1] + 1 == at[1]:
+            runs[-1].append(at)
+        else:
+            runs.append([at])
+    parts = [F.absolute(a1(*run[0])) + (":" + F.absolute(a1(*run[-1])) if len(run) > 1 else "")
+             for run in runs]
+    return f"SUM({','.join(parts)})"
 
 
 SUM_CELLS = {(PROJECT, ERROR): "AO3", (PROJECT, WARNING): "AP3", (F.TABLE, ERROR): "AQ3",

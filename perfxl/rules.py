@@ -766,7 +766,7 @@ def _duplicate_live(ctx: F.Context) -> Iterator[F.Test]:
         return f"(SUMPRODUCT(({F.keyed(p.above('level3'))}={c})*1)>1)"
 
     yield F.Test("indicator-duplicate", F.TABLE, "level3",
-                 lambda p: f"{p.indicator()}*{F.filled(p.col('level3'))}*{earlier(p)}")
+                 lambda p: f"{F.filled(p.col('level3'))}*{earlier(p)}")
 
 
 @F.live("description-missing", "description-repeats-name", "basis-missing")
@@ -775,14 +775,14 @@ def _texts_live(ctx: F.Context) -> Iterator[F.Test]:
         return
     if "indicator.description" not in ctx.absent:
         yield F.Test("description-missing", F.TABLE, "description",
-                     lambda p: f"{p.indicator()}*{F.blank(p.col('description'))}")
+                     lambda p: F.blank(p.col('description')))
         yield F.Test("description-repeats-name", F.TABLE, "description",
-                     lambda p: f"{p.indicator()}*{F.filled(p.col('description'))}"
+                     lambda p: f"{F.filled(p.col('description'))}"
                                f"*{F.filled(p.col('level3'))}"
                                f"*{F.same(F.keyed(p.col('description')), F.keyed(p.col('level3')))}")
     if "indicator.basis" not in ctx.absent:
         yield F.Test("basis-missing", F.TABLE, "basis",
-                     lambda p: f"{p.indicator()}*{F.blank(p.col('basis'))}")
+                     lambda p: F.blank(p.col('basis')))
 
 
 @F.live("indicator-value-vague")
@@ -791,8 +791,7 @@ def _vague_live(ctx: F.Context) -> Iterator[F.Test]:
         return
     words = ctx.cfg.vague_words
     yield F.Test("indicator-value-vague", F.TABLE, "value",
-                 lambda p: f"{p.indicator()}*"
-                           + F.any_of(f"ISNUMBER(FIND({F.text(w)},{p.col('value')}))"
+                 lambda p: F.any_of(f"ISNUMBER(FIND({F.text(w)},{p.col('value')}))"
                                       for w in words))
 
 
@@ -810,7 +809,7 @@ def _satisfaction_live(ctx: F.Context) -> Iterator[F.Test]:
             number = f"SUBSTITUTE({number},{F.text(op)},\"\")"
         unit = f'((RIGHT({v},1)="%")+(RIGHT({v},3)="百分比"))'
         other_op = F.any_of(f"ISNUMBER(FIND({F.text(o)},{v}))" for o in ("<", "≤", "≦", "≈"))
-        return (f"{p.indicator()}*{p.level1_is(['满意度指标'])}*(1-{other_op})*{unit}"
+        return (f"{p.level1_is(['满意度指标'])}*(1-{other_op})*{unit}"
                 f"*(IFERROR(VALUE({number}),1E+300)<{plain(floor)})")
 
     yield F.Test("satisfaction-below-floor", F.TABLE, "value", below)

@@ -313,10 +313,10 @@ def _levels_live(ctx: Context) -> Iterator[Test]:
     if ctx.table is None:
         return
     yield Test("indicator-level-missing", TABLE, "level1",
-               lambda p: f"{p.indicator()}*{p.level1_missing()}")
+               lambda p: p.level1_missing())
     for fld in ("level2", "level3"):
         yield Test("indicator-level-missing", TABLE, fld,
-                   lambda p, fld=fld: f"{p.indicator()}*{F.blank(p.col(fld))}")
+                   lambda p, fld=fld: F.blank(p.col(fld)))
 
 
 @live("indicator-level-mismatch")
@@ -324,10 +324,10 @@ def _pairs_live(ctx: Context) -> Iterator[Test]:
     if ctx.table is None:
         return
     yield Test("indicator-level-mismatch", TABLE, "level2",
-               lambda p: f"{p.indicator()}*{F.filled(p.col('level2'))}*{p.level1_is(LEVELS)}"
+               lambda p: f"{F.filled(p.col('level2'))}*{p.level1_is(LEVELS)}"
                          f"*(1-{_pair_allowed(p)})")
     yield Test("indicator-level-mismatch", TABLE, "level1",
-               lambda p: f"{p.indicator()}*{F.filled(p.col('level2'))}*(1-{p.level1_is(LEVELS)})"
+               lambda p: f"{F.filled(p.col('level2'))}*(1-{p.level1_is(LEVELS)})"
                          f"*(1-{p.level1_missing()})")
 
 
@@ -336,5 +336,5 @@ def _value_live(ctx: Context) -> Iterator[Test]:
     if ctx.table is None:
         return
     yield Test("indicator-value-missing", TABLE, "value",
-               lambda p: f"{p.indicator()}*{F.blank(p.col('value'))}")
+               lambda p: F.blank(p.col('value')))
 

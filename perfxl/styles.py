@@ -52,6 +52,11 @@ class Styles:
         base: dict[str, Any] = {"font_name": FONT, "font_size": 10, "valign": "vcenter",
                                 "text_wrap": True}
         boxed = {**base, "border": 1}
+        # A cell with no format of its own is unlocked: a row of the indicator table can then be
+        # deleted on the protected sheet (Excel and LibreOffice refuse a row with a locked cell
+        # anywhere in it), while every label, total and live cell is locked by its format. Not a
+        # column format to the sheet's last column: LibreOffice's load time doubles with one.
+        wb.formats[0].set_locked(False)
 
         def fmt(props: dict[str, Any], **kw: Any) -> Format:
             return wb.add_format({**props, **kw})
@@ -79,9 +84,6 @@ class Styles:
         self.total_money = fmt(boxed, bold=True, bg_color=LABEL_FILL, num_format=MONEY)
         # live checks (live.py): hidden locked cells, the status line, the marks
         self.live = fmt(base, locked=True, hidden=True, text_wrap=False)
-        self.free = wb.add_format({"locked": False})
-        """Columns right of a project sheet's table: unlocked, so that a row of the indicator
-        table can be deleted on the protected sheet (no locked cell in it)."""
         self.live_status = fmt(base, locked=True, hidden=True, text_wrap=False, bold=True,
                                font_color=LINK)
         self.marks = {severity: wb.add_format({"font_color": font, "bg_color": fill})

@@ -463,12 +463,7 @@ def live_sheet(wb: Workbook, ws: Worksheet, st: Styles, checks: live.SheetChecks
     for m in checks.marks:
         ws.conditional_format(m.ref, {"type": "formula", "criteria": "=" + m.formula,
                                       "format": st.marks[m.severity]})
-    last = L.LIVE_LAST_COLUMN
-    # the columns unlocked (the live cells are locked one by one): a row with a locked cell
-    # cannot be deleted on a protected sheet
-    ws.set_column(L.COLUMNS, L.LIVE_COLUMN - 1, None, st.free)
-    ws.set_column(L.LIVE_COLUMN, last, None, st.free, {"hidden": True})
-    ws.set_column(last + 1, 16383, None, st.free)
+    ws.set_column(L.LIVE_COLUMN, L.LIVE_LAST_COLUMN, None, None, {"hidden": True})
     for name, ref in checks.names().items():
         wb.define_name(f"{live.F.quote_sheet(checks.sheet)}!{name}", ref)
 
