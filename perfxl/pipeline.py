@@ -334,6 +334,31 @@ def _blank(p: Project) -> Project:
 
 
 
+# --- 绩效自评: the year-end self-evaluation book --------------------------------------------------
+
+def selfeval(book: str | Path, out: str | Path, *, force: bool = False,
+             config: RulesConfig | None = None) -> Department:
+    """Write the self-evaluation book of the targets book ``book`` to ``out``: one
+    项目支出绩效自评表 per project and the 汇总 (selfeval_book.py). Refused before the work when
+    ``out`` is the input or exists (without ``force``); a book without projects, or one that is
+    itself a self-evaluation, is refused with one sentence."""
+    from .forms import SELFEVAL
+    from .selfeval_book import carry, write_selfeval
+
+    src = Path(book)
+    check_output(out, [src], force=force)
+    dept = read_bytes(read_once(src)[0], src.name)
+    if dept.form == SELFEVAL:
+        raise ReadError(f"{src.name} 已是绩效自评工作簿,请给出绩效目标工作簿",
+                        f"{src.name} is already a self-evaluation book; give the targets book")
+    if not dept.projects:
+        raise ReadError(f"{src.name} 中没有填写任何项目,无法生成绩效自评表",
+                        f"{src.name} has no filled-in project to evaluate")
+    cfg = config or RulesConfig()
+    write_selfeval(out, carry(dept, cfg), cfg, inputs=[src], force=force)
+    return dept
+
+
 # --- many books: a reviewer's folder ----------------------------------------------------------------
 
 @dataclass
