@@ -73,9 +73,8 @@ BUDGET_COLS = {"budget_initial": 1, "budget": 2, "spent": 3, "execution_rate": 4
 # the 汇总: a ranked project table, then the units and the department
 SUMMARY_HEADERS = ("排名", "单位编码", "单位名称", "项目编码", "项目名称", "全年预算数", "全年执行数",
                    "执行率", "总分", "等级")
-SUMMARY_WIDTHS = (6, 9, 22, 24, 32, 14, 14, 9, 8, 6)
-UNIT_HEADERS = ("单位编码", "单位名称", "全年预算数", "全年执行数", "执行率", "得分(按预算加权)",
-                "等级")
+SUMMARY_WIDTHS = (6, 9, 32, 24, 34, 14, 14, 9, 9, 6)
+UNIT_HEADERS = ("单位编码", "单位名称", "全年预算数", "全年执行数", "执行率", "加权得分", "等级")
 LABEL_BY_UNIT = "按单位及部门"
 S_BUDGET, S_SPENT, S_RATE, S_SCORE, S_GRADE = 5, 6, 7, 8, 9
 S_WEIGHTED, S_WEIGHT = 11, 12
@@ -106,6 +105,8 @@ class _Formats:
     score_locked: Format
     total: Format
     total_score: Format
+    total_money: Format
+    text_centre: Format   # input text, centred
     link: Format
     date: Format
     right: Format
@@ -134,6 +135,8 @@ class _Formats:
             total=f(boxed, bold=True, align="center", bg_color=LABEL_FILL),
             total_score=f(boxed, bold=True, align="center", bg_color=LABEL_FILL,
                           num_format="0.00"),
+            total_money=f(boxed, bold=True, bg_color=LABEL_FILL, num_format=MONEY),
+            text_centre=f(boxed, locked=False, num_format="@", align="center"),
             link=f(boxed, font_color=LINK, underline=1),
             date=f(boxed, locked=False, num_format="yyyy-mm-dd", align="center"),
             right=f(base, align="right"),
@@ -328,9 +331,9 @@ def _indicator_inputs(wb: Workbook, ws: Worksheet, fm: _Formats, r: int, ind: An
     pv = ind.parsed
     if pv is None or pv.kind == "grade":
         if ind.actual not in (None, ""):
-            ws.write_string(r, COL_ACTUAL, str(ind.actual), fm.text)
+            ws.write_string(r, COL_ACTUAL, str(ind.actual), fm.text_centre)
         else:
-            ws.write_blank(r, COL_ACTUAL, None, fm.text)
+            ws.write_blank(r, COL_ACTUAL, None, fm.text_centre)
         ws.data_validation(r, COL_ACTUAL, r, COL_ACTUAL, {
             "validate": "list", "source": list(BANDS), "error_type": "information",
             "input_title": "定性指标", "input_message": "选择 达成 / 部分达成 / 未达成,再在得分栏按档次填写得分",
@@ -510,6 +513,7 @@ def summary_sheet(ws: Worksheet, fm: _Formats, dept: Department, refs: list[Shee
     ws.merge_range(r, 2, r, 4, UNIT_HEADERS[1], fm.header)
     for c, h in enumerate(UNIT_HEADERS[2:], start=S_BUDGET):
         ws.write_string(r, c, h, fm.header)
+    ws.set_row(r, 20)
     r += 1
     everything = [p for p in dept.projects if p.selfeval is not None]
 
@@ -518,10 +522,10 @@ def summary_sheet(ws: Worksheet, fm: _Formats, dept: Department, refs: list[Shee
         nonlocal r
         text_fmt = fm.total if bold else fm.text_locked
         num_fmt = fm.total_score if bold else fm.score_locked
-        money_fmt = fm.total if bold else fm.money_locked
+        money_fmt = fm.total_money if bold else fm.money_locked
         n = r + 1
         ws.write_string(r, 0, "", text_fmt)
-        ws.write_string(r, 1, label_code, text_fmt)
+        ws.write_string(r, 1, label_code, fm.total if bold else fm.centre_locked)
         ws.merge_range(r, 2, r, 4, label_name, text_fmt)
 
         def over(c: int) -> str:

@@ -390,3 +390,52 @@ def test_refusals_are_one_sentence(case: str, book: Path, targets_book: Path,
     assert message.startswith("错误: ") and "(" in message and "\n" not in message
     assert "Traceback" not in done.output
     assert not (tmp_path / "o.xlsx").exists()
+
+
+@pytest.mark.libreoffice
+def test_cached_values_are_what_libreoffice_calculates(targets_book: Path, tmp_path: Path,
+                                                       soffice: str) -> None:
+    """A book written from a filled-in model: the values Python caches beside the formulas
+    (what previewers and pandas show) are the ones LibreOffice recalculates."""
+    from libreoffice import recalculated_sheets
+
+    from perfxl.read import read_book
+    from perfxl.selfeval import score_all
+    from perfxl.selfeval_book import carry, write_selfeval
+
+    dept = carry(read_book(targets_book), CFG)
+    entered: dict[int, list[Decimal | None]] = {}
+    for p in dept.projects:
+        se = p.selfeval
+        assert se is not None
+        se.spent = D(SPENT[p.seq])
+        scores: list[Decimal | None] = []
+        for j, ind in enumerate(se.indicators):
+            if p.seq == 1:
+                actual, ind.reason, score = P1[j]
+                ind.actual = actual.date() if isinstance(actual, dt.datetime) else \
+                    actual if isinstance(actual, str) else D(actual)
+                scores.append(None if score is None else D(score))
+            else:
+                ind.actual = D(95) if ind.target else "达成"
+                scores.append(None if ind.target else D(7))
+        entered[p.seq] = scores
+        score_all(se, CFG, scores)
+    path = write_selfeval(tmp_path / "filled.xlsx", dept, CFG)
+    cached = openpyxl.load_workbook(path, data_only=True)
+    sheets = [p.sheet for p in dept.projects]
+    values = recalculated_sheets(path, [*sheets, SUMMARY])
+    compared = 0
+    for name in [*sheets, SUMMARY]:
+        ws = cached[name]
+        for r, row in enumerate(values[name]):
+            for c, v in enumerate(row):
+                mine = ws.cell(r + 1, c + 1).value
+                if isinstance(v, (int, float)) and not isinstance(v, bool):
+                    assert mine == pytest.approx(v), (name, r + 1, c + 1)
+                    compared += 1
+                else:
+                    assert (mine in (None, "") and v is None) or mine == v, (name, r + 1, c + 1)
+    assert compared > 150
+    assert read_json(path)["projects"][0]["selfeval"]["score"] == \
+        str(expected_project(1, 80000)["total"])
