@@ -439,3 +439,35 @@ def test_cached_values_are_what_libreoffice_calculates(targets_book: Path, tmp_p
     assert compared > 150
     assert read_json(path)["projects"][0]["selfeval"]["score"] == \
         str(expected_project(1, 80000)["total"])
+
+
+@pytest.mark.libreoffice
+def test_typed_in_libreoffice(book: Path, tmp_path: Path, soffice: str) -> None:
+    """A unit fills project 1 by typing in LibreOffice (the sheet protected, its inputs open):
+    the scores follow as it types, and the saved book reads back with the same scores."""
+    from uno_session import edit
+
+    p = read_json(book)["projects"][0]
+    se, sheet = p["selfeval"], p["sheet"]
+    typed = ["90", "15", "2021-11-20", "100000", "部分达成", "120", "9", "2021-07-15", "95"]
+    ops: list[dict[str, Any]] = [
+        {"op": "type", "sheet": sheet, "cell": se["cells"]["spent"], "text": "60000"}]
+    for ind, text in zip(se["indicators"], typed, strict=True):
+        ops.append({"op": "type", "sheet": sheet, "cell": ind["cells"]["actual"], "text": text})
+    grade_row = se["indicators"][4]["cells"]
+    ops.append({"op": "type", "sheet": sheet, "cell": grade_row["score"], "text": "5"})
+    for j in (3, 4, 7):
+        ops.append({"op": "type", "sheet": sheet, "cell": se["indicators"][j]["cells"]["reason"],
+                    "text": "已说明原因"})
+    reads = [se["cells"]["execution_score"], *(i["cells"]["score"] for i in se["indicators"]),
+             se["cells"]["score"], se["cells"]["grade"]]
+    ops += [{"op": "value", "sheet": sheet, "cell": c} for c in reads]
+    out = tmp_path / "typed.xlsx"
+    got = edit(book, ops, out)
+    want = expected_project(1, 80000)
+    assert got[0] == pytest.approx(float(want["execution"]))
+    assert got[1:-2] == pytest.approx([float(s) for s in want["scores"]])
+    assert got[-2] == pytest.approx(float(want["total"])) and got[-1] == want["grade"]
+    back = read_json(out)["projects"][0]["selfeval"]
+    assert back["score"] == str(want["total"]) and back["grade"] == want["grade"]
+    assert back["indicators"][2]["actual"] == "2021-11-20"  # typed as a date
