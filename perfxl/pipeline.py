@@ -275,6 +275,7 @@ def merge(inputs: Sequence[str | Path], out: str | Path, *, plan: str | Path | N
     if on_total:
         on_total(len(paths))
     sources = read_sources(paths, jobs, progress)
+    evaluations = _evaluations(sources)
     plan_dept = read_book(plan) if plan else None
     result = combine(sources, plan=plan_dept, on_conflict=on_conflict, config=config)
     result.findings += conflict_findings(result, on_conflict, config)
@@ -282,6 +283,11 @@ def merge(inputs: Sequence[str | Path], out: str | Path, *, plan: str | Path | N
         bad = [s.name for s in sources if s.error]
         raise PerfxlError(f"--strict: 有输入未能合并,未写出任何文件: {'、'.join(bad)}",
                           "--strict: some inputs could not be merged; nothing written")
+    if evaluations:  # 绩效自评 books merge into one (selfeval_book.py)
+        from .selfeval_book import place, write_selfeval
+
+        write_selfeval(out, place(result.dept), config, inputs=given, force=force)
+        return result
     newest = max((s.modified for s in sources if s.modified), default=None)
     report, _ = department_book(result.dept, out, config=config, extra_findings=result.findings,
                                 sources=sources, checked_at=newest, inputs=given, force=force,
@@ -289,6 +295,18 @@ def merge(inputs: Sequence[str | Path], out: str | Path, *, plan: str | Path | N
     result.degraded = [f for f in report.findings if f.rule == DEGRADED]
     result.findings += result.degraded
     return result
+
+
+def _evaluations(sources: Sequence[Source]) -> bool:
+    """Whether the books merged are 绩效自评 books; refused when they mix with target books."""
+    from .forms import SELFEVAL
+
+    kinds = {s.dept.form == SELFEVAL for s in sources
+             if s.dept is not None and s.dept.projects and not s.error and not s.ignored}
+    if len(kinds) > 1:
+        raise PerfxlError("绩效自评工作簿不能与绩效目标工作簿合并",
+                          "self-evaluation books cannot be merged with target books")
+    return kinds == {True}
 
 
 # --- split ---------------------------------------------------------------------------------------
@@ -303,8 +321,14 @@ def split(book: str | Path, out_dir: str | Path, *, blank: bool = False,
     a file, and an existing file is replaced only with ``force``. Every name is checked before
     the first book is written."""
 
+    from .forms import SELFEVAL
+
     source = Path(book)
     dept = read_bytes(read_once(source)[0], source.name)
+    evaluated = dept.form == SELFEVAL
+    if evaluated and blank:
+        raise PerfxlError("--blank 不适用于绩效自评工作簿", "--blank does not apply to a "
+                          "self-evaluation book")
     folder = Path(out_dir)
     given = Inputs([source])
     plan: list[tuple[Path, Department, Unit]] = []
@@ -322,6 +346,11 @@ def split(book: str | Path, out_dir: str | Path, *, blank: bool = False,
         path = folder / name
         check_output(path, given, force=force)
         plan.append((path, part, unit))
+    if evaluated:  # a 绩效自评 book: each unit's part written as one (selfeval_book.py)
+        from .selfeval_book import place, write_selfeval
+
+        return [write_selfeval(path, place(part), config, unit=unit, inputs=given, force=force)
+                for path, part, unit in plan]
     return [write_book(path, part, unit=unit, inputs=given, force=force, config=config)
             for path, part, unit in plan]
 

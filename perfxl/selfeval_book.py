@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from . import layout as L
 from .files import Given, atomic_path
 from .formula import quote_sheet
-from .model import Department, Project
+from .model import Department, Project, Unit
 from .rules import RulesConfig
 from .selfeval import (
     BANDS,
@@ -149,11 +149,19 @@ def carry(dept: Department, cfg: RulesConfig) -> Department:
     """Each project of the targets ``dept`` with its self-evaluation carried forward
     (``selfeval.from_targets``) and its sheet name; the department's form set to the
     self-evaluation's."""
+    for p in dept.projects:
+        p.selfeval = from_targets(p, cfg)
+    return place(dept)
+
+
+def place(dept: Department) -> Department:
+    """Give every project of a self-evaluation its sheet name (``1.项目名称``, unique, never
+    汇总) and the self-evaluation's form, as the book is written (also for a book split or
+    merged: the projects keep what was entered)."""
     from .forms import SELFEVAL
 
     taken = {L.SHEET_SUMMARY.casefold()}
     for p in dept.projects:
-        p.selfeval = from_targets(p, cfg)
         p.sheet = L.project_sheet_name(p.seq, p.name, taken)
         p.form = SELFEVAL
     dept.form = SELFEVAL
@@ -161,16 +169,17 @@ def carry(dept: Department, cfg: RulesConfig) -> Department:
 
 
 def write_selfeval(path: str | Path, dept: Department, cfg: RulesConfig | None = None, *,
-                   inputs: Given = (), force: bool = False) -> Path:
-    """Write the self-evaluation book of ``dept`` (projects carried by :func:`carry`) through
-    ``files.atomic_path`` (never over one of ``inputs``; over a file only with ``force``)."""
+                   unit: Unit | None = None, inputs: Given = (), force: bool = False) -> Path:
+    """Write the self-evaluation book of ``dept`` (projects placed by :func:`carry` or
+    :func:`place`) through ``files.atomic_path`` (never over one of ``inputs``; over a file only
+    with ``force``). ``unit``: a book handed out to one unit (``perfxl split``)."""
     path = Path(path)
     with atomic_path(path, inputs, force=force) as tmp:
-        build(tmp, dept, cfg or RulesConfig())
+        build(tmp, dept, cfg or RulesConfig(), unit=unit)
     return path
 
 
-def build(path: Path, dept: Department, cfg: RulesConfig) -> None:
+def build(path: Path, dept: Department, cfg: RulesConfig, *, unit: Unit | None = None) -> None:
     from .template import _workbook_class  # the house Workbook: linear sheet-name check
 
     wb = _workbook_class()(str(path), {
@@ -179,6 +188,8 @@ def build(path: Path, dept: Department, cfg: RulesConfig) -> None:
     wb.set_properties({"title": f"{dept.year or ''}年{dept.name}{TITLE}", "author": "perfxl",
                        "created": BUILD_DATE, "comments": "perfxl selfeval"})
     wb.set_custom_property(L.OUTPUT_PROPERTY, "selfeval")
+    if unit is not None:
+        wb.set_custom_property(L.UNIT_PROPERTY, unit.code)
     fm = _Formats.of(wb)
     summary = wb.add_worksheet(L.SHEET_SUMMARY)
     refs = [project_sheet(wb, fm, p, dept.year, cfg) for p in dept.projects]

@@ -471,3 +471,29 @@ def test_typed_in_libreoffice(book: Path, tmp_path: Path, soffice: str) -> None:
     back = read_json(out)["projects"][0]["selfeval"]
     assert back["score"] == str(want["total"]) and back["grade"] == want["grade"]
     assert back["indicators"][2]["actual"] == "2021-11-20"  # typed as a date
+
+
+def test_split_and_merge_keep_every_entry(filled: Path, tmp_path: Path) -> None:
+    """A filled 绩效自评 book split by unit and merged again: each unit's book holds its
+    projects, and the merged book reads back with every entry and score of the original."""
+    original = {p["code"]: p for p in read_json(filled)["projects"]}
+    done = run("split", str(filled), "-o", str(tmp_path / "units"))
+    assert done.exit_code == 0, done.output
+    books = sorted((tmp_path / "units").glob("*.xlsx"))
+    assert [b.name[:6] for b in books] == ["630001", "630003"]
+    first = read_json(books[0])
+    assert first["form"] == "selfeval" and {p["unit_code"] for p in first["projects"]} == {"630001"}
+    assert openpyxl.load_workbook(books[0]).custom_doc_props["perfxl_unit_code"].value == "630001"
+    merged = tmp_path / "merged.xlsx"
+    done = run("merge", *map(str, books), "-o", str(merged))
+    assert done.exit_code == 0, done.output
+    back = read_json(merged)
+    assert back["department"] == "行政审批部门" and back["form"] == "selfeval"
+    assert {p["code"]: p["selfeval"] for p in back["projects"]} == \
+        {code: p["selfeval"] for code, p in original.items()}
+    targets = tmp_path / "targets.xlsx"
+    run("demo", "-o", str(tmp_path))
+    demo = next(tmp_path.glob("2021_*.xlsx")).rename(targets)
+    done = run("merge", str(books[0]), str(demo), "-o", str(tmp_path / "mixed.xlsx"))
+    assert done.exit_code == 2 and "不能与绩效目标工作簿合并" in done.stderr
+    assert not (tmp_path / "mixed.xlsx").exists()
