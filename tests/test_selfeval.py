@@ -497,3 +497,14 @@ def test_split_and_merge_keep_every_entry(filled: Path, tmp_path: Path) -> None:
     done = run("merge", str(books[0]), str(demo), "-o", str(tmp_path / "mixed.xlsx"))
     assert done.exit_code == 2 and "不能与绩效目标工作簿合并" in done.stderr
     assert not (tmp_path / "mixed.xlsx").exists()
+
+
+def test_read_as_text_gives_the_department_score(filled: Path) -> None:
+    data = read_json(filled)
+    wants = [(expected_project(p["seq"], int(D(p["budget"])))["total"], int(D(p["budget"])))
+             for p in data["projects"]]
+    mean = cents(sum(Fraction(t) * b for t, b in wants) / sum(b for _, b in wants))
+    done = run("read", str(filled))
+    assert done.exit_code == 0, done.output
+    assert "绩效自评" in done.output
+    assert f"部门 (department): 得分 (score, budget-weighted) {mean}" in done.output
