@@ -167,10 +167,32 @@ def summarize_book(book: str | Path, *, out: str | Path | None = None, in_place:
                               f"cannot rebuild {src.name} in place: {len(lost)} kinds of parts "
                               "would be lost; write a new file with -o")
         saved = backup(original)
+    if _rebuilt_evaluation(dept, target, src, original, config, force):
+        return dept, totals(dept), target, saved
     _, t = department_book(dept, target, config=config, declared_total=declared_total,
                            declared_units=declared_units, book=src.name, inputs=[src],
                            force=force, original=original, step=step)
     return dept, t, target, saved
+
+
+def _rebuilt_evaluation(dept: Department, target: Path, src: Path, original: Original | None,
+                        config: RulesConfig | None, force: bool) -> bool:
+    """A 绩效自评 book is rebuilt as one (its 汇总 ranked again by the scores entered since):
+    True when ``dept`` is one and it was written."""
+    from .forms import SELFEVAL
+    from .selfeval_book import build, place, write_selfeval
+
+    if dept.form != SELFEVAL:
+        return False
+    cfg = config or RulesConfig()
+    unit = Unit(dept.book_unit, dept.unit_name(dept.book_unit)) if dept.book_unit else None
+    place(dept)
+    if original is not None:
+        with write_in_place(original) as tmp:
+            build(tmp, dept, cfg, unit=unit)
+    else:
+        write_selfeval(target, dept, cfg, unit=unit, inputs=[src], force=force)
+    return True
 
 
 # --- one book checked, marked in a copy or in place -----------------------------------------

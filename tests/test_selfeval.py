@@ -508,3 +508,18 @@ def test_read_as_text_gives_the_department_score(filled: Path) -> None:
     assert done.exit_code == 0, done.output
     assert "绩效自评" in done.output
     assert f"部门 (department): 得分 (score, budget-weighted) {mean}" in done.output
+
+
+def test_summarize_rebuilds_it_ranked_by_the_scores(filled: Path, tmp_path: Path) -> None:
+    out = tmp_path / "rebuilt.xlsx"
+    done = run("summarize", str(filled), "-o", str(out))
+    assert done.exit_code == 0, done.output
+    before, after = read_json(filled), read_json(out)
+    assert after["form"] == "selfeval"
+    assert {p["code"]: p["selfeval"] for p in after["projects"]} == \
+        {p["code"]: p["selfeval"] for p in before["projects"]}
+    ws = openpyxl.load_workbook(out, data_only=True)[SUMMARY]
+    rows = [r for r in ws.iter_rows(min_row=5, values_only=True) if r[1] == "630001" and r[3]]
+    scores = [r[8] for r in rows]
+    assert len(scores) == 4 and scores == sorted(scores, reverse=True)  # best first, cached
+    assert rows[-1][0] == 7  # project 1 (78.73) is last of the seven
