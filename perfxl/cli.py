@@ -580,6 +580,25 @@ def populate(data: Path, out: Path, force: bool, rules_file: Path | None) -> Non
     click.echo(f"已生成 (written): {out} — {len(dept.projects)} 个项目 (projects)")
 
 
+@main.command(short_help="生成绩效自评工作簿 (build the year-end self-evaluation book).")
+@click.argument("book", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="要写出的绩效自评工作簿 (the self-evaluation book to write, .xlsx).")
+@click.option("--force", is_flag=True, help=_FORCE_HELP)
+@click.option("--rules", "rules_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="规则文件:自评的分值、档次和等级 (a rules file: the self-evaluation's points, "
+                   "bands and grades).")
+def selfeval(book: Path, out: Path, force: bool, rules_file: Path | None) -> None:
+    """由绩效目标工作簿 BOOK 生成项目支出绩效自评表,每个项目一张,并附汇总 (write the
+    项目支出绩效自评表 of every project in the targets book BOOK, with a 汇总)."""
+    from .pipeline import selfeval as _selfeval
+
+    book_output(out)
+    dept = _selfeval(book, out, force=force, config=_config(rules_file))
+    click.echo(f"已生成绩效自评工作簿 (self-evaluation book written): {out} — "
+               f"{len(dept.projects)} 个项目 (projects)")
+
+
 @main.command(short_help="读回工作簿并输出 (read a book back and print it).")
 @click.argument("book", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "data"]), default="text",

@@ -19,6 +19,9 @@ FIELD_LABELS = {
     "indicator.value": "指标值", "indicator.basis": "指标值确定依据",
     "department.total": "部门预算总额", "department.scoring": "考核分值", "source": "来源文件",
     "project.*": "项目必填项", "project.seq": "序号", "project.title": "标题",
+    "selfeval.spent": "全年执行数", "selfeval.actual": "实际完成值", "selfeval.weight": "分值",
+    "selfeval.score": "得分", "selfeval.reason": "偏差原因分析及改进措施",
+    "selfeval.execution_reason": "预算执行偏差原因",
 }
 """The canonical field names in Chinese: as the form labels them."""
 

@@ -43,9 +43,12 @@ Pos = tuple[int, int]
 
 NATIONAL = "national"
 IMPORT = "import"
+SELFEVAL = "selfeval"
+"""A 绩效自评 book perfxl selfeval wrote (selfeval_read.py reads it)."""
 FORMS: dict[str, tuple[str, str]] = {
     NATIONAL: ("项目支出绩效目标申报表", "national project performance-target form"),
     IMPORT: ("一体化系统绩效指标导入表", "integrated-system indicator import sheet"),
+    SELFEVAL: ("项目支出绩效自评表", "project self-evaluation form"),
 }
 """Form id (``Project.form``, ``Department.form``, the JSON's ``form``) → names (zh, en)."""
 

@@ -167,10 +167,32 @@ def summarize_book(book: str | Path, *, out: str | Path | None = None, in_place:
                               f"cannot rebuild {src.name} in place: {len(lost)} kinds of parts "
                               "would be lost; write a new file with -o")
         saved = backup(original)
+    if _rebuilt_evaluation(dept, target, src, original, config, force):
+        return dept, totals(dept), target, saved
     _, t = department_book(dept, target, config=config, declared_total=declared_total,
                            declared_units=declared_units, book=src.name, inputs=[src],
                            force=force, original=original, step=step)
     return dept, t, target, saved
+
+
+def _rebuilt_evaluation(dept: Department, target: Path, src: Path, original: Original | None,
+                        config: RulesConfig | None, force: bool) -> bool:
+    """A 绩效自评 book is rebuilt as one (its 汇总 ranked again by the scores entered since):
+    True when ``dept`` is one and it was written."""
+    from .forms import SELFEVAL
+    from .selfeval_book import build, place, write_selfeval
+
+    if dept.form != SELFEVAL:
+        return False
+    cfg = config or RulesConfig()
+    unit = Unit(dept.book_unit, dept.unit_name(dept.book_unit)) if dept.book_unit else None
+    place(dept)
+    if original is not None:
+        with write_in_place(original) as tmp:
+            build(tmp, dept, cfg, unit=unit)
+    else:
+        write_selfeval(target, dept, cfg, unit=unit, inputs=[src], force=force)
+    return True
 
 
 # --- one book checked, marked in a copy or in place -----------------------------------------
@@ -275,6 +297,7 @@ def merge(inputs: Sequence[str | Path], out: str | Path, *, plan: str | Path | N
     if on_total:
         on_total(len(paths))
     sources = read_sources(paths, jobs, progress)
+    evaluations = _evaluations(sources)
     plan_dept = read_book(plan) if plan else None
     result = combine(sources, plan=plan_dept, on_conflict=on_conflict, config=config)
     result.findings += conflict_findings(result, on_conflict, config)
@@ -282,6 +305,11 @@ def merge(inputs: Sequence[str | Path], out: str | Path, *, plan: str | Path | N
         bad = [s.name for s in sources if s.error]
         raise PerfxlError(f"--strict: 有输入未能合并,未写出任何文件: {'、'.join(bad)}",
                           "--strict: some inputs could not be merged; nothing written")
+    if evaluations:  # 绩效自评 books merge into one (selfeval_book.py)
+        from .selfeval_book import place, write_selfeval
+
+        write_selfeval(out, place(result.dept), config, inputs=given, force=force)
+        return result
     newest = max((s.modified for s in sources if s.modified), default=None)
     report, _ = department_book(result.dept, out, config=config, extra_findings=result.findings,
                                 sources=sources, checked_at=newest, inputs=given, force=force,
@@ -289,6 +317,18 @@ def merge(inputs: Sequence[str | Path], out: str | Path, *, plan: str | Path | N
     result.degraded = [f for f in report.findings if f.rule == DEGRADED]
     result.findings += result.degraded
     return result
+
+
+def _evaluations(sources: Sequence[Source]) -> bool:
+    """Whether the books merged are 绩效自评 books; refused when they mix with target books."""
+    from .forms import SELFEVAL
+
+    kinds = {s.dept.form == SELFEVAL for s in sources
+             if s.dept is not None and s.dept.projects and not s.error and not s.ignored}
+    if len(kinds) > 1:
+        raise PerfxlError("绩效自评工作簿不能与绩效目标工作簿合并",
+                          "self-evaluation books cannot be merged with target books")
+    return kinds == {True}
 
 
 # --- split ---------------------------------------------------------------------------------------
@@ -303,8 +343,14 @@ def split(book: str | Path, out_dir: str | Path, *, blank: bool = False,
     a file, and an existing file is replaced only with ``force``. Every name is checked before
     the first book is written."""
 
+    from .forms import SELFEVAL
+
     source = Path(book)
     dept = read_bytes(read_once(source)[0], source.name)
+    evaluated = dept.form == SELFEVAL
+    if evaluated and blank:
+        raise PerfxlError("--blank 不适用于绩效自评工作簿", "--blank does not apply to a "
+                          "self-evaluation book")
     folder = Path(out_dir)
     given = Inputs([source])
     plan: list[tuple[Path, Department, Unit]] = []
@@ -322,6 +368,11 @@ def split(book: str | Path, out_dir: str | Path, *, blank: bool = False,
         path = folder / name
         check_output(path, given, force=force)
         plan.append((path, part, unit))
+    if evaluated:  # a 绩效自评 book: each unit's part written as one (selfeval_book.py)
+        from .selfeval_book import place, write_selfeval
+
+        return [write_selfeval(path, place(part), config, unit=unit, inputs=given, force=force)
+                for path, part, unit in plan]
     return [write_book(path, part, unit=unit, inputs=given, force=force, config=config)
             for path, part, unit in plan]
 
@@ -332,6 +383,31 @@ def _blank(p: Project) -> Project:
                                plan=None, indicators=[])
 
 
+
+
+# --- 绩效自评: the year-end self-evaluation book --------------------------------------------------
+
+def selfeval(book: str | Path, out: str | Path, *, force: bool = False,
+             config: RulesConfig | None = None) -> Department:
+    """Write the self-evaluation book of the targets book ``book`` to ``out``: one
+    项目支出绩效自评表 per project and the 汇总 (selfeval_book.py). Refused before the work when
+    ``out`` is the input or exists (without ``force``); a book without projects, or one that is
+    itself a self-evaluation, is refused with one sentence."""
+    from .forms import SELFEVAL
+    from .selfeval_book import carry, write_selfeval
+
+    src = Path(book)
+    check_output(out, [src], force=force)
+    dept = read_bytes(read_once(src)[0], src.name)
+    if dept.form == SELFEVAL:
+        raise ReadError(f"{src.name} 已是绩效自评工作簿,请给出绩效目标工作簿",
+                        f"{src.name} is already a self-evaluation book; give the targets book")
+    if not dept.projects:
+        raise ReadError(f"{src.name} 中没有填写任何项目,无法生成绩效自评表",
+                        f"{src.name} has no filled-in project to evaluate")
+    cfg = config or RulesConfig()
+    write_selfeval(out, carry(dept, cfg), cfg, inputs=[src], force=force)
+    return dept
 
 
 # --- many books: a reviewer's folder ----------------------------------------------------------------

@@ -30,6 +30,11 @@ def _console(*, highlight: bool = False) -> Console:
 def print_department(dept: Department) -> None:
     from rich.table import Table
 
+    from .forms import SELFEVAL
+
+    if dept.form == SELFEVAL:
+        print_selfeval(dept)
+        return
     console = _console(highlight=True)
     title = f"{dept.year or ''} {dept.name}".strip() or "(未命名部门)"
     console.print(f"[bold]{title}[/bold]  模板版本 (template): {dept.template_version or '—'}")
@@ -53,6 +58,40 @@ def print_department(dept: Department) -> None:
     console.print(f"  [bold]合计 (total): {dept.total():,.2f} 元[/bold]")
     for s in dept.skipped:
         console.print(f"  [yellow]跳过 (skipped)[/yellow] {s.sheet}: {s.reason}")
+
+
+def print_selfeval(dept: Department) -> None:
+    """A 绩效自评 book: each project's amounts, rate, score and grade, then the units' and the
+    department's scores (means weighted by 全年预算数, as the book's 汇总)."""
+    from rich.table import Table
+
+    from .selfeval_book import weighted
+
+    console = _console(highlight=True)
+    console.print(f"[bold]{dept.year or ''} {dept.name} 绩效自评 (self-evaluation)[/bold]")
+    table = Table(show_lines=False)
+    for col, justify in (("序号", "right"), ("单位", "left"), ("项目编码", "left"),
+                         ("项目名称", "left"), ("全年预算数", "right"), ("全年执行数", "right"),
+                         ("执行率(%)", "right"), ("总分", "right"), ("等级", "left"),
+                         ("工作表", "left")):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+
+    def shown(d: Any, money: bool = False) -> str:
+        return "—" if d is None else f"{d:,.2f}" if money else f"{d:f}"
+
+    for p in dept.projects:
+        se = p.selfeval
+        if se is None:
+            continue
+        table.add_row(str(p.seq), p.unit_code, p.code, p.name, shown(se.budget, True),
+                      shown(se.spent, True), shown(se.execution_rate), shown(se.score),
+                      se.grade or "—", p.sheet)
+    console.print(table)
+    groups = [(f"{u.code} {u.name}", [p for p in dept.projects if p.unit_code == u.code])
+              for u in dept.units]
+    for label, ps in [*groups, ("部门 (department)", dept.projects)]:
+        mean = weighted([(p.selfeval.budget, p.selfeval.score) for p in ps if p.selfeval])
+        console.print(f"  {label}: 得分 (score, budget-weighted) {shown(mean)}")
 
 
 def print_report(dept: Department, report: Report) -> None:

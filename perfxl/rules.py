@@ -186,6 +186,36 @@ CATALOGUE: tuple[Rule, ...] = (
          "合并时读取或写入丢失了内容,请核对该项目",
          "project {code} has {after} errors in the merged book but {before} in its submission "
          "{file}: the merge lost something; check the project", engine="merge"),
+    # 绩效自评 (perfxl selfeval): the self-evaluation book's rules, in perfxl/selfeval.py
+    Rule("PX951", "selfeval-value-missing", "自评未填写", ERROR, "selfeval.actual",
+         "{label}未填写", "{label} is not filled in", engine="selfeval"),
+    Rule("PX952", "selfeval-execution-reason-missing", "执行率偏低未说明原因", ERROR,
+         "selfeval.execution_reason",
+         "预算执行率 {rate}% 低于 {floor}%,请填写偏差原因分析及改进措施",
+         "the budget execution rate {rate}% is below {floor}%: give the reason and the remedy",
+         thresholds=("selfeval_execution_floor",), engine="selfeval"),
+    Rule("PX953", "selfeval-weights-not-100", "自评分值合计不符", ERROR, "selfeval.weight",
+         "分值合计 {total} 分(预算执行率 {execution} 分,指标 {indicators} 分),应为 {expected} 分",
+         "the points add up to {total} (execution {execution}, indicators {indicators}), "
+         "not {expected}",
+         thresholds=("selfeval_execution_points", "selfeval_output_points",
+                     "selfeval_benefit_points", "selfeval_satisfaction_points"),
+         engine="selfeval"),
+    Rule("PX954", "selfeval-reason-missing", "未达分值未说明原因", ERROR, "selfeval.reason",
+         "指标「{name}」得分 {score} 低于分值 {weight},请填写偏差原因分析及改进措施",
+         "indicator {name} scores {score} of {weight}: give the reason and the remedy",
+         engine="selfeval"),
+    Rule("PX955", "selfeval-grade-score-out-of-band", "定性指标得分不在档内", ERROR,
+         "selfeval.score", "{problem}", "{problem_en}",
+         thresholds=("selfeval_band_achieved", "selfeval_band_partial"), engine="selfeval"),
+    Rule("PX956", "selfeval-grade-score-missing", "定性指标未评分", ERROR, "selfeval.score",
+         "定性指标「{name}」实际完成「{actual}」,请在得分栏按档次填写得分",
+         "qualitative indicator {name} is {actual}: enter its score within that band",
+         engine="selfeval"),
+    Rule("PX957", "selfeval-actual-not-number", "实际完成值不是数值", ERROR, "selfeval.actual",
+         "指标「{name}」的实际完成值「{value}」不是{kind},得分无法计算",
+         "the actual value {value} of indicator {name} is not {kind_en}; it cannot be scored",
+         engine="selfeval"),
 )
 RULES: dict[str, Rule] = {r.slug: r for r in CATALOGUE}
 
@@ -226,6 +256,28 @@ class RulesConfig:
     """Points each variant (市直部门, 县区) of the 考核 scheme must add up to."""
     bonus_cap: int = 5
     """The most bonus points (加分) the scheme may grant."""
+    # 绩效自评 (perfxl selfeval): the widely used national defaults (财政部《项目支出绩效评价管理办法》,
+    # 财预〔2020〕10号, and its 项目支出绩效自评表)
+    selfeval_execution_points: Decimal = Decimal(10)
+    """自评: points of 预算执行率 (national default 10); its score is min(B/A, 1) × these."""
+    selfeval_output_points: Decimal = Decimal(50)
+    """自评: points of the 产出指标, split equally among them unless 分值 are entered (default 50)."""
+    selfeval_benefit_points: Decimal = Decimal(30)
+    """自评: points of the 效益指标 (default 30)."""
+    selfeval_satisfaction_points: Decimal = Decimal(10)
+    """自评: points of the 满意度指标 (default 10)."""
+    selfeval_execution_floor: Decimal = Decimal(90)
+    """自评: a 预算执行率 below this percentage needs a reason (default 90)."""
+    selfeval_band_achieved: Decimal = Decimal(80)
+    """自评: a qualitative indicator 达成 scores this to 100 % of its 分值; 部分达成 below it (80)."""
+    selfeval_band_partial: Decimal = Decimal(60)
+    """自评: 部分达成 scores from this % of 分值 (up to the 达成 band); 未达成 below it (60)."""
+    selfeval_grade_excellent: Decimal = Decimal(90)
+    """自评: 等级 优 from this total (default 90)."""
+    selfeval_grade_good: Decimal = Decimal(80)
+    """自评: 等级 良 from this total (default 80)."""
+    selfeval_grade_fair: Decimal = Decimal(60)
+    """自评: 等级 中 from this total (default 60); below it 差."""
     severities: dict[str, str] = field(default_factory=dict)
     """slug → "error" | "warning" | "off"."""
 

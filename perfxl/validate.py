@@ -8,7 +8,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from . import selfeval
 from .findings import ERROR, Finding, Report
+from .forms import SELFEVAL
 from .layout import SHEET_DEPARTMENT, parse_a1
 from .model import Department, frames_of
 from .read import read_book
@@ -37,11 +39,15 @@ def check_all(depts: Sequence[Department], config: RulesConfig | None = None, *,
     for f in failures(frames, cfg):
         book_of, project_of = keys[f["table"]]
         b, i = int(book_of[f["index"]]), int(project_of[f["index"]])
-        found[b].append(finding_of(f, depts[b], depts[b].projects[i], frames, cfg))
+        if depts[b].form != SELFEVAL:
+            found[b].append(finding_of(f, depts[b], depts[b].projects[i], frames, cfg))
     reports = []
     for b, dept in enumerate(depts):
-        for rule_check in CHECKS:
-            found[b].extend(rule_check(dept, cfg))
+        if dept.form == SELFEVAL:  # a 绩效自评 book: its own rules, not the targets'
+            found[b].extend(selfeval.findings(dept, cfg))
+        else:
+            for rule_check in CHECKS:
+                found[b].extend(rule_check(dept, cfg))
         order = {p.sheet: i for i, p in enumerate(dept.projects)}
         findings = sorted((f for f in found[b] if f is not None),
                           key=lambda f: (f.severity != ERROR, f.sheet != SHEET_DEPARTMENT,

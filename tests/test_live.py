@@ -755,9 +755,10 @@ def written(demo_book: Path, tmp_path_factory: pytest.TempPathFactory,
     run("summarize", str(demo_book), "-o", str(folder / "summarized.xlsx"))
     write_seed_layout_book(folder / "handmade.xlsx", seed_data)
     run("validate", str(folder / "handmade.xlsx"), "-o", str(folder / "validated.xlsx"))
+    run("selfeval", str(demo_book), "-o", str(folder / "selfeval.xlsx"))
     return {"template": folder / "template.xlsx", "demo": demo_book, "unit": units[0],
             "merged": folder / "merged.xlsx", "summarized": folder / "summarized.xlsx",
-            "validated": folder / "validated.xlsx"}
+            "validated": folder / "validated.xlsx", "selfeval": folder / "selfeval.xlsx"}
 
 
 BUILT = ("template", "demo", "unit", "merged", "summarized")

@@ -42,6 +42,7 @@ from ..model import (
     Skipped,
     Unit,
 )
+from ..selfeval_read import read_selfeval
 from ..values import WAN, amount, decimal, key, percent, text, text_key
 
 Pos = tuple[int, int]
@@ -245,6 +246,9 @@ def parse_book(grids: list[Grid], template_version: str | None = None,
             continue
         if g.name == L.SHEET_DEPARTMENT or (not ours and _is_department_sheet(g)):
             parse_department(g, dept)
+            continue
+        if not ours and (evaluated := read_selfeval(g)) is not None:
+            evaluated.into(dept)  # a 绩效自评 book (selfeval_read.py)
             continue
         if not ours and (sent := read_form(g)) is not None:
             sent.into(dept)  # another form users send (forms.py)
