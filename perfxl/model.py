@@ -17,6 +17,8 @@ from .values import ParsedValue, fmt_amount, parse_value
 if TYPE_CHECKING:
     import pandas as pd
 
+    from .monitor import Monitor
+
 LEVELS: dict[str, tuple[str, ...]] = {
     "产出指标": ("数量指标", "质量指标", "时效指标", "成本指标"),
     "效益指标": ("经济效益指标", "社会效益指标", "生态效益指标", "可持续影响指标"),
@@ -125,6 +127,8 @@ class Project:
     plan_whole_percents: bool = field(default=False, compare=False)
     """The plan was written as whole percents (25, 50, 75, 100) in cells that store fractions
     (so the book shows 2500 % …); read as the percents meant."""
+    monitor: Monitor | None = field(default=None, compare=False)
+    """The project's 绩效运行监控 (monitor.py), read from a monitoring book; None otherwise."""
 
 
 @dataclass
@@ -311,6 +315,7 @@ def _project_json(p: Project) -> dict[str, Any]:
             for i in p.indicators
         ],
         "cells": dict(p.cells),
+        **({"monitor": p.monitor.to_json()} if p.monitor is not None else {}),
     }
 
 

@@ -404,3 +404,25 @@ def _snapshot(path: Path) -> Snapshot | None:
         return Snapshot.of(path)
     except OSError:
         return None
+
+
+# --- the year after the targets: 绩效运行监控 -----------------------------------------------------
+
+def monitor(book: str | Path, out: str | Path, *, month: int | None = None,
+            force: bool = False, config: RulesConfig | None = None) -> Department:
+    """Write the 绩效运行监控 book of the targets book ``book`` (monitor_book.py): one sheet per
+    project for months 1–``month`` (default: monitor.DEFAULT_MONTH). A monitoring book given
+    as ``book`` carries its budgets (and, for the same month, what was reported) forward."""
+    from .monitor import DEFAULT_MONTH
+    from .monitor_book import write_monitor
+
+    src = Path(book)
+    check_output(out, [src], force=force)  # before the book is read
+    dept = read_bytes(read_once(src)[0], src.name)
+    if not dept.projects:
+        raise ReadError(f"{src.name} 中没有填写任何项目,无法生成绩效运行监控表",
+                        f"{src.name} has no filled-in project to monitor")
+    if month is None:
+        month = next((p.monitor.month for p in dept.projects if p.monitor), DEFAULT_MONTH)
+    write_monitor(out, dept, month=month, inputs=[src], force=force, config=config)
+    return dept

@@ -151,6 +151,30 @@ CATALOGUE: tuple[Rule, ...] = (
          "绩效目标与其他项目完全相同({others})", "the performance goals are identical to: {others}"),
     Rule("PX701", "scoring-not-100", "考核分值不符", ERROR, "department.scoring",
          "{problem}", "{problem_en}", thresholds=("scoring_total", "bonus_cap")),
+    # the 绩效运行监控表 (perfxl monitor; monitor.py): checked in monitoring books only
+    Rule("PX901", "monitor-overspent", "执行数超过全年预算数", ERROR, "monitor.spent",
+         "1-{month}月执行数 {value} 元超过全年预算数 {budget} 元",
+         "spending in months 1-{month} ({value}) exceeds the year's budget ({budget})",
+         engine="monitor"),
+    Rule("PX902", "monitor-spending-behind", "执行进度慢于时间进度", WARNING, "monitor.reason",
+         "执行率 {rate}% 低于时间进度 {progress}% 超过 {margin} 个百分点,请在「执行偏差原因」中说明",
+         "the execution rate {rate}% is more than {margin} points behind the time progress "
+         "{progress}%: give the reason in 执行偏差原因", thresholds=("monitor_margin",),
+         engine="monitor"),
+    Rule("PX903", "monitor-forecast-short", "预计完不成目标未说明原因", ERROR, "monitor.reasons",
+         "指标「{name}」全年预计完成值 {value} 达不到年度指标值 {target},请填写偏差原因分析",
+         "indicator {name}: the forecast {value} falls short of the target {target}; give the "
+         "reason for the deviation", engine="monitor"),
+    Rule("PX904", "monitor-likelihood-certain", "预计完不成却填确定能", ERROR,
+         "monitor.likelihood",
+         "指标「{name}」全年预计完成值 {value} 达不到年度指标值 {target},完成目标可能性不能是「确定能」",
+         "indicator {name}: the forecast {value} falls short of the target {target}, so the "
+         "likelihood cannot be 确定能", engine="monitor"),
+    Rule("PX905", "monitor-likelihood-unreasoned", "可能完不成未说明原因", ERROR,
+         "monitor.reasons",
+         "指标「{name}」完成目标可能性为「{value}」,请填写偏差原因分析",
+         "indicator {name}: the likelihood is {value}; give the reason for the deviation",
+         engine="monitor"),
     # merging unit submissions (perfxl merge): findings point at the input's row on 来源
     Rule("PX801", "input-unreadable", "文件未能合并", ERROR, "source",
          "文件 {file} 未合并: {reason}", "{file} was not merged: {reason}", engine="merge"),
@@ -226,6 +250,9 @@ class RulesConfig:
     """Points each variant (市直部门, 县区) of the 考核 scheme must add up to."""
     bonus_cap: int = 5
     """The most bonus points (加分) the scheme may grant."""
+    monitor_margin: Decimal = Decimal(10)
+    """Percentage points the 执行率 of a 绩效运行监控表 may lag behind the time progress (N/12)
+    before a reason is asked for."""
     severities: dict[str, str] = field(default_factory=dict)
     """slug → "error" | "warning" | "off"."""
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from . import monitor
 from .findings import ERROR, Finding, Report
 from .layout import SHEET_DEPARTMENT, parse_a1
 from .model import Department, frames_of
@@ -30,17 +31,19 @@ def check_all(depts: Sequence[Department], config: RulesConfig | None = None, *,
     A pure function of (models, rules) → reports; ``extra`` adds findings made elsewhere (a merge).
     """
     cfg = config or RulesConfig()
-    frames = frames_of(list(depts), parsed=False)
     found: list[list[Finding | None]] = [list(extra[b]) if extra else [] for b in range(len(depts))]
+    # a monitoring book (monitor.py) carries targets checked in their own book: only its checks
+    targets = [b for b, d in enumerate(depts) if d.form != monitor.FORM]
+    frames = frames_of([depts[b] for b in targets], parsed=False)
     keys = {t: (frames[t]["book"].to_numpy(), frames[t]["project"].to_numpy())
             for t in ("projects", "plan", "indicators")}
     for f in failures(frames, cfg):
         book_of, project_of = keys[f["table"]]
-        b, i = int(book_of[f["index"]]), int(project_of[f["index"]])
+        b, i = targets[int(book_of[f["index"]])], int(project_of[f["index"]])
         found[b].append(finding_of(f, depts[b], depts[b].projects[i], frames, cfg))
     reports = []
     for b, dept in enumerate(depts):
-        for rule_check in CHECKS:
+        for rule_check in (CHECKS if dept.form != monitor.FORM else monitor.CHECKS):
             found[b].extend(rule_check(dept, cfg))
         order = {p.sheet: i for i, p in enumerate(dept.projects)}
         findings = sorted((f for f in found[b] if f is not None),

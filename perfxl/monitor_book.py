@@ -1,0 +1,297 @@
+"""Write the 绩效运行监控 book (``perfxl monitor``): 说明, then one 绩效运行监控表 per project.
+
+Written whole with XlsxWriter in the house style (styles.py, the fixed build date, cached values
+beside formulas): what the targets book fixed (unit, project, 年初预算数, the indicators and their
+年度指标值) is locked; what the unit reports is unlocked. The checks of ``monitor.py`` a formula
+can decide are conditional formats over the cells they read, so a sheet marks a missing reason as
+it is typed; ``perfxl validate`` reports the same findings at the same cells.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from . import layout as L
+from . import monitor as M
+from .files import atomic_path
+from .findings import ERROR, WARNING
+from .formula import absolute
+from .layout import a1
+from .rules import RulesConfig
+from .styles import BUILD_DATE, FONT, LABEL_FILL, PERCENT, Styles, row_height
+
+if TYPE_CHECKING:
+    from xlsxwriter.format import Format
+    from xlsxwriter.workbook import Workbook
+    from xlsxwriter.worksheet import Worksheet
+
+    from .files import Given
+    from .model import Department, Project
+
+GUIDE_WIDTH = 90
+_PROTECTION = {"format_columns": True, "format_rows": True, "select_locked_cells": True,
+               "select_unlocked_cells": True}
+
+
+def write_monitor(path: str | Path, dept: Department, *, month: int = M.DEFAULT_MONTH,
+                  inputs: Given = (), force: bool = False,
+                  config: RulesConfig | None = None) -> Path:
+    """Write the monitoring book of ``dept`` for months 1–``month`` to ``path`` (atomically,
+    never over one of ``inputs``). A project that already has its monitoring (read from a
+    monitoring book) keeps what was reported; the others are carried from their targets."""
+    path = Path(path)
+    with atomic_path(path, inputs, force=force) as tmp:
+        build(tmp, dept, month, config or RulesConfig())
+    return path
+
+
+def build(path: Path, dept: Department, month: int, cfg: RulesConfig) -> None:
+    import xlsxwriter
+
+    wb = xlsxwriter.Workbook(str(path), {
+        "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False})
+    title = f"{dept.year or ''}年{dept.name}{M.TITLE_SUFFIX}"
+    wb.set_properties({"title": title, "author": "perfxl", "created": BUILD_DATE,
+                       "comments": f"perfxl monitor 1-{month}"})
+    wb.set_custom_property(L.OUTPUT_PROPERTY, M.FORM)
+    st = Styles(wb)
+    extra = _Formats(wb)
+    guide_sheet(wb, st, title, month, cfg)
+    taken: set[str] = {L.SHEET_GUIDE.casefold()}
+    for i, p in enumerate(dept.projects, start=1):
+        m = p.monitor if p.monitor is not None and p.monitor.month == month else \
+            _carried(p, month)
+        name = _sheet_name(p, i, taken)
+        monitor_sheet(wb, st, extra, name, p, m, cfg)
+    wb.worksheets()[0].activate()
+    wb.close()
+
+
+def _carried(p: Project, month: int) -> M.Monitor:
+    if p.monitor is None:
+        return M.carried(p, month)
+    m = M.carried(p, month)  # another month: the budgets stay, the reports start afresh
+    m.budget_initial, m.budget = p.monitor.budget_initial, p.monitor.budget
+    return m
+
+
+def _sheet_name(p: Project, seq: int, taken: set[str]) -> str:
+    """The targets book's sheet name (``1.项目名称``) where it has one, unique in the book."""
+    base = p.sheet or f"{p.seq or seq}.{p.name}"
+    for ch in "[]:*?/\\":
+        base = base.replace(ch, "_")
+    name, n = base[:31], 2
+    while name.casefold() in taken:
+        suffix = f"({n})"
+        name, n = base[:31 - len(suffix)] + suffix, n + 1
+    taken.add(name.casefold())
+    return name
+
+
+class _Formats:
+    """The monitoring sheet's own formats, beside the house styles: computed cells (locked)."""
+
+    def __init__(self, wb: Workbook) -> None:
+        boxed = {"font_name": FONT, "font_size": 10, "valign": "vcenter", "text_wrap": True,
+                 "border": 1}
+        self.percent = wb.add_format({**boxed, "num_format": PERCENT, "align": "center",
+                                      "bg_color": LABEL_FILL})
+        self.money = wb.add_format({**boxed, "num_format": "#,##0.00", "bg_color": LABEL_FILL})
+        self.carried = wb.add_format({**boxed, "bg_color": LABEL_FILL})
+        self.carried_center = wb.add_format({**boxed, "bg_color": LABEL_FILL, "align": "center"})
+
+
+def guide_sheet(wb: Workbook, st: Styles, title: str, month: int, cfg: RulesConfig) -> None:
+    ws = wb.add_worksheet(L.SHEET_GUIDE)
+    ws.set_column(0, 0, GUIDE_WIDTH)
+    ws.hide_gridlines(2)
+    ws.write_string(0, 0, title, st.title)
+    ws.set_row(0, 30)
+    lines = [
+        f"{M.LABEL_MONTHS}: 1-{month}月;时间进度 = {month}/12。",
+        "1. 每个项目一张「绩效运行监控表」,由预算绩效目标表带入:单位、项目、年初预算数、各项指标及年度指标值"
+        "(灰色,已锁定);白色单元格为填写区。",
+        f"2. 全年预算数默认等于年初预算数,预算调整后请改为调整后的数;{M.spent_label(month)}填截至"
+        f"{month}月底的累计支出(元)。执行率 = 执行数 / 全年预算数,自动计算。",
+        f"3. 执行率低于时间进度超过 {cfg.monitor_margin} 个百分点时,请填写「执行偏差原因」(黄色提示)。",
+        f"4. 每项指标填写{M.actual_label(month)}和全年预计完成值,按年度指标值的单位填写数值(如 92 或 92%)。",
+        "5. 全年预计完成值达不到年度指标值的,须在「偏差原因分析」的相应栏(经费保障、制度保障、人员保障、"
+        "硬件条件保障、其他)写明原因,完成目标可能性不能选「确定能」(红色提示)。",
+        "6. 完成目标可能性从下拉列表选择:确定能、有可能、完全不可能;选「有可能」或「完全不可能」的须写明偏差原因。",
+        "7. 填写完成后运行 perfxl validate 可得到完整的校验结果。",
+    ]
+    for i, line in enumerate(lines, start=2):
+        ws.write_string(i, 0, line, st.plain)
+        ws.set_row(i, row_height((line, GUIDE_WIDTH)))
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+    ws.protect("", {"format_columns": True, "format_rows": True})
+
+
+def monitor_sheet(wb: Workbook, st: Styles, fx: _Formats, name: str, p: Project,
+                  m: M.Monitor, cfg: RulesConfig) -> None:
+    ws = wb.add_worksheet(name)
+    for c, w in enumerate(M.WIDTHS):
+        ws.set_column(c, c, w)
+    last = M.COLUMNS - 1
+    full = float(sum(M.WIDTHS))
+    title = f"{p.seq}.{p.name}{M.TITLE_SUFFIX}" if p.seq else f"{p.name}{M.TITLE_SUFFIX}"
+    ws.merge_range(M.ROW_TITLE, 0, M.ROW_TITLE, last, title, st.title)
+    ws.set_row(M.ROW_TITLE, row_height((title, full * 0.6), minimum=30))
+
+    r = M.ROW_UNIT
+    ws.write_string(r, 0, L.LABEL_UNIT_CODE, st.label)
+    ws.write_string(r, 1, p.unit_code, fx.carried_center)
+    ws.write_string(r, 2, L.LABEL_UNIT_NAME, st.label)
+    ws.merge_range(r, 3, r, 7, p.unit_name, fx.carried)
+    ws.merge_range(r, 8, r, 9, M.LABEL_MONTHS, st.label)
+    ws.merge_range(r, 10, r, 11, f"1-{m.month}月", fx.carried_center)
+    ws.write_string(r, 12, L.LABEL_MONEY_UNIT, st.money_unit)
+    ws.set_row(r, 22)
+    r = M.ROW_CODE
+    ws.write_string(r, 0, L.LABEL_CODE, st.label)
+    ws.merge_range(r, 1, r, 2, p.code, fx.carried)
+    ws.write_string(r, 3, L.LABEL_NAME, st.label)
+    ws.merge_range(r, 4, r, last, p.name, fx.carried)
+    ws.set_row(r, row_height((p.name, sum(M.WIDTHS[4:])), (p.code, sum(M.WIDTHS[1:3]))))
+
+    budget_block(ws, st, fx, m, cfg)
+
+    goals = p.goals
+    ws.write_string(M.ROW_GOALS, 0, M.LABEL_GOALS, st.label)
+    ws.merge_range(M.ROW_GOALS, 1, M.ROW_GOALS, last, goals, fx.carried)
+    ws.set_row(M.ROW_GOALS, row_height((goals, full - M.WIDTHS[0]), minimum=30))
+
+    heads = {M.COL_L1: "一级指标", M.COL_L2: "二级指标", M.COL_L3: "三级指标",
+             M.COL_TARGET: M.LABEL_TARGET, M.COL_ACTUAL: M.actual_label(m.month),
+             M.COL_FORECAST: M.LABEL_FORECAST, M.COL_LIKELIHOOD: M.LABEL_LIKELIHOOD,
+             M.COL_NOTE: M.LABEL_NOTE}
+    for c, h in heads.items():
+        ws.merge_range(M.ROW_HEAD, c, M.ROW_SUBHEAD, c, h, st.header)
+    ws.merge_range(M.ROW_HEAD, M.COL_CAUSES[0], M.ROW_HEAD, M.COL_CAUSES[-1], M.LABEL_REASONS,
+                   st.header)
+    for c, (_, h) in zip(M.COL_CAUSES, M.CAUSES, strict=True):
+        ws.write_string(M.ROW_SUBHEAD, c, h, st.header)
+    ws.set_row(M.ROW_HEAD, 22)
+    ws.set_row(M.ROW_SUBHEAD, 28)
+
+    r = M.FIRST_ROW
+    for i in m.indicators:
+        indicator_row(ws, st, fx, r, i)
+        r += 1
+    if m.indicators:
+        ws.data_validation(M.FIRST_ROW, M.COL_LIKELIHOOD, r - 1, M.COL_LIKELIHOOD, {
+            "validate": "list", "source": list(M.LIKELIHOODS), "error_type": "stop",
+            "error_title": M.LABEL_LIKELIHOOD,
+            "error_message": "请从下拉列表选择:确定能、有可能、完全不可能。"})
+    note = ("注:实际完成值和预计完成值按年度指标值的单位填写数值(如 92 或 92%);预计达不到年度指标值,"
+            "或完成目标可能性不是「确定能」的,须在偏差原因分析的相应栏写明原因。")
+    ws.merge_range(r + 1, 0, r + 1, last, note, st.note)
+    ws.set_row(r + 1, row_height((note, full)))
+
+    ws.freeze_panes(M.ROW_SUBHEAD + 1, 0)
+    ws.set_paper(9)
+    ws.set_landscape()
+    ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+    ws.fit_to_pages(1, 0)
+    ws.center_horizontally()
+    ws.print_area(0, 0, r + 1, last)
+    ws.repeat_rows(M.ROW_HEAD, M.ROW_SUBHEAD)
+    ws.set_footer("&C第 &P 页,共 &N 页")
+    ws.protect("", _PROTECTION)
+
+
+def budget_block(ws: Worksheet, st: Styles, fx: _Formats, m: M.Monitor,
+                 cfg: RulesConfig) -> None:
+    """The spending line: labels above, values below; 执行率 a formula with its cached value."""
+    head, row = M.ROW_BUDGET_HEAD, M.ROW_BUDGET
+    labels = {"budget_initial": M.LABEL_INITIAL, "budget": M.LABEL_BUDGET,
+              "spent": M.spent_label(m.month), "execution_rate": M.LABEL_RATE,
+              "time_progress": M.LABEL_PROGRESS, "reason": M.LABEL_SPENDING_REASON}
+    cells = {f: a1(row, c0) for f, (c0, _) in M.BUDGET_SPANS.items()}
+    for f, (c0, c1) in M.BUDGET_SPANS.items():
+        _merge(ws, head, c0, c1, labels[f], st.label)
+    ws.set_row(head, 22)
+    _money(ws, row, M.BUDGET_SPANS["budget_initial"], m.budget_initial, fx.money)
+    _money(ws, row, M.BUDGET_SPANS["budget"], m.budget, st.money)
+    _money(ws, row, M.BUDGET_SPANS["spent"], m.spent, st.money)
+    budget, spent = cells["budget"], cells["spent"]
+    rate = m.execution_rate
+    c = M.BUDGET_SPANS["execution_rate"][0]
+    ws.write_formula(row, c, f'=IF(AND(ISNUMBER({spent}),ISNUMBER({budget})),'
+                     f'IF({budget}>0,{spent}/{budget},""),"")', fx.percent,
+                     "" if rate is None else float(rate / 100))
+    c = M.BUDGET_SPANS["time_progress"][0]
+    ws.write_formula(row, c, f"={m.month}/12", fx.percent, m.month / 12)
+    _merge(ws, row, *M.BUDGET_SPANS["reason"], m.reason, st.text)
+    ws.set_row(row, row_height((m.reason, sum(M.WIDTHS[8:])), minimum=24))
+    ws.data_validation(row, M.BUDGET_SPANS["budget"][0], row, M.BUDGET_SPANS["spent"][1], {
+        "validate": "decimal", "criteria": ">=", "value": 0, "error_type": "warning",
+        "error_title": "金额", "error_message": "金额应为不小于 0 的数字(单位:元)。"})
+    a = {f: absolute(x) for f, x in cells.items()}
+    c0, c1 = M.BUDGET_SPANS["spent"]
+    _mark(ws, st, (row, c0, row, c1), M.overspent_formula(a["spent"], a["budget"]), ERROR)
+    c0, c1 = M.BUDGET_SPANS["reason"]
+    _mark(ws, st, (row, c0, row, c1),
+          M.spending_behind_formula(a["execution_rate"], a["time_progress"], a["reason"], cfg),
+          WARNING)
+
+
+def indicator_row(ws: Worksheet, st: Styles, fx: _Formats, r: int,
+                  i: M.MonitorIndicator) -> None:
+    ws.write_string(r, M.COL_L1, i.level1, fx.carried_center)
+    ws.write_string(r, M.COL_L2, i.level2, fx.carried_center)
+    ws.write_string(r, M.COL_L3, i.level3, fx.carried)
+    ws.write_string(r, M.COL_TARGET, i.target, fx.carried_center)
+    ws.write_string(r, M.COL_ACTUAL, i.actual, st.text_center)
+    ws.write_string(r, M.COL_FORECAST, i.forecast, st.text_center)
+    for c, (k, _) in zip(M.COL_CAUSES, M.CAUSES, strict=True):
+        ws.write_string(r, c, i.reasons.get(k, ""), st.text)
+    ws.write_string(r, M.COL_LIKELIHOOD, i.likelihood, st.text_center)
+    ws.write_string(r, M.COL_NOTE, i.note, st.text)
+    texts = [(i.level3, M.WIDTHS[M.COL_L3]), (i.level2, M.WIDTHS[M.COL_L2]),
+             (i.target, M.WIDTHS[M.COL_TARGET]), (i.note, M.WIDTHS[M.COL_NOTE]),
+             *[(i.reasons.get(k, ""), M.WIDTHS[c]) for c, (k, _) in
+               zip(M.COL_CAUSES, M.CAUSES, strict=True)]]
+    ws.set_row(r, row_height(*texts, minimum=22))
+    forecast = absolute(a1(r, M.COL_FORECAST))
+    likelihood = absolute(a1(r, M.COL_LIKELIHOOD))
+    causes = M.reasons_blank_formula([absolute(a1(r, c)) for c in M.COL_CAUSES])
+    short = M.forecast_short_formula(i, forecast)
+    reasons = (r, M.COL_CAUSES[0], r, M.COL_CAUSES[-1])
+    unsure = M.likelihood_is(likelihood, M.LIKELIHOODS[1:])
+    if short is not None:
+        _mark(ws, st, reasons, f"{short}*{causes}", ERROR)
+        _mark(ws, st, (r, M.COL_LIKELIHOOD, r, M.COL_LIKELIHOOD),
+              f"{short}*{M.likelihood_is(likelihood, (M.CERTAIN,))}", ERROR)
+        _mark(ws, st, reasons, f"(1-{short})*{unsure}*{causes}", ERROR)
+    else:
+        _mark(ws, st, reasons, f"{unsure}*{causes}", ERROR)
+
+
+def _mark(ws: Worksheet, st: Styles, box: tuple[int, int, int, int], condition: str,
+          severity: str) -> None:
+    r0, c0, r1, c1 = box
+    ws.conditional_format(r0, c0, r1, c1, {"type": "formula", "criteria": f"={condition}>0",
+                                           "format": st.marks[severity]})
+
+
+def _merge(ws: Worksheet, r: int, c0: int, c1: int, value: str, fmt: Format) -> None:
+    if c0 == c1:
+        ws.write_string(r, c0, value, fmt)
+    else:
+        ws.merge_range(r, c0, r, c1, value, fmt)
+
+
+def _money(ws: Worksheet, r: int, span: tuple[int, int], value: Decimal | None,
+           fmt: Format) -> None:
+    c0, c1 = span
+    if c1 > c0:
+        ws.merge_range(r, c0, r, c1, "", fmt)
+    if value is None:
+        ws.write_blank(r, c0, None, fmt)
+    else:
+        ws.write_number(r, c0, float(value), fmt)
+
