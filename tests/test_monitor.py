@@ -1,0 +1,304 @@
+"""perfxl monitor: the 绩效运行监控 book written from the demo targets book, filled at the cells
+``perfxl read`` reports (openpyxl, as a unit would in Excel), read back, validated, and
+recalculated in LibreOffice, whose execution rates and marks must agree with the full check."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from perfxl.cli import main
+from perfxl.findings import ERROR, WARNING
+from perfxl.marks import ERROR_FILL, WARNING_FILL
+
+P1, P2, P3 = "1.行政审批等专家评审费", "2.推动全区企业开办\"一窗通,零成本,即使办\"开办费", \
+    "3.百事通改革网络建设及设备费"
+P5, P7 = "5.政府采购评审费", "7.青龙帮扶杨树底下村修桥资金"
+
+
+def run(*args: str) -> Any:
+    return CliRunner().invoke(main, list(args))
+
+
+def read_json(book: Path) -> dict[str, Any]:
+    r = run("read", str(book), "--format", "json")
+    assert r.exit_code == 0, r.output
+    data: dict[str, Any] = json.loads(r.output)
+    return data
+
+
+@pytest.fixture(scope="module")
+def targets(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("targets")
+    r = run("demo", "-o", str(out))
+    assert r.exit_code == 0, r.output
+    [book] = out.glob("*.xlsx")
+    return book
+
+
+@pytest.fixture(scope="module")
+def monitor_book(targets: Path) -> Path:
+    out = targets.parent.parent / "monitor" / "监控.xlsx"
+    r = run("monitor", str(targets), "-o", str(out))
+    assert r.exit_code == 0, r.output
+    assert "7 个项目" in r.output
+    return out
+
+
+def by_sheet(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {p["sheet"]: p for p in data["projects"]}
+
+
+# --- the book as written -----------------------------------------------------------------------
+
+def test_the_book_carries_every_project_and_target(targets: Path, monitor_book: Path) -> None:
+    before, after = read_json(targets), read_json(monitor_book)
+    assert after["form"] == "monitor" and after["year"] == 2021 and after["department"] == "行政审批部门"
+    assert [(p["code"], p["name"], p["unit_code"], p["budget"]) for p in after["projects"]] == \
+        [(p["code"], p["name"], p["unit_code"], p["budget"]) for p in before["projects"]]
+    for old, new in zip(before["projects"], after["projects"], strict=True):
+        m = new["monitor"]
+        assert m["month"] == 6 and m["time_progress"] == "50.00"
+        assert m["budget_initial"] == m["budget"] == old["budget"]
+        assert m["spent"] is None and m["execution_rate"] is None
+        assert [(i["level1"], i["level2"], i["level3"], i["target"]) for i in m["indicators"]] \
+            == [(i["level1"], i["level2"], i["level3"], i["value"]) for i in old["indicators"]]
+        assert all(i["forecast"] == "" and i["likelihood"] == "" for i in m["indicators"])
+    # project 7's 经济效益 row has no 指标值 in the seed: carried as it is
+    assert any(i["target"] == "" for i in by_sheet(after)[P7]["monitor"]["indicators"])
+
+
+def test_a_fresh_book_has_no_findings(monitor_book: Path) -> None:
+    r = run("validate", str(monitor_book), "--format", "json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["findings"] == []
+
+
+def test_month_option_and_labels(targets: Path, tmp_path: Path) -> None:
+    out = tmp_path / "m7.xlsx"
+    r = run("monitor", str(targets), "-o", str(out), "--month", "7")
+    assert r.exit_code == 0, r.output
+    m = read_json(out)["projects"][0]["monitor"]
+    assert m["month"] == 7 and m["time_progress"] == "58.33"
+    ws = openpyxl.load_workbook(out)[P1]
+    texts = {c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)}
+    assert {"1-7月执行数", "1-7月实际完成值", "全年预计完成值", "完成目标可能性", "经费保障",
+            "硬件条件保障"} <= texts
+    assert ws["H5"].value == "=7/12"
+
+
+def test_protection_and_dropdown(monitor_book: Path) -> None:
+    ws = openpyxl.load_workbook(monitor_book)[P1]
+    assert ws.protection.sheet
+    cells = by_sheet(read_json(monitor_book))[P1]["monitor"]
+    first = cells["indicators"][0]["cells"]
+    for ref in (cells["cells"]["budget"], cells["cells"]["spent"], cells["cells"]["reason"],
+                first["actual"], first["forecast"], first["funds"], first["likelihood"],
+                first["note"]):
+        assert ws[ref].protection.locked is False, ref
+    for ref in (cells["cells"]["budget_initial"], cells["cells"]["execution_rate"],
+                first["level3"], first["target"]):
+        assert ws[ref].protection.locked is not False, ref
+    lists = [dv for dv in ws.data_validations.dataValidation if dv.type == "list"]
+    assert any(dv.formula1 == '"确定能,有可能,完全不可能"' and first["likelihood"] in dv.sqref
+               for dv in lists)
+
+
+def test_every_formula_is_portable(monitor_book: Path) -> None:
+    from book_formulas import formulas
+
+    from perfxl.formula import PORTABLE_FUNCTIONS, functions_in
+
+    found = list(formulas(monitor_book))
+    assert {"cell", "conditional"} <= {f.kind for f in found}
+    assert [f for f in found if functions_in(f.text) - PORTABLE_FUNCTIONS] == []
+
+
+def test_cached_values_beside_formulas(monitor_book: Path) -> None:
+    import python_calamine
+
+    book = python_calamine.CalamineWorkbook.from_path(str(monitor_book))
+    rows = book.get_sheet_by_name(P1).to_python()
+    assert rows[4][7] == 0.5  # 时间进度 6/12, shown without a recalculation
+    assert rows[4][6] == ""  # 执行率: nothing spent yet
+
+
+# --- filled in, read back, checked ---------------------------------------------------------------
+
+FILL = {
+    # project 1: 20,000 of 80,000 spent (25 % against 50 %): behind, no reason
+    P1: {"spent": 20000, "rows": {
+        0: {"actual": 40, "forecast": 90, "likelihood": "确定能"},     # short, certain, no reason
+        1: {"forecast": "96%", "likelihood": "有可能"},                  # not short, unsure, no reason
+        2: {"forecast": "９４ 百分比", "likelihood": "有可能", "funds": "经费未到位"},  # short, reasoned
+        3: {"forecast": 95, "likelihood": "确定能"},                     # met exactly
+    }},
+    # project 2: 90,000 of 70,000: overspent
+    P2: {"spent": 90000, "rows": {}},
+    # project 3: 60,000 of 150,000 (40 %): exactly 10 points behind, not more
+    P3: {"spent": 60000, "rows": {}},
+    # project 5: 10,000 of 50,000 (20 %) with a reason
+    P5: {"spent": 10000, "reason": "评审集中在下半年", "rows": {
+        0: {"forecast": "abc", "likelihood": "确定能"},                  # not a number: no compare
+    }},
+}
+
+
+def expected(margin: Decimal = Decimal(10)) -> set[tuple[str, str, str, str]]:
+    """(sheet, cell, rule, severity) the full check must report for FILL, worked out by hand
+    from the demo's budgets and targets (≥95 百分比 on every row filled)."""
+    budgets = {P1: Decimal(80000), P2: Decimal(70000), P3: Decimal(150000), P5: Decimal(50000)}
+    out = set()
+    for sheet, fill in FILL.items():
+        spent = Decimal(fill["spent"])
+        if spent > budgets[sheet]:
+            out.add((sheet, "E5", "monitor-overspent", ERROR))
+        behind = Decimal(50) - spent * 100 / budgets[sheet]
+        if behind > margin and not fill.get("reason"):
+            out.add((sheet, "I5", "monitor-spending-behind", WARNING))
+    out |= {(P1, "G10", "monitor-forecast-short", ERROR),
+            (P1, "L10", "monitor-likelihood-certain", ERROR),
+            (P1, "G11", "monitor-likelihood-unreasoned", ERROR)}
+    return out
+
+
+def fill(book: Path, dest: Path) -> None:
+    """Type FILL into a copy of the book at the cells ``perfxl read`` reports."""
+    projects = by_sheet(read_json(book))
+    wb = openpyxl.load_workbook(book)
+    for sheet, values in FILL.items():
+        m = projects[sheet]["monitor"]
+        ws = wb[sheet]
+        ws[m["cells"]["spent"]] = values["spent"]
+        if "reason" in values:
+            ws[m["cells"]["reason"]] = values["reason"]
+        for k, row in values["rows"].items():
+            cells = m["indicators"][k]["cells"]
+            for fld, value in row.items():
+                ws[cells[fld]] = value
+    wb.save(dest)
+
+
+@pytest.fixture(scope="module")
+def filled(monitor_book: Path) -> Path:
+    dest = monitor_book.with_name("filled.xlsx")
+    fill(monitor_book, dest)
+    return dest
+
+
+def findings(book: Path, *extra: str) -> set[tuple[str, str, str, str]]:
+    r = run("validate", str(book), "--format", "json", *extra)
+    assert r.exit_code in (0, 1), r.output
+    return {(f["sheet"], f["cell"], f["rule"], f["severity"])
+            for f in json.loads(r.output)["findings"]}
+
+
+def test_filled_book_reads_back(filled: Path) -> None:
+    projects = by_sheet(read_json(filled))
+    m = projects[P1]["monitor"]
+    assert (m["spent"], m["budget"], m["execution_rate"], m["time_progress"]) == \
+        ("20000.00", "80000.00", "25.00", "50.00")
+    rows = m["indicators"]
+    assert (rows[0]["actual"], rows[0]["forecast"], rows[0]["likelihood"]) == ("40", "90", "确定能")
+    assert rows[2]["reasons"] == {"funds": "经费未到位", "rules": "", "staff": "", "hardware": "",
+                                  "other": ""}
+    assert projects[P2]["monitor"]["execution_rate"] == "128.57"
+    assert projects[P5]["monitor"]["reason"] == "评审集中在下半年"
+
+
+def test_validate_reports_the_findings_at_their_cells(filled: Path) -> None:
+    assert findings(filled) == expected()
+    r = run("validate", str(filled))
+    assert r.exit_code == 1
+
+
+def test_the_margin_comes_from_the_rules_file(filled: Path, tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("thresholds:\n  monitor_margin: 5\n", encoding="utf-8")
+    got = findings(filled, "--rules", str(rules))
+    assert got == expected(Decimal(5))
+    assert (P3, "I5", "monitor-spending-behind", WARNING) in got  # 10 points behind > 5
+
+
+def test_validate_writes_an_annotated_copy(filled: Path, tmp_path: Path) -> None:
+    out = tmp_path / "checked.xlsx"
+    r = run("validate", str(filled), "-o", str(out))
+    assert r.exit_code == 1, r.output
+    wb = openpyxl.load_workbook(out)
+    assert "校验结果" in wb.sheetnames
+    texts = [c.value for row in wb["校验结果"].iter_rows() for c in row]
+    assert any(isinstance(t, str) and "monitor-forecast-short" in t for t in texts)
+    # the annotated copy is still a monitoring book
+    assert read_json(out)["form"] == "monitor"
+
+
+def test_a_monitoring_book_carries_forward(filled: Path, tmp_path: Path) -> None:
+    """A monitoring book given to perfxl monitor: the same month keeps what was reported,
+    another starts afresh with the budgets kept."""
+    same, later = tmp_path / "same.xlsx", tmp_path / "later.xlsx"
+    assert run("monitor", str(filled), "-o", str(same)).exit_code == 0
+    assert run("monitor", str(filled), "-o", str(later), "--month", "9").exit_code == 0
+    assert findings(same) == expected()
+    m = by_sheet(read_json(later))[P1]["monitor"]
+    assert m["month"] == 9 and m["spent"] is None and m["budget"] == "80000.00"
+
+
+@pytest.mark.libreoffice
+def test_libreoffice_recalculates_rates_and_marks_the_findings(filled: Path,
+                                                                soffice: str) -> None:
+    from libreoffice import evaluate, recalculated_sheets
+
+    sheets = recalculated_sheets(filled, [P1, P2, P3, P5])
+    for sheet, spent, budget in ((P1, 20000, 80000), (P2, 90000, 70000), (P3, 60000, 150000),
+                                 (P5, 10000, 50000)):
+        rate = sheets[sheet][4][6]
+        assert isinstance(rate, float) and abs(rate - spent / budget) < 1e-12, (sheet, rate)
+        assert sheets[sheet][4][7] == pytest.approx(0.5)
+    colour = {ERROR: ERROR_FILL, WARNING: WARNING_FILL}
+    marks = {(sheet, flag.ranges.split(":")[0], flag.colour)
+             for (sheet, _), flags in evaluate(filled).rules.items() for flag in flags}
+    assert marks == {(sheet, cell, colour[sev]) for sheet, cell, _, sev in expected()}
+
+
+# --- refused, in one sentence ----------------------------------------------------------------------
+
+def one_sentence(r: Any) -> None:
+    assert r.exit_code == 2, r.output
+    lines = [line for line in r.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("错误") and "Traceback" not in r.output, \
+        r.output
+
+
+def test_output_equal_to_input_is_refused(targets: Path) -> None:
+    before = targets.read_bytes()
+    one_sentence(run("monitor", str(targets), "-o", str(targets)))
+    one_sentence(run("monitor", str(targets), "-o", str(targets), "--force"))
+    assert targets.read_bytes() == before
+
+
+def test_missing_book(tmp_path: Path) -> None:
+    one_sentence(run("monitor", str(tmp_path / "nope.xlsx"), "-o", str(tmp_path / "m.xlsx")))
+    assert not (tmp_path / "m.xlsx").exists()
+
+
+def test_not_a_targets_book(tmp_path: Path) -> None:
+    book = tmp_path / "other.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active["A1"] = "会议记录"
+    wb.save(book)
+    one_sentence(run("monitor", str(book), "-o", str(tmp_path / "m.xlsx")))
+    text = tmp_path / "notes.xlsx"
+    text.write_text("not a workbook", encoding="utf-8")
+    one_sentence(run("monitor", str(text), "-o", str(tmp_path / "m.xlsx")))
+    assert not (tmp_path / "m.xlsx").exists()
+
+
+def test_a_month_out_of_range_is_refused(targets: Path, tmp_path: Path) -> None:
+    r = run("monitor", str(targets), "-o", str(tmp_path / "m.xlsx"), "--month", "13")
+    assert r.exit_code == 2 and "Traceback" not in r.output
