@@ -601,6 +601,24 @@ def monitor(book: Path, out: Path, month: int | None, force: bool,
     click.echo(f"已生成 (written): {out} — {len(dept.projects)} 个项目 (projects)")
 
 
+@main.command(short_help="生成部门整体考核评分表 (the department's 考核 scoring sheet).")
+@click.argument("book", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="要写出的评分工作簿 (the scoring book to write, .xlsx).")
+@click.option("--variant", type=click.Choice(["市直部门", "县区"]),
+              help="考核口径,默认 市直部门(表中可改) (the scheme's variant; default 市直部门, "
+                   "changeable in the sheet).")
+@click.option("--force", is_flag=True, help=_FORCE_HELP)
+def scoring(book: Path, out: Path, variant: str | None, force: bool) -> None:
+    """由工作簿 BOOK「部门整体」的考核方案生成考核评分表 (write the 考核 scoring book of the
+    部门整体 scheme in BOOK)."""
+    from .pipeline import scoring as _scoring
+
+    book_output(out)
+    dept = _scoring(book, out, variant=variant, force=force)
+    click.echo(f"已生成 (written): {out} — {len(dept.scoring.items)} 个考核项目 (items)")
+
+
 @main.command(short_help="读回工作簿并输出 (read a book back and print it).")
 @click.argument("book", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "data"]), default="text",

@@ -20,7 +20,7 @@ FIELD_LABELS = {
     "department.total": "部门预算总额", "department.scoring": "考核分值", "source": "来源文件",
     "project.*": "项目必填项", "project.seq": "序号", "project.title": "标题",
     "monitor.spent": "执行数", "monitor.reason": "执行偏差原因", "monitor.reasons": "偏差原因分析",
-    "monitor.likelihood": "完成目标可能性",
+    "monitor.likelihood": "完成目标可能性", "department.assessment": "考核评分",
 }
 """The canonical field names in Chinese: as the form labels them."""
 

@@ -45,10 +45,13 @@ NATIONAL = "national"
 IMPORT = "import"
 MONITOR = "monitor"
 """A 绩效运行监控 book (perfxl monitor; read by read/monitor.py, not here)."""
+SCORING = "scoring"
+"""A 考核 scoring book (perfxl scoring; read by read/scoring.py, not here)."""
 FORMS: dict[str, tuple[str, str]] = {
     NATIONAL: ("项目支出绩效目标申报表", "national project performance-target form"),
     IMPORT: ("一体化系统绩效指标导入表", "integrated-system indicator import sheet"),
     MONITOR: ("绩效运行监控表", "performance monitoring form"),
+    SCORING: ("部门整体绩效考核评分表", "department assessment scoring sheet"),
 }
 """Form id (``Project.form``, ``Department.form``, the JSON's ``form``) → names (zh, en)."""
 

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from .monitor import Monitor
+    from .scoring import Assessment
 
 LEVELS: dict[str, tuple[str, ...]] = {
     "产出指标": ("数量指标", "质量指标", "时效指标", "成本指标"),
@@ -162,6 +163,8 @@ class Department:
     cells: dict[str, str] = field(default_factory=dict, compare=False)
     form: str = field(default="", compare=False)
     """The known form the book was read as (forms.FORMS), "" for ours and the seed's layout."""
+    assessment: Assessment | None = field(default=None, compare=False)
+    """The 考核 scheme scored (scoring.py), read from a scoring book; None otherwise."""
 
     def unit_name(self, code: str) -> str:
         return next((u.name for u in self.units if u.code == code), "")
@@ -198,6 +201,8 @@ class Department:
                 "measures": [{"title": m.title, "text": m.text} for m in self.measures],
                 "cells": dict(self.cells),
             },
+            **({"assessment": self.assessment.to_json()} if self.assessment is not None
+               else {}),
         }
 
     # --- tidy tables ---

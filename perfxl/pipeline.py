@@ -426,3 +426,25 @@ def monitor(book: str | Path, out: str | Path, *, month: int | None = None,
         month = next((p.monitor.month for p in dept.projects if p.monitor), DEFAULT_MONTH)
     write_monitor(out, dept, month=month, inputs=[src], force=force, config=config)
     return dept
+
+
+def scoring(book: str | Path, out: str | Path, *, variant: str | None = None,
+            force: bool = False) -> Department:
+    """Write the department's 考核 scoring book (scoring_book.py) from the 部门整体 scheme of the
+    targets book ``book``; a scoring book given as ``book`` keeps its scores and events."""
+    from .scoring import CITY, from_scheme
+    from .scoring_book import write_scoring
+
+    src = Path(book)
+    check_output(out, [src], force=force)
+    dept = read_bytes(read_once(src)[0], src.name)
+    if dept.assessment is not None:
+        assessment = dept.assessment
+        assessment.variant = variant or assessment.variant
+    elif dept.scoring.items:
+        assessment = from_scheme(dept, variant or CITY)
+    else:
+        raise ReadError(f"{src.name} 中没有部门整体的考核方案(分项绩效目标),无法生成考核评分表",
+                        f"{src.name} has no 考核 scheme in its 部门整体 part to score")
+    write_scoring(out, dept, assessment, inputs=[src], force=force)
+    return dept

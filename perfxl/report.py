@@ -53,6 +53,12 @@ def print_department(dept: Department) -> None:
     console.print(f"  [bold]合计 (total): {dept.total():,.2f} 元[/bold]")
     for s in dept.skipped:
         console.print(f"  [yellow]跳过 (skipped)[/yellow] {s.sheet}: {s.reason}")
+    if (a := dept.assessment) is not None:
+        from .scoring import fmt_plain as n
+
+        console.print(f"  考核评分 (assessment, {a.variant}): 得分 {n(a.score())} + 加分 "
+                      f"{n(a.bonus_counted())} − 扣分 {n(a.deduction_total())} = 总分 (total) "
+                      f"{n(a.total())}")
 
 
 def print_report(dept: Department, report: Report) -> None:

@@ -8,13 +8,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import monitor
+from . import monitor, scoring
 from .findings import ERROR, Finding, Report
 from .layout import SHEET_DEPARTMENT, parse_a1
 from .model import Department, frames_of
 from .read import read_book
 from .rules import CHECKS, RulesConfig
 from .schemas import failures, finding_of
+
+OWN_CHECKS = {monitor.FORM: monitor.CHECKS, scoring.FORM: scoring.CHECKS}
+"""Books of these forms (Department.form) get these checks instead of the targets' rules."""
 
 
 def check(dept: Department, config: RulesConfig | None = None, *, book: str = "",
@@ -32,8 +35,8 @@ def check_all(depts: Sequence[Department], config: RulesConfig | None = None, *,
     """
     cfg = config or RulesConfig()
     found: list[list[Finding | None]] = [list(extra[b]) if extra else [] for b in range(len(depts))]
-    # a monitoring book (monitor.py) carries targets checked in their own book: only its checks
-    targets = [b for b, d in enumerate(depts) if d.form != monitor.FORM]
+    # a monitoring or scoring book carries targets checked in their own book: only its checks
+    targets = [b for b, d in enumerate(depts) if d.form not in OWN_CHECKS]
     frames = frames_of([depts[b] for b in targets], parsed=False)
     keys = {t: (frames[t]["book"].to_numpy(), frames[t]["project"].to_numpy())
             for t in ("projects", "plan", "indicators")}
@@ -43,7 +46,7 @@ def check_all(depts: Sequence[Department], config: RulesConfig | None = None, *,
         found[b].append(finding_of(f, depts[b], depts[b].projects[i], frames, cfg))
     reports = []
     for b, dept in enumerate(depts):
-        for rule_check in (CHECKS if dept.form != monitor.FORM else monitor.CHECKS):
+        for rule_check in OWN_CHECKS.get(dept.form, CHECKS):
             found[b].extend(rule_check(dept, cfg))
         order = {p.sheet: i for i, p in enumerate(dept.projects)}
         findings = sorted((f for f in found[b] if f is not None),

@@ -302,3 +302,126 @@ def test_not_a_targets_book(tmp_path: Path) -> None:
 def test_a_month_out_of_range_is_refused(targets: Path, tmp_path: Path) -> None:
     r = run("monitor", str(targets), "-o", str(tmp_path / "m.xlsx"), "--month", "13")
     assert r.exit_code == 2 and "Traceback" not in r.output
+
+
+# --- the department's 考核 scoring sheet -----------------------------------------------------------
+
+SCORES = [9, 26, 8, 10, Decimal("18.5"), 15, 9]
+"""得分 of the seven items: (二) 26 is within its 30 points for 市直部门 and over its 25 for 县区,
+(六) 15 over its 10 for 市直部门 and within its 15 for 县区."""
+BONUSES = [2, 2, Decimal("1.5"), 3]      # 3 is not 1–2; 8.5 in all, over the cap of 5
+DEDUCTIONS = [1, 3]                      # 3 is neither 1 nor 2
+
+
+@pytest.fixture(scope="module")
+def scoring_book(targets: Path) -> Path:
+    out = targets.parent.parent / "scoring" / "考核.xlsx"
+    r = run("scoring", str(targets), "-o", str(out))
+    assert r.exit_code == 0, r.output
+    return out
+
+
+def score_fill(book: Path, dest: Path, variant: str) -> None:
+    a = read_json(book)["assessment"]
+    wb = openpyxl.load_workbook(book)
+    ws = wb["考核评分"]
+    ws[a["cells"]["variant"]] = variant
+    for item, score in zip(a["items"], SCORES, strict=True):
+        ws[item["cells"]["score"]] = float(score)
+    for k, (event, points) in enumerate(zip(a["bonus"]["events"], BONUSES, strict=False)):
+        ws[event["cells"]["event"]] = f"加分事项 {k + 1}"
+        ws[event["cells"]["points"]] = float(points)
+    for event, points in zip(a["deduction"]["events"], DEDUCTIONS, strict=False):
+        ws[event["cells"]["event"]] = "通报批评"
+        ws[event["cells"]["points"]] = points
+    wb.save(dest)
+
+
+def worked_out(variant: str, seed: dict[str, Any]) -> dict[str, Decimal]:
+    """The totals by hand: the scheme's points from the seed data, the scores above."""
+    items = seed["department"]["scoring"]["items"]
+    key = "points_city" if variant == "市直部门" else "points_county"
+    points = [Decimal(str(i[key])) for i in items]
+    score = sum((Decimal(s) for s in SCORES), Decimal(0))
+    bonus = sum((Decimal(b) for b in BONUSES), Decimal(0))
+    deduction = sum((Decimal(d) for d in DEDUCTIONS), Decimal(0))
+    return {"points": sum(points, Decimal(0)), "score": score, "bonus_total": bonus,
+            "bonus_counted": min(bonus, Decimal(5)), "deduction_total": deduction,
+            "total": score + min(bonus, Decimal(5)) - deduction}
+
+
+def test_scoring_book_carries_the_scheme(scoring_book: Path, seed_data: dict[str, Any]) -> None:
+    a = read_json(scoring_book)["assessment"]
+    items = seed_data["department"]["scoring"]["items"]
+    assert [(i["name"], i["points_city"], i["points_county"]) for i in a["items"]] == \
+        [(i["name"], i["points_city"], i["points_county"]) for i in items]
+    assert a["variant"] == "市直部门" and sum(i["points"] for i in a["items"]) == 100
+    assert (a["bonus"]["per_event_min"], a["bonus"]["per_event_max"], a["bonus"]["cap"]) == \
+        ("1.00", "2.00", "5.00")
+    assert a["deduction"]["per_event"] == ["1.00", "2.00"]
+    assert a["total"] == "0.00" and all(i["score"] is None for i in a["items"])
+    assert run("validate", str(scoring_book)).exit_code == 0
+
+
+@pytest.mark.parametrize("variant", ["市直部门", "县区"])
+def test_scoring_totals_read_back_and_findings(scoring_book: Path, tmp_path: Path, variant: str,
+                                               seed_data: dict[str, Any]) -> None:
+    filled = tmp_path / "scored.xlsx"
+    score_fill(scoring_book, filled, variant)
+    a = read_json(filled)["assessment"]
+    want = worked_out(variant, seed_data)
+    assert a["variant"] == variant
+    assert sum(Decimal(i["points"]) for i in a["items"]) == want["points"] == 100
+    for fld in ("score", "bonus_total", "bonus_counted", "deduction_total", "total"):
+        assert Decimal(a[fld]) == want[fld], fld
+    got = findings(filled)
+    cells = a["cells"]
+    key = "points_city" if variant == "市直部门" else "points_county"
+    over = {("考核评分", item["cells"]["score"], "scoring-score-out-of-range", ERROR)
+            for item, scheme, score in zip(a["items"], seed_data["department"]["scoring"]["items"],
+                                           SCORES, strict=True) if score > scheme[key]}
+    # (二) 26 is over 县区's 25, (六) 15 over 市直部门's 10
+    assert len(over) == 1
+    assert got == over | {
+        ("考核评分", a["bonus"]["events"][3]["cells"]["points"], "scoring-bonus-out-of-range",
+         ERROR),
+        ("考核评分", cells["bonus_total"], "scoring-bonus-over-cap", ERROR),
+        ("考核评分", a["deduction"]["events"][1]["cells"]["points"],
+         "scoring-deduction-not-allowed", ERROR)}
+
+
+def test_scoring_refusals(targets: Path, monitor_book: Path, tmp_path: Path) -> None:
+    one_sentence(run("scoring", str(targets), "-o", str(targets)))
+    one_sentence(run("scoring", str(tmp_path / "nope.xlsx"), "-o", str(tmp_path / "s.xlsx")))
+    one_sentence(run("scoring", str(monitor_book), "-o", str(tmp_path / "s.xlsx")))  # no scheme
+    assert not (tmp_path / "s.xlsx").exists()
+
+
+def test_scoring_formulas_are_portable(scoring_book: Path) -> None:
+    from book_formulas import formulas
+
+    from perfxl.formula import PORTABLE_FUNCTIONS, functions_in
+
+    found = list(formulas(scoring_book))
+    assert {"cell", "conditional"} <= {f.kind for f in found}
+    assert [f for f in found if functions_in(f.text) - PORTABLE_FUNCTIONS] == []
+
+
+@pytest.mark.libreoffice
+def test_libreoffice_gives_the_same_totals_and_marks(scoring_book: Path, tmp_path: Path,
+                                                     seed_data: dict[str, Any],
+                                                     soffice: str) -> None:
+    from libreoffice import evaluate
+
+    filled = tmp_path / "scored.xlsx"
+    score_fill(scoring_book, filled, "县区")
+    a = read_json(filled)["assessment"]
+    want = worked_out("县区", seed_data)
+    refs = {f: a["cells"][f] for f in ("score", "bonus_total", "bonus_counted",
+                                        "deduction_total", "total")}
+    done = evaluate(filled, [f"'考核评分'!{ref}" for ref in refs.values()])
+    for fld, value in zip(refs, done.values, strict=True):
+        assert isinstance(value, (int, float)) and abs(Decimal(str(value)) - want[fld]) < \
+            Decimal("1e-9"), (fld, value)
+    marks = {cell for (sheet, cell), flags in done.rules.items() if flags}
+    assert marks == {f[1] for f in findings(filled)}

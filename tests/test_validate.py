@@ -267,7 +267,8 @@ def test_the_catalogue_has_the_slugs_reviewers_filter_on() -> None:
     assert required <= set(RULES)
     codes = [r.code for r in CATALOGUE]
     assert len(set(codes)) == len(codes) and all(c.startswith("PX") for c in codes)
-    assert {r.engine for r in CATALOGUE} == {"pandera", "rule", "merge", "batch", "monitor"}
+    assert {r.engine for r in CATALOGUE} == {"pandera", "rule", "merge", "batch", "monitor",
+                                               "scoring"}
     for r in CATALOGUE:
         assert r.field.split(".")[0] in ("project", "unit", "indicator", "department", "source",
                                          "monitor")

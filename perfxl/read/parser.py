@@ -44,6 +44,7 @@ from ..model import (
 )
 from ..values import WAN, amount, decimal, key, percent, text, text_key
 from .monitor import monitoring
+from .scoring import assessment
 
 Pos = tuple[int, int]
 
@@ -240,6 +241,8 @@ def parse_book(grids: list[Grid], template_version: str | None = None,
     heads in ``forms`` (:data:`LEARNED` by default) where one fits."""
     if (monitored := monitoring(grids)) is not None:
         return monitored  # a 绩效运行监控 book (perfxl monitor): read/monitor.py
+    if (scored := assessment(grids)) is not None:
+        return scored  # a 考核 scoring book (perfxl scoring): read/scoring.py
     forms = LEARNED if forms is None else forms
     dept = Department(template_version=template_version)
     ours = template_version is not None
