@@ -118,7 +118,7 @@ def scoring_sheet(wb: Workbook, st: Styles, title: str, a: S.Assessment, bonus_t
                          f'{a1(r, COL_CITY)})', computed, item.points(a.variant))
         _number(ws, r, COL_SCORE, item.score, score)
         ws.write_string(r, COL_NOTE, item.note, st.text)
-        ws.set_row(r, row_height((item.content, WIDTHS[COL_CONTENT]),
+        ws.set_row(r, row_height((item.content, WIDTHS[COL_CONTENT] - 12),
                                  (item.name, WIDTHS[COL_ITEM]), (item.note, WIDTHS[COL_NOTE])))
         item.cells = {"score": a1(r, COL_SCORE), "points": points, "note": a1(r, COL_NOTE)}
         _mark(ws, st, r, COL_SCORE, S.score_formula(absolute(a1(r, COL_SCORE)),

@@ -29,6 +29,9 @@ _BOOK_TITLE = re.compile(r"^(?P<year>\d{4})年(?P<name>.*?)" + M.TITLE_SUFFIX + 
 _SHEET_TITLE = re.compile(r"^(?P<seq>\d+)[.、](?P<name>.*?)" + M.TITLE_SUFFIX + "$")
 _SCAN_ROWS = 40
 """The head of a monitoring sheet (its budget line and indicator header) lies in these rows."""
+_HEAD_ROWS = 20
+"""Its labels are looked for here when a book is recognised (written in rows 4-9)."""
+_LONGEST = 16
 
 _BUDGET_LABELS = {M.LABEL_INITIAL: "budget_initial", M.LABEL_BUDGET: "budget",
                   M.LABEL_RATE: "execution_rate", M.LABEL_PROGRESS: "time_progress",
@@ -43,8 +46,10 @@ _HEAD_LABELS = frozenset({L.LABEL_UNIT_CODE, L.LABEL_UNIT_NAME, L.LABEL_CODE, L.
 
 
 def is_monitor_sheet(g: Grid) -> bool:
-    seen = {k for row in g.rows[:_SCAN_ROWS] for v in row
-            if v.__class__ is str and (k := key(v)) in _MARKERS}
+    """The sheet's head has the three labels only a monitoring sheet has (a short text is
+    keyed only when it may be one: every book read passes here)."""
+    seen = {k for row in g.rows[:_HEAD_ROWS] for v in row
+            if v.__class__ is str and len(v) <= _LONGEST and (k := key(v)) in _MARKERS}
     return len(seen) == len(_MARKERS)
 
 

@@ -1,6 +1,6 @@
 """Read a 考核 scoring book (``perfxl scoring``) back: recognised by its form, read by label.
 
-A sheet with the labels 考核口径, 加分事项 and 总分 is a scoring sheet; a book with one is a
+A sheet with the labels 考核口径, 每次加分, 考核项目 and 得分 in its head is a scoring sheet; a book with one is a
 scoring book (``Department.form`` = ``scoring``) whose :class:`~perfxl.scoring.Assessment`
 holds the variant, each item's points and 得分, the bonus and deduction events, and the cell of
 each value; ``Department.scoring`` gets the scheme as the sheet states it.
@@ -21,7 +21,7 @@ from ..values import decimal, key, text
 if TYPE_CHECKING:
     from .parser import Grid
 
-_MARKERS = (S.LABEL_VARIANT, S.LABEL_BONUS, S.LABEL_TOTAL)
+_MARKERS = (S.LABEL_VARIANT, S.LABEL_BONUS_RANGE, S.LABEL_ITEM, S.LABEL_SCORE)
 _TITLE = re.compile(r"^(?:(?P<year>\d{4})年\s+)?(?P<name>.*?)\s*" + S.TITLE_SUFFIX + "$")
 _POINTS = re.compile(r"^分值\((?P<variant>.+)\)$")
 
@@ -43,8 +43,11 @@ def _starting(keys: dict[str, tuple[int, int]], label: str) -> tuple[int, int] |
 
 
 def is_scoring_sheet(g: Grid) -> bool:
-    texts = {key(v) for row in g.rows[:80] for v in row if v.__class__ is str}
-    return all(any(t.startswith(m) for t in texts) for m in _MARKERS)
+    """The sheet's head has the labels only a scoring sheet has (a short text is keyed only
+    when it may be one: every book read passes here)."""
+    seen = {k for row in g.rows[:20] for v in row
+            if v.__class__ is str and len(v) <= 16 and (k := key(v)) in _MARKERS}
+    return len(seen) == len(_MARKERS)
 
 
 def assessment(grids: Sequence[Grid]) -> Department | None:
