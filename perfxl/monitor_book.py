@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from xlsxwriter.worksheet import Worksheet
 
     from .files import Given
-    from .model import Department, Project
+    from .model import Department, Project, Unit
 
 GUIDE_WIDTH = 90
 _PROTECTION = {"format_columns": True, "format_rows": True, "select_locked_cells": True,
@@ -36,18 +36,20 @@ _PROTECTION = {"format_columns": True, "format_rows": True, "select_locked_cells
 
 
 def write_monitor(path: str | Path, dept: Department, *, month: int = M.DEFAULT_MONTH,
-                  inputs: Given = (), force: bool = False,
+                  unit: Unit | None = None, inputs: Given = (), force: bool = False,
                   config: RulesConfig | None = None) -> Path:
     """Write the monitoring book of ``dept`` for months 1–``month`` to ``path`` (atomically,
     never over one of ``inputs``). A project that already has its monitoring (read from a
-    monitoring book) keeps what was reported; the others are carried from their targets."""
+    monitoring book) keeps what was reported; the others are carried from their targets.
+    ``unit``: a book handed out to one unit (``perfxl split``), marked as the targets' are."""
     path = Path(path)
     with atomic_path(path, inputs, force=force) as tmp:
-        build(tmp, dept, month, config or RulesConfig())
+        build(tmp, dept, month, config or RulesConfig(), unit)
     return path
 
 
-def build(path: Path, dept: Department, month: int, cfg: RulesConfig) -> None:
+def build(path: Path, dept: Department, month: int, cfg: RulesConfig,
+          unit: Unit | None = None) -> None:
     import xlsxwriter
 
     wb = xlsxwriter.Workbook(str(path), {
@@ -56,6 +58,8 @@ def build(path: Path, dept: Department, month: int, cfg: RulesConfig) -> None:
     wb.set_properties({"title": title, "author": "perfxl", "created": BUILD_DATE,
                        "comments": f"perfxl monitor 1-{month}"})
     wb.set_custom_property(L.OUTPUT_PROPERTY, M.FORM)
+    if unit is not None:
+        wb.set_custom_property(L.UNIT_PROPERTY, unit.code)
     st = Styles(wb)
     extra = _Formats(wb)
     guide_sheet(wb, st, title, month, cfg)

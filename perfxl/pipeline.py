@@ -37,6 +37,7 @@ from .files import (
     write_in_place,
 )
 from .findings import Finding, Report
+from .forms import MONITOR
 from .layout import TEMPLATE_VERSION, place
 from .merge import (
     DEGRADED,
@@ -48,6 +49,7 @@ from .merge import (
     read_sources,
 )
 from .model import Department, Project, Unit
+from .monitor import DEFAULT_MONTH as MONITOR_MONTH
 from .read import read_book, read_bytes
 from .review import write_review
 from .rules import RulesConfig
@@ -276,12 +278,19 @@ def merge(inputs: Sequence[str | Path], out: str | Path, *, plan: str | Path | N
         on_total(len(paths))
     sources = read_sources(paths, jobs, progress)
     plan_dept = read_book(plan) if plan else None
+    monitoring = _monitoring_month(sources)
     result = combine(sources, plan=plan_dept, on_conflict=on_conflict, config=config)
     result.findings += conflict_findings(result, on_conflict, config)
     if strict and not result.complete:
         bad = [s.name for s in sources if s.error]
         raise PerfxlError(f"--strict: 有输入未能合并,未写出任何文件: {'、'.join(bad)}",
                           "--strict: some inputs could not be merged; nothing written")
+    if monitoring is not None:  # units' 绩效运行监控 books: one monitoring book (monitor_book.py)
+        from .monitor_book import write_monitor
+
+        write_monitor(out, result.dept, month=monitoring, inputs=given, force=force,
+                      config=config)
+        return result
     newest = max((s.modified for s in sources if s.modified), default=None)
     report, _ = department_book(result.dept, out, config=config, extra_findings=result.findings,
                                 sources=sources, checked_at=newest, inputs=given, force=force,
@@ -289,6 +298,25 @@ def merge(inputs: Sequence[str | Path], out: str | Path, *, plan: str | Path | N
     result.degraded = [f for f in report.findings if f.rule == DEGRADED]
     result.findings += result.degraded
     return result
+
+
+def _monitoring_month(sources: Sequence[Source]) -> int | None:
+    """The month of the monitoring books being merged; None for targets books. Monitoring and
+    targets books, or monitoring books of different months, are not merged together."""
+    from .monitor import FORM
+
+    read = [s.dept for s in sources if s.dept is not None and not s.error]
+    monitored = [d for d in read if d.form == FORM]
+    if not monitored:
+        return None
+    if len(monitored) != len(read):
+        raise PerfxlError("绩效运行监控表不能与预算绩效目标工作簿合并,请分开合并",
+                          "monitoring books cannot be merged with targets books; merge them apart")
+    months = sorted({p.monitor.month for d in monitored for p in d.projects if p.monitor})
+    if len(months) > 1:
+        raise PerfxlError(f"绩效运行监控表的监控期间不同(1-{'、1-'.join(map(str, months))}月),不能合并",
+                          "monitoring books of different months cannot be merged")
+    return months[0] if months else None
 
 
 # --- split ---------------------------------------------------------------------------------------
@@ -311,7 +339,7 @@ def split(book: str | Path, out_dir: str | Path, *, blank: bool = False,
     taken: set[str] = set()
     for unit in dept.units:
         projects = [dataclasses.replace(p) for p in dept.projects if p.unit_code == unit.code]
-        if blank:
+        if blank and dept.form != MONITOR:
             projects = [_blank(p) for p in projects]
         part = dataclasses.replace(dept, units=[unit], projects=projects, cells={}, skipped=[])
         name = safe_name(f"{unit.code}_{unit.name}", ".xlsx")
@@ -322,6 +350,12 @@ def split(book: str | Path, out_dir: str | Path, *, blank: bool = False,
         path = folder / name
         check_output(path, given, force=force)
         plan.append((path, part, unit))
+    if dept.form == MONITOR:  # a monitoring book: each unit's monitoring, reports kept
+        from .monitor_book import write_monitor
+
+        month = next((p.monitor.month for p in dept.projects if p.monitor), None)
+        return [write_monitor(path, part, month=month or MONITOR_MONTH, unit=unit, inputs=given,
+                              force=force, config=config) for path, part, unit in plan]
     return [write_book(path, part, unit=unit, inputs=given, force=force, config=config)
             for path, part, unit in plan]
 

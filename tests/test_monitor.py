@@ -425,3 +425,43 @@ def test_libreoffice_gives_the_same_totals_and_marks(scoring_book: Path, tmp_pat
             Decimal("1e-9"), (fld, value)
     marks = {cell for (sheet, cell), flags in done.rules.items() if flags}
     assert marks == {f[1] for f in findings(filled)}
+
+
+# --- split and merge ------------------------------------------------------------------------------
+
+def test_split_and_merge_monitoring_books(filled: Path, targets: Path, tmp_path: Path) -> None:
+    """Each unit gets its own monitoring book, reports kept; merging them back gives the
+    department's monitoring book with the same reports and findings."""
+    r = run("split", str(filled), "-o", str(tmp_path / "units"))
+    assert r.exit_code == 0, r.output
+    books = sorted((tmp_path / "units").glob("*.xlsx"))
+    assert [b.name[:6] for b in books] == ["630001", "630003"]
+    for book in books:
+        data = read_json(book)
+        assert data["form"] == "monitor" and len(data["units"]) == 1
+        assert {p["unit_code"] for p in data["projects"]} == {data["units"][0]["code"]}
+    assert by_sheet(read_json(books[0]))[P1]["monitor"]["spent"] == "20000.00"
+    merged = tmp_path / "merged.xlsx"
+    r = run("merge", *map(str, books), "-o", str(merged))
+    assert r.exit_code == 0, r.output
+    strip = ("sheet",)
+    before = [{k: v for k, v in p.items() if k not in strip} for p in read_json(filled)["projects"]]
+    after = [{k: v for k, v in p.items() if k not in strip} for p in read_json(merged)["projects"]]
+    assert after == before
+    assert findings(merged) == expected()
+    # not with a targets book, nor with another month
+    one_sentence(run("merge", str(books[0]), str(targets), "-o", str(tmp_path / "x.xlsx")))
+    later = tmp_path / "later.xlsx"
+    assert run("monitor", str(books[1]), "-o", str(later), "--month", "9").exit_code == 0
+    one_sentence(run("merge", str(books[0]), str(later), "-o", str(tmp_path / "x.xlsx")))
+    assert not (tmp_path / "x.xlsx").exists()
+
+
+def test_merging_two_reports_of_one_project_is_a_conflict(filled: Path, monitor_book: Path,
+                                                          tmp_path: Path) -> None:
+    r = run("merge", str(filled), str(monitor_book), "-o", str(tmp_path / "m.xlsx"))
+    assert r.exit_code == 1 and "monitor" in r.output, r.output
+    r = run("merge", str(filled), str(monitor_book), "-o", str(tmp_path / "m.xlsx"),
+            "--on-conflict", "first")
+    assert r.exit_code == 0, r.output
+    assert findings(tmp_path / "m.xlsx") == expected()
