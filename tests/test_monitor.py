@@ -266,6 +266,16 @@ def test_libreoffice_recalculates_rates_and_marks_the_findings(filled: Path,
     assert marks == {(sheet, cell, colour[sev]) for sheet, cell, _, sev in expected()}
 
 
+@pytest.mark.libreoffice
+def test_a_book_saved_by_libreoffice_reads_alike(filled: Path, tmp_path: Path,
+                                                 soffice: str) -> None:
+    from libreoffice import convert
+
+    saved = convert(filled, "xlsx", tmp_path, recalc=True)
+    assert read_json(saved)["form"] == "monitor"
+    assert findings(saved) == expected()
+
+
 # --- refused, in one sentence ----------------------------------------------------------------------
 
 def one_sentence(r: Any) -> None:

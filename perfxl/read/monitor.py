@@ -29,8 +29,6 @@ _BOOK_TITLE = re.compile(r"^(?P<year>\d{4})年(?P<name>.*?)" + M.TITLE_SUFFIX + 
 _SHEET_TITLE = re.compile(r"^(?P<seq>\d+)[.、](?P<name>.*?)" + M.TITLE_SUFFIX + "$")
 _SCAN_ROWS = 40
 """The head of a monitoring sheet (its budget line and indicator header) lies in these rows."""
-_HEAD_ROWS = 20
-"""Its labels are looked for here when a book is recognised (written in rows 4-9)."""
 _LONGEST = 16
 
 _BUDGET_LABELS = {M.LABEL_INITIAL: "budget_initial", M.LABEL_BUDGET: "budget",
@@ -45,19 +43,15 @@ _HEAD_LABELS = frozenset({L.LABEL_UNIT_CODE, L.LABEL_UNIT_NAME, L.LABEL_CODE, L.
                           M.LABEL_MONTHS, M.LABEL_GOALS, key(L.LABEL_MONEY_UNIT)})
 
 
-def is_monitor_sheet(g: Grid) -> bool:
-    """The sheet's head has the three labels only a monitoring sheet has (a short text is
-    keyed only when it may be one: every book read passes here)."""
-    seen = {k for row in g.rows[:_HEAD_ROWS] for v in row
+def is_monitor_head(head: list[list[object]]) -> bool:
+    """A sheet's head (:data:`followup.HEAD`) has the three labels only a monitoring sheet has."""
+    seen = {k for row in head for v in row
             if v.__class__ is str and len(v) <= _LONGEST and (k := key(v)) in _MARKERS}
     return len(seen) == len(_MARKERS)
 
 
-def monitoring(grids: Sequence[Grid]) -> Department | None:
-    """The department of a monitoring book; None when no sheet is a monitoring sheet."""
-    sheets = [g for g in grids if is_monitor_sheet(g)]
-    if not sheets:
-        return None
+def monitoring(grids: Sequence[Grid], sheets: Sequence[Grid]) -> Department:
+    """The department of a monitoring book whose monitoring sheets are ``sheets``."""
     dept = Department(form=M.FORM)
     for g in grids:
         if g.name == L.SHEET_GUIDE and (m := _BOOK_TITLE.match(key(g.raw(0, 0)))):

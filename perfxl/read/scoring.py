@@ -9,7 +9,6 @@ each value; ``Department.scoring`` gets the scheme as the sheet states it.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -42,19 +41,15 @@ def _starting(keys: dict[str, tuple[int, int]], label: str) -> tuple[int, int] |
     return min(hits) if hits else None
 
 
-def is_scoring_sheet(g: Grid) -> bool:
-    """The sheet's head has the labels only a scoring sheet has (a short text is keyed only
-    when it may be one: every book read passes here)."""
-    seen = {k for row in g.rows[:20] for v in row
+def is_scoring_head(head: list[list[object]]) -> bool:
+    """A sheet's head (:data:`followup.HEAD`) has the labels only a scoring sheet has."""
+    seen = {k for row in head for v in row
             if v.__class__ is str and len(v) <= 16 and (k := key(v)) in _MARKERS}
     return len(seen) == len(_MARKERS)
 
 
-def assessment(grids: Sequence[Grid]) -> Department | None:
-    """The department of a scoring book; None when no sheet is a scoring sheet."""
-    g = next((g for g in grids if is_scoring_sheet(g)), None)
-    if g is None:
-        return None
+def assessment(g: Grid) -> Department:
+    """The department of a scoring book whose scoring sheet is ``g``."""
     dept = Department(form=S.FORM)
     if m := _TITLE.match(text(g.raw(0, 0))):
         dept.year, dept.name = (int(m["year"]) if m["year"] else None), m["name"]
