@@ -279,20 +279,55 @@ def _monitored(dept: Department) -> Iterator[tuple[Project, Monitor]]:
             yield p, p.monitor
 
 
+def budget_rules(m: Monitor, cfg: RulesConfig) -> list[str]:
+    """The rules the spending line breaks (the live marks decide the same)."""
+    return (["monitor-overspent"] if overspent(m) else []) + \
+        (["monitor-spending-behind"] if spending_behind(m, cfg) else [])
+
+
+def budget_formulas(cells: dict[str, str], cfg: RulesConfig) -> dict[str, str]:
+    """:func:`budget_rules` as formulas over the line's cells (absolute A1 by field)."""
+    return {"monitor-overspent": overspent_formula(cells["spent"], cells["budget"]),
+            "monitor-spending-behind": spending_behind_formula(
+                cells["execution_rate"], cells["time_progress"], cells["reason"], cfg)}
+
+
 @_check
 def spending(dept: Department, cfg: RulesConfig) -> Iterator[Finding | None]:
     for p, m in _monitored(dept):
-        if overspent(m):
-            yield make(RULES["monitor-overspent"], cfg, project=p, field="monitor.spent",
-                       cell=m.cells.get("spent", ""), value=m.spent,
-                       budget=fmt_amount(m.budget or Decimal(0)), month=m.month)
-        if spending_behind(m, cfg):
-            rate = m.execution_rate or Decimal(0)
-            yield make(RULES["monitor-spending-behind"], cfg, project=p, field="monitor.reason",
-                       cell=m.cells.get("reason", ""),
+        rate = m.execution_rate or Decimal(0)
+        for slug in budget_rules(m, cfg):
+            over = slug == "monitor-overspent"
+            yield make(RULES[slug], cfg, project=p, field=RULES[slug].field,
+                       cell=m.cells.get("spent" if over else "reason", ""),
+                       value=m.spent if over else "",
+                       budget=fmt_amount(m.budget or Decimal(0)), month=m.month,
                        rate=f"{rate.quantize(Decimal('0.01')):f}",
                        progress=f"{m.time_progress.quantize(Decimal('0.01')):f}",
-                       margin=cfg.monitor_margin, month=m.month)
+                       margin=cfg.monitor_margin)
+
+
+def indicator_rules(i: MonitorIndicator) -> list[str]:
+    """The rules an indicator row breaks (the live marks of monitor_book.py decide the same)."""
+    unsure = i.likelihood.strip() in LIKELIHOODS[1:]
+    if forecast_short(i):
+        return ([] if i.reason_given() else ["monitor-forecast-short"]) + \
+            (["monitor-likelihood-certain"] if i.likelihood.strip() == CERTAIN else [])
+    return ["monitor-likelihood-unreasoned"] if unsure and not i.reason_given() else []
+
+
+def indicator_formulas(i: MonitorIndicator, cells: dict[str, str]) -> dict[str, str]:
+    """:func:`indicator_rules` as formulas over the row's cells (absolute A1 by field): rule →
+    a condition that is above 0 when the row breaks it."""
+    likelihood = cells["likelihood"]
+    blank = reasons_blank_formula([cells[k] for k, _ in CAUSES])
+    unsure = likelihood_is(likelihood, LIKELIHOODS[1:])
+    short = forecast_short_formula(i, cells["forecast"])
+    if short is None:
+        return {"monitor-likelihood-unreasoned": f"{unsure}*{blank}"}
+    return {"monitor-forecast-short": f"{short}*{blank}",
+            "monitor-likelihood-certain": f"{short}*{likelihood_is(likelihood, (CERTAIN,))}",
+            "monitor-likelihood-unreasoned": f"(1-{short})*{unsure}*{blank}"}
 
 
 @_check
@@ -300,20 +335,12 @@ def forecasts(dept: Department, cfg: RulesConfig) -> Iterator[Finding | None]:
     for p, m in _monitored(dept):
         for i in m.indicators:
             name = i.level3 or i.level2
-            first_cause = i.cells.get(CAUSES[0][0], "")
-            if forecast_short(i):
-                if not i.reason_given():
-                    yield make(RULES["monitor-forecast-short"], cfg, project=p,
-                               field="monitor.reasons", cell=first_cause, value=i.forecast,
-                               name=name, target=i.target)
-                if i.likelihood.strip() == CERTAIN:
-                    yield make(RULES["monitor-likelihood-certain"], cfg, project=p,
-                               field="monitor.likelihood", cell=i.cells.get("likelihood", ""),
-                               value=i.forecast, name=name, target=i.target)
-            elif i.likelihood.strip() in LIKELIHOODS[1:] and not i.reason_given():
-                yield make(RULES["monitor-likelihood-unreasoned"], cfg, project=p,
-                           field="monitor.reasons", cell=first_cause,
-                           value=i.likelihood.strip(), name=name)
+            for slug in indicator_rules(i):
+                certain = slug == "monitor-likelihood-certain"
+                yield make(RULES[slug], cfg, project=p, field=RULES[slug].field,
+                           cell=i.cells.get("likelihood" if certain else CAUSES[0][0], ""),
+                           value=i.likelihood.strip() if slug.endswith("unreasoned")
+                           else i.forecast, name=name, target=i.target)
 
 
 def check(dept: Department, cfg: RulesConfig) -> Iterator[Finding | None]:
@@ -321,6 +348,11 @@ def check(dept: Department, cfg: RulesConfig) -> Iterator[Finding | None]:
     for fn in CHECKS:
         yield from fn(dept, cfg)
 
+
+MARKED_AT = {"monitor-overspent": "spent", "monitor-spending-behind": "reason",
+             "monitor-forecast-short": "reasons", "monitor-likelihood-certain": "likelihood",
+             "monitor-likelihood-unreasoned": "reasons"}
+"""Where each rule's finding and mark are: the field (its columns on the row)."""
 
 LIVE_RULES = ("monitor-overspent", "monitor-spending-behind", "monitor-forecast-short",
               "monitor-likelihood-certain", "monitor-likelihood-unreasoned")

@@ -17,9 +17,10 @@ from . import layout as L
 from . import monitor as M
 from .files import atomic_path
 from .findings import ERROR, WARNING
-from .formula import absolute
+from .formula import absolute, quote_sheet
 from .layout import a1
-from .rules import RulesConfig
+from .live import counts_text
+from .rules import RULES, RulesConfig
 from .styles import BUILD_DATE, FONT, LABEL_FILL, PERCENT, Styles, row_height
 
 if TYPE_CHECKING:
@@ -31,6 +32,9 @@ if TYPE_CHECKING:
     from .model import Department, Project, Unit
 
 GUIDE_WIDTH = 90
+COL_ERRORS, COL_WARNINGS = M.COLUMNS, M.COLUMNS + 1
+"""Hidden columns right of the table: each row's live errors and warnings; row 1 their sums."""
+ROW_STATUS = M.ROW_GOALS + 1
 _PROTECTION = {"format_columns": True, "format_rows": True, "select_locked_cells": True,
                "select_unlocked_cells": True}
 
@@ -62,15 +66,24 @@ def build(path: Path, dept: Department, month: int, cfg: RulesConfig,
         wb.set_custom_property(L.UNIT_PROPERTY, unit.code)
     st = Styles(wb)
     extra = _Formats(wb)
-    guide_sheet(wb, st, title, month, cfg)
     taken: set[str] = {L.SHEET_GUIDE.casefold()}
+    sheets = []
     for i, p in enumerate(dept.projects, start=1):
         m = p.monitor if p.monitor is not None and p.monitor.month == month else \
             _carried(p, month)
-        name = _sheet_name(p, i, taken)
-        monitor_sheet(wb, st, extra, name, p, m, cfg)
+        sheets.append((_sheet_name(p, i, taken), p, m, counts(m, cfg)))
+    guide_sheet(wb, st, title, month, cfg, [(name, n) for name, _, _, n in sheets])
+    for name, p, m, n in sheets:
+        monitor_sheet(wb, st, extra, name, p, m, cfg, n)
     wb.worksheets()[0].activate()
     wb.close()
+
+
+def counts(m: M.Monitor, cfg: RulesConfig) -> tuple[int, int]:
+    """(errors, warnings) of a monitoring now: the cached values of its live counts."""
+    broken = M.budget_rules(m, cfg) + [s for i in m.indicators for s in M.indicator_rules(i)]
+    severities = [cfg.severity(RULES[s]) for s in broken]
+    return severities.count(ERROR), severities.count(WARNING)
 
 
 def _carried(p: Project, month: int) -> M.Monitor:
@@ -107,11 +120,15 @@ class _Formats:
         self.carried_center = wb.add_format({**boxed, "bg_color": LABEL_FILL, "align": "center"})
 
 
-def guide_sheet(wb: Workbook, st: Styles, title: str, month: int, cfg: RulesConfig) -> None:
+def guide_sheet(wb: Workbook, st: Styles, title: str, month: int, cfg: RulesConfig,
+                sheets: list[tuple[str, tuple[int, int]]]) -> None:
+    """说明: how to fill the book in, then each project sheet's live counts (a link to the
+    sheet, formulas over its hidden totals) and their sum in the status line at the top."""
     ws = wb.add_worksheet(L.SHEET_GUIDE)
     ws.set_column(0, 0, GUIDE_WIDTH)
+    ws.set_column(1, 2, 10)
     ws.hide_gridlines(2)
-    ws.write_string(0, 0, title, st.title)
+    ws.merge_range(0, 0, 0, 2, title, st.title)
     ws.set_row(0, 30)
     lines = [
         f"{M.LABEL_MONTHS}: 1-{month}月;时间进度 = {month}/12。",
@@ -124,18 +141,41 @@ def guide_sheet(wb: Workbook, st: Styles, title: str, month: int, cfg: RulesConf
         "5. 全年预计完成值达不到年度指标值的,须在「偏差原因分析」的相应栏(经费保障、制度保障、人员保障、"
         "硬件条件保障、其他)写明原因,完成目标可能性不能选「确定能」(红色提示)。",
         "6. 完成目标可能性从下拉列表选择:确定能、有可能、完全不可能;选「有可能」或「完全不可能」的须写明偏差原因。",
-        "7. 填写完成后运行 perfxl validate 可得到完整的校验结果。",
+        "7. 实时检查:以上问题在填写时即标出,改正后标记随即消失;每张监控表顶部显示该表的错误、警告数,"
+        "下表与本页顶部为各表及全部项目的合计。填写完成后运行 perfxl validate 可得到完整的校验结果。",
     ]
-    for i, line in enumerate(lines, start=2):
-        ws.write_string(i, 0, line, st.plain)
-        ws.set_row(i, row_height((line, GUIDE_WIDTH)))
+    r = 2
+    for line in lines:
+        ws.merge_range(r, 0, r, 2, line, st.plain)
+        ws.set_row(r, row_height((line, GUIDE_WIDTH + 20)))
+        r += 1
+    r += 1
+    for c, h in enumerate(("项目(工作表)", "错误", "警告")):
+        ws.write_string(r, c, h, st.header)
+    first = r + 1
+    for name, (errors, warnings) in sheets:
+        r += 1
+        ws.write_url(r, 0, f"internal:{quote_sheet(name)}!A1", st.link, name)
+        for c, col, cached in ((1, COL_ERRORS, errors), (2, COL_WARNINGS, warnings)):
+            ws.write_formula(r, c, f"={quote_sheet(name)}!{absolute(a1(0, col))}",
+                             st.cell_center, cached)
+    r += 1
+    ws.write_string(r, 0, "合计", st.total)
+    errors, warnings = (sum(n[k] for _, n in sheets) for k in (0, 1))
+    for c, cached in ((1, errors), (2, warnings)):
+        ref = f"{a1(first, c)}:{a1(r - 1, c)}" if sheets else None
+        ws.write_formula(r, c, f"=SUM({ref})" if ref else "=0", st.total, cached)
+    e, w = a1(r, 1), a1(r, 2)
+    ws.merge_range(1, 0, 1, 2, "", st.live_status)
+    ws.write_formula(1, 0, f'="{L.STATUS_TITLE}: 错误 "&{e}&" 项,警告 "&{w}&" 项"',
+                     st.live_status, f"{L.STATUS_TITLE}: {counts_text(errors, warnings)}")
     ws.set_paper(9)
     ws.fit_to_pages(1, 0)
     ws.protect("", {"format_columns": True, "format_rows": True})
 
 
 def monitor_sheet(wb: Workbook, st: Styles, fx: _Formats, name: str, p: Project,
-                  m: M.Monitor, cfg: RulesConfig) -> None:
+                  m: M.Monitor, cfg: RulesConfig, cached: tuple[int, int] = (0, 0)) -> None:
     ws = wb.add_worksheet(name)
     for c, w in enumerate(M.WIDTHS):
         ws.set_column(c, c, w)
@@ -183,7 +223,7 @@ def monitor_sheet(wb: Workbook, st: Styles, fx: _Formats, name: str, p: Project,
 
     r = M.FIRST_ROW
     for i in m.indicators:
-        indicator_row(ws, st, fx, r, i)
+        indicator_row(ws, st, fx, r, i, cfg)
         r += 1
     if m.indicators:
         ws.data_validation(M.FIRST_ROW, M.COL_LIKELIHOOD, r - 1, M.COL_LIKELIHOOD, {
@@ -195,6 +235,17 @@ def monitor_sheet(wb: Workbook, st: Styles, fx: _Formats, name: str, p: Project,
     ws.merge_range(r + 1, 0, r + 1, last, note, st.note)
     ws.set_row(r + 1, row_height((note, full)))
 
+    # the sheet's live counts (hidden, row 1) and its status line above the table
+    end = max(r - 1, M.ROW_BUDGET)
+    for col, value in ((COL_ERRORS, cached[0]), (COL_WARNINGS, cached[1])):
+        ws.write_formula(0, col, f"=SUM({a1(M.ROW_BUDGET, col)}:{a1(end, col)})", st.live,
+                         value)
+    ws.set_column(COL_ERRORS, COL_WARNINGS, None, None, {"hidden": True})
+    errors, warnings = a1(0, COL_ERRORS), a1(0, COL_WARNINGS)
+    ws.merge_range(ROW_STATUS, 0, ROW_STATUS, last, "", st.live_status)
+    ws.write_formula(ROW_STATUS, 0,
+                     f'="{L.STATUS_TITLE}: 错误 "&{errors}&" 项,警告 "&{warnings}&" 项"',
+                     st.live_status, f"{L.STATUS_TITLE}: {counts_text(*cached)}")
     ws.freeze_panes(M.ROW_SUBHEAD + 1, 0)
     ws.set_paper(9)
     ws.set_landscape()
@@ -235,16 +286,13 @@ def budget_block(ws: Worksheet, st: Styles, fx: _Formats, m: M.Monitor,
         "validate": "decimal", "criteria": ">=", "value": 0, "error_type": "warning",
         "error_title": "金额", "error_message": "金额应为不小于 0 的数字(单位:元)。"})
     a = {f: absolute(x) for f, x in cells.items()}
-    c0, c1 = M.BUDGET_SPANS["spent"]
-    _mark(ws, st, (row, c0, row, c1), M.overspent_formula(a["spent"], a["budget"]), ERROR)
-    c0, c1 = M.BUDGET_SPANS["reason"]
-    _mark(ws, st, (row, c0, row, c1),
-          M.spending_behind_formula(a["execution_rate"], a["time_progress"], a["reason"], cfg),
-          WARNING)
+    broken = set(M.budget_rules(m, cfg))
+    _place(ws, st, cfg, row, M.budget_formulas(a, cfg), broken,
+           {"spent": M.BUDGET_SPANS["spent"], "reason": M.BUDGET_SPANS["reason"]})
 
 
-def indicator_row(ws: Worksheet, st: Styles, fx: _Formats, r: int,
-                  i: M.MonitorIndicator) -> None:
+def indicator_row(ws: Worksheet, st: Styles, fx: _Formats, r: int, i: M.MonitorIndicator,
+                  cfg: RulesConfig) -> None:
     ws.write_string(r, M.COL_L1, i.level1, fx.carried_center)
     ws.write_string(r, M.COL_L2, i.level2, fx.carried_center)
     ws.write_string(r, M.COL_L3, i.level3, fx.carried)
@@ -260,23 +308,38 @@ def indicator_row(ws: Worksheet, st: Styles, fx: _Formats, r: int,
              *[(i.reasons.get(k, ""), M.WIDTHS[c]) for c, (k, _) in
                zip(M.COL_CAUSES, M.CAUSES, strict=True)]]
     ws.set_row(r, row_height(*texts, minimum=22))
-    forecast = absolute(a1(r, M.COL_FORECAST))
-    likelihood = absolute(a1(r, M.COL_LIKELIHOOD))
-    causes = M.reasons_blank_formula([absolute(a1(r, c)) for c in M.COL_CAUSES])
-    short = M.forecast_short_formula(i, forecast)
-    reasons = (r, M.COL_CAUSES[0], r, M.COL_CAUSES[-1])
-    unsure = M.likelihood_is(likelihood, M.LIKELIHOODS[1:])
-    if short is not None:
-        _mark(ws, st, reasons, f"{short}*{causes}", ERROR)
-        _mark(ws, st, (r, M.COL_LIKELIHOOD, r, M.COL_LIKELIHOOD),
-              f"{short}*{M.likelihood_is(likelihood, (M.CERTAIN,))}", ERROR)
-        _mark(ws, st, reasons, f"(1-{short})*{unsure}*{causes}", ERROR)
-    else:
-        _mark(ws, st, reasons, f"{unsure}*{causes}", ERROR)
+    cells = {"forecast": a1(r, M.COL_FORECAST), "likelihood": a1(r, M.COL_LIKELIHOOD),
+             **{k: a1(r, c) for c, (k, _) in zip(M.COL_CAUSES, M.CAUSES, strict=True)}}
+    formulas = M.indicator_formulas(i, {f: absolute(x) for f, x in cells.items()})
+    _place(ws, st, cfg, r, formulas, set(M.indicator_rules(i)),
+           {"reasons": (M.COL_CAUSES[0], M.COL_CAUSES[-1]),
+            "likelihood": (M.COL_LIKELIHOOD, M.COL_LIKELIHOOD)})
+
+
+def _place(ws: Worksheet, st: Styles, cfg: RulesConfig, r: int, formulas: dict[str, str],
+           broken: set[str], spans: dict[str, tuple[int, int]]) -> None:
+    """A row's live checks: each rule's mark (a conditional format over the columns of the field
+    it points at, in its severity from the rules file; none when turned off) and the row's
+    counts of errors and warnings in the hidden columns, cached as ``broken`` says."""
+    counts: dict[str, list[str]] = {ERROR: [], WARNING: []}
+    cached = {ERROR: 0, WARNING: 0}
+    for slug, condition in formulas.items():
+        severity = cfg.severity(RULES[slug])
+        if severity == "off":
+            continue
+        c0, c1 = spans[M.MARKED_AT[slug]]
+        _mark(ws, st, (r, c0, r, c1), condition, severity)
+        counts[severity].append(f"({condition}>0)")
+        cached[severity] += slug in broken
+    for severity, col in ((ERROR, COL_ERRORS), (WARNING, COL_WARNINGS)):
+        terms = counts[severity]
+        ws.write_formula(r, col, "=" + ("+".join(terms) if terms else "0"), st.live,
+                         cached[severity])
 
 
 def _mark(ws: Worksheet, st: Styles, box: tuple[int, int, int, int], condition: str,
           severity: str) -> None:
+    """A formula-driven mark in the colours of ``severity`` (marks.MARK_COLOURS)."""
     r0, c0, r1, c1 = box
     ws.conditional_format(r0, c0, r1, c1, {"type": "formula", "criteria": f"={condition}>0",
                                            "format": st.marks[severity]})

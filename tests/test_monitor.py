@@ -226,6 +226,21 @@ def test_the_margin_comes_from_the_rules_file(filled: Path, tmp_path: Path) -> N
     assert (P3, "I5", "monitor-spending-behind", WARNING) in got  # 10 points behind > 5
 
 
+def test_a_rule_turned_off_is_neither_found_nor_marked(targets: Path, tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("rules:\n  monitor-spending-behind: {enabled: false}\n"
+                     "  monitor-likelihood-certain: {severity: warning}\n", encoding="utf-8")
+    book, filled = tmp_path / "m.xlsx", tmp_path / "f.xlsx"
+    assert run("monitor", str(targets), "-o", str(book), "--rules", str(rules)).exit_code == 0
+    fill(book, filled)
+    on = {(s, c, r, WARNING if r == "monitor-likelihood-certain" else sev)
+          for s, c, r, sev in expected() if r != "monitor-spending-behind"}
+    assert findings(filled, "--rules", str(rules)) == on
+    ws = openpyxl.load_workbook(book)[P1]
+    marked = {str(rng.sqref) for rng in ws.conditional_formatting}
+    assert "I5:M5" not in marked and "E5:F5" in marked and "L10" in marked
+
+
 def test_validate_writes_an_annotated_copy(filled: Path, tmp_path: Path) -> None:
     out = tmp_path / "checked.xlsx"
     r = run("validate", str(filled), "-o", str(out))
@@ -254,7 +269,19 @@ def test_libreoffice_recalculates_rates_and_marks_the_findings(filled: Path,
                                                                 soffice: str) -> None:
     from libreoffice import evaluate, recalculated_sheets
 
-    sheets = recalculated_sheets(filled, [P1, P2, P3, P5])
+    sheets = recalculated_sheets(filled, [P1, P2, P3, P5, "说明"])
+    # the live counts: each sheet's on 说明, their sum, the status line; as the full check finds
+    want = expected()
+    guide = sheets["说明"]
+    rows = {row[0]: row[1:3] for row in guide if row and isinstance(row[0], str)}
+    for sheet in (P1, P2, P3, P5):
+        mine = [sev for s, _, _, sev in want if s == sheet]
+        assert rows[sheet] == [mine.count(ERROR), mine.count(WARNING)], sheet
+    errors, warnings = [sev for *_, sev in want].count(ERROR), [sev for *_, sev in want].count(
+        WARNING)
+    assert rows["合计"] == [errors, warnings]
+    assert guide[1][0] == f"实时检查(随输入更新): 错误 {errors} 项,警告 {warnings} 项"
+    assert sheets[P1][6][0] == "实时检查(随输入更新): 错误 3 项,警告 1 项"
     for sheet, spent, budget in ((P1, 20000, 80000), (P2, 90000, 70000), (P3, 60000, 150000),
                                  (P5, 10000, 50000)):
         rate = sheets[sheet][4][6]
