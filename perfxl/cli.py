@@ -609,13 +609,16 @@ def monitor(book: Path, out: Path, month: int | None, force: bool,
               help="考核口径,默认 市直部门(表中可改) (the scheme's variant; default 市直部门, "
                    "changeable in the sheet).")
 @click.option("--force", is_flag=True, help=_FORCE_HELP)
-def scoring(book: Path, out: Path, variant: str | None, force: bool) -> None:
+@click.option("--rules", "rules_file", type=click.Path(dir_okay=False, path_type=Path),
+              help=_RULES_HELP)
+def scoring(book: Path, out: Path, variant: str | None, force: bool,
+            rules_file: Path | None) -> None:
     """由工作簿 BOOK「部门整体」的考核方案生成考核评分表 (write the 考核 scoring book of the
     部门整体 scheme in BOOK)."""
     from .pipeline import scoring as _scoring
 
     book_output(out)
-    dept = _scoring(book, out, variant=variant, force=force)
+    dept = _scoring(book, out, variant=variant, force=force, config=_config(rules_file))
     click.echo(f"已生成 (written): {out} — {len(dept.scoring.items)} 个考核项目 (items)")
 
 

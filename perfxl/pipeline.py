@@ -159,6 +159,7 @@ def summarize_book(book: str | Path, *, out: str | Path | None = None, in_place:
     original = open_in_place(src) if in_place else None
     data = original.data if original is not None else read_once(src)[0]
     dept = read_bytes(data, src.name)
+    _targets_only(dept, src, "汇总", "summarized")
     saved = None
     if original is not None:
 
@@ -300,12 +301,25 @@ def merge(inputs: Sequence[str | Path], out: str | Path, *, plan: str | Path | N
     return result
 
 
+def _targets_only(dept: Department, src: Path, job: str, job_en: str) -> None:
+    """A job of the targets (汇总, 拆分) refuses a monitoring or scoring book in one sentence."""
+    from .forms import FORMS, SCORING
+
+    if dept.form in (MONITOR, SCORING):
+        raise PerfxlError(f"{src.name} 是{FORMS[dept.form][0]},不是预算绩效目标工作簿,不能{job}",
+                          f"{src.name} is a {FORMS[dept.form][1]}, not a targets book; it "
+                          f"cannot be {job_en}")
+
+
 def _monitoring_month(sources: Sequence[Source]) -> int | None:
     """The month of the monitoring books being merged; None for targets books. Monitoring and
     targets books, or monitoring books of different months, are not merged together."""
     from .monitor import FORM
 
     read = [s.dept for s in sources if s.dept is not None and not s.error]
+    for s in sources:
+        if s.dept is not None and s.dept.assessment is not None:
+            _targets_only(s.dept, s.path, "合并", "merged")
     monitored = [d for d in read if d.form == FORM]
     if not monitored:
         return None
@@ -333,6 +347,8 @@ def split(book: str | Path, out_dir: str | Path, *, blank: bool = False,
 
     source = Path(book)
     dept = read_bytes(read_once(source)[0], source.name)
+    if dept.assessment is not None:
+        _targets_only(dept, source, "拆分", "split")
     folder = Path(out_dir)
     given = Inputs([source])
     plan: list[tuple[Path, Department, Unit]] = []
@@ -463,7 +479,7 @@ def monitor(book: str | Path, out: str | Path, *, month: int | None = None,
 
 
 def scoring(book: str | Path, out: str | Path, *, variant: str | None = None,
-            force: bool = False) -> Department:
+            force: bool = False, config: RulesConfig | None = None) -> Department:
     """Write the department's 考核 scoring book (scoring_book.py) from the 部门整体 scheme of the
     targets book ``book``; a scoring book given as ``book`` keeps its scores and events."""
     from .scoring import CITY, from_scheme
@@ -480,5 +496,5 @@ def scoring(book: str | Path, out: str | Path, *, variant: str | None = None,
     else:
         raise ReadError(f"{src.name} 中没有部门整体的考核方案(分项绩效目标),无法生成考核评分表",
                         f"{src.name} has no 考核 scheme in its 部门整体 part to score")
-    write_scoring(out, dept, assessment, inputs=[src], force=force)
+    write_scoring(out, dept, assessment, inputs=[src], force=force, config=config)
     return dept

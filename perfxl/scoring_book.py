@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING
 from . import layout as L
 from . import scoring as S
 from .files import atomic_path
-from .findings import ERROR
 from .formula import absolute
 from .layout import a1
+from .rules import RULES, RulesConfig
 from .styles import BUILD_DATE, FONT, LABEL_FILL, Styles, row_height
 
 if TYPE_CHECKING:
@@ -42,7 +42,8 @@ _PROTECTION = {"format_columns": True, "format_rows": True, "select_locked_cells
 
 
 def write_scoring(path: str | Path, dept: Department, assessment: S.Assessment, *,
-                  inputs: Given = (), force: bool = False) -> Path:
+                  inputs: Given = (), force: bool = False,
+                  config: RulesConfig | None = None) -> Path:
     """Write the scoring book of ``dept`` (atomically, never over one of ``inputs``)."""
     import xlsxwriter
 
@@ -56,14 +57,18 @@ def write_scoring(path: str | Path, dept: Department, assessment: S.Assessment, 
         wb.set_custom_property(L.OUTPUT_PROPERTY, S.FORM)
         st = Styles(wb)
         scoring_sheet(wb, st, title, assessment, dept.scoring.bonus_text,
-                      [f"每次扣 {d.points} 分:{d.event}" for d in dept.scoring.deductions])
+                      [f"每次扣 {d.points} 分:{d.event}" for d in dept.scoring.deductions],
+                      config)
         wb.close()
     return path
 
 
 def scoring_sheet(wb: Workbook, st: Styles, title: str, a: S.Assessment, bonus_text: str = "",
-                  deduction_texts: list[str] | None = None) -> Worksheet:
-    """The 考核评分 sheet of ``a`` in ``wb``; ``a.cells`` gets the cells of its totals."""
+                  deduction_texts: list[str] | None = None,
+                  cfg: RulesConfig | None = None) -> Worksheet:
+    """The 考核评分 sheet of ``a`` in ``wb``; ``a.cells`` gets the cells of its totals. Its
+    marks take their severities from ``cfg`` (the rules file)."""
+    cfg = cfg or RulesConfig()
     ws = wb.add_worksheet(S.SHEET)
     for c, w in enumerate(WIDTHS):
         ws.set_column(c, c, w)
@@ -121,7 +126,8 @@ def scoring_sheet(wb: Workbook, st: Styles, title: str, a: S.Assessment, bonus_t
         ws.set_row(r, row_height((item.content, WIDTHS[COL_CONTENT] - 12),
                                  (item.name, WIDTHS[COL_ITEM]), (item.note, WIDTHS[COL_NOTE])))
         item.cells = {"score": a1(r, COL_SCORE), "points": points, "note": a1(r, COL_NOTE)}
-        _mark(ws, st, r, COL_SCORE, S.score_formula(absolute(a1(r, COL_SCORE)),
+        _mark(ws, st, cfg, "scoring-score-out-of-range", r, COL_SCORE,
+              S.score_formula(absolute(a1(r, COL_SCORE)),
                                                     absolute(points)))
     end = r
     r += 1
@@ -136,10 +142,12 @@ def scoring_sheet(wb: Workbook, st: Styles, title: str, a: S.Assessment, bonus_t
     a.cells = {"sheet": S.SHEET, "variant": a1(ROW_SCHEME, COL_VARIANT), "score": subtotal}
 
     r += 2
-    bonus_total, r = _events(ws, st, score, r, S.LABEL_BONUS, "加分", a.bonuses,
+    bonus_total, r = _events(ws, st, cfg, score, r, S.LABEL_BONUS, "加分", a.bonuses,
                              bonus_text, S.LABEL_BONUS_TOTAL, a.bonus_total(),
+                             "scoring-bonus-out-of-range",
                              lambda ref: S.bonus_formula(ref, low, high))
-    _mark(ws, st, *_rc(bonus_total), S.bonus_cap_formula(absolute(bonus_total), cap))
+    _mark(ws, st, cfg, "scoring-bonus-over-cap", *_rc(bonus_total),
+          S.bonus_cap_formula(absolute(bonus_total), cap))
     r += 1
     ws.merge_range(r, 0, r, COL_POINTS, f"{S.LABEL_BONUS_COUNTED}(不超过最多加分)", st.total)
     counted = a1(r, COL_SCORE)
@@ -148,9 +156,10 @@ def scoring_sheet(wb: Workbook, st: Styles, title: str, a: S.Assessment, bonus_t
     ws.write_blank(r, COL_NOTE, None, st.total)
     allowed = a.deduction_points
     r += 2
-    deduction_total, r = _events(ws, st, score, r, S.LABEL_DEDUCTION, "扣分",
+    deduction_total, r = _events(ws, st, cfg, score, r, S.LABEL_DEDUCTION, "扣分",
                                  a.deductions, "\n".join(deduction_texts or ()),
                                  S.LABEL_DEDUCTION_TOTAL, a.deduction_total(),
+                                 "scoring-deduction-not-allowed",
                                  lambda ref: S.deduction_formula(ref, allowed))
     r += 2
     ws.merge_range(r, 0, r, COL_POINTS, f"{S.LABEL_TOTAL}(得分小计 + 计入的加分 − 扣分合计)",
@@ -174,9 +183,9 @@ def scoring_sheet(wb: Workbook, st: Styles, title: str, a: S.Assessment, bonus_t
     return ws
 
 
-def _events(ws: Worksheet, st: Styles, score: Format, r: int, label: str,
+def _events(ws: Worksheet, st: Styles, cfg: RulesConfig, score: Format, r: int, label: str,
             points_head: str, events: list[S.Event], scheme: str, total_label: str,
-            cached: Decimal, check: Callable[[str], str]) -> tuple[str, int]:
+            cached: Decimal, slug: str, check: Callable[[str], str]) -> tuple[str, int]:
     """A list of bonus or deduction events with its total; (the total's cell, its row)."""
     last = len(WIDTHS) - 1
     ws.merge_range(r, 0, r, last, label, st.section)
@@ -199,7 +208,7 @@ def _events(ws: Worksheet, st: Styles, score: Format, r: int, label: str,
         ws.write_string(r, COL_NOTE, e.note, st.text)
         ws.set_row(r, row_height((e.event, float(sum(WIDTHS[1:6]))), minimum=22))
         e.cells = {"event": a1(r, COL_ITEM), "points": a1(r, COL_SCORE), "note": a1(r, COL_NOTE)}
-        _mark(ws, st, r, COL_SCORE, check(absolute(a1(r, COL_SCORE))))
+        _mark(ws, st, cfg, slug, r, COL_SCORE, check(absolute(a1(r, COL_SCORE))))
     r += 1
     ws.merge_range(r, 0, r, COL_POINTS, total_label, st.total)
     ref = a1(r, COL_SCORE)
@@ -215,9 +224,13 @@ def _rc(ref: str) -> tuple[int, int]:
     return at
 
 
-def _mark(ws: Worksheet, st: Styles, r: int, c: int, condition: str) -> None:
-    ws.conditional_format(r, c, r, c, {"type": "formula", "criteria": f"={condition}>0",
-                                       "format": st.marks[ERROR]})
+def _mark(ws: Worksheet, st: Styles, cfg: RulesConfig, slug: str, r: int, c: int,
+          condition: str) -> None:
+    """The live mark of rule ``slug`` in its severity from the rules file (none when off)."""
+    severity = cfg.severity(RULES[slug])
+    if severity != "off":
+        ws.conditional_format(r, c, r, c, {"type": "formula", "criteria": f"={condition}>0",
+                                           "format": st.marks[severity]})
 
 
 def _number(ws: Worksheet, r: int, c: int, value: Decimal | None, fmt: Format) -> None:

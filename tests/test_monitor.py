@@ -434,6 +434,16 @@ def test_scoring_refusals(targets: Path, monitor_book: Path, tmp_path: Path) -> 
     assert not (tmp_path / "s.xlsx").exists()
 
 
+def test_jobs_of_the_targets_refuse_these_books(monitor_book: Path, scoring_book: Path,
+                                                tmp_path: Path) -> None:
+    """汇总 is the targets book's; a scoring book is neither split nor merged."""
+    for book in (monitor_book, scoring_book):
+        one_sentence(run("summarize", str(book), "-o", str(tmp_path / "s.xlsx")))
+    one_sentence(run("split", str(scoring_book), "-o", str(tmp_path / "units")))
+    one_sentence(run("merge", str(scoring_book), "-o", str(tmp_path / "m.xlsx")))
+    assert not list(tmp_path.iterdir())
+
+
 def test_scoring_formulas_are_portable(scoring_book: Path) -> None:
     from book_formulas import formulas
 
