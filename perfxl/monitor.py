@@ -8,9 +8,10 @@ Ministry of Finance's monitoring form has them, so that a deviation may have sev
 完成目标可能性 and 备注.
 
 This module is the model and the checks; the writer is ``monitor_book.py``, the reader
-``read/monitor.py``. Each check is written once here in Python and, beside it, as the cell
-formula that decides it in the book (:func:`spending_behind_formula` …), so the book marks what
-the full check (``perfxl validate``) reports.
+``read/monitor.py``. The rules a row breaks are decided here twice, side by side: in Python
+(:func:`budget_rules`, :func:`indicator_rules`, which the full check ``perfxl validate`` reports)
+and as the cell formulas the book's marks and counts use (:func:`budget_formulas`,
+:func:`indicator_formulas`); the tests recalculate the book in LibreOffice and compare.
 
 The default month is 6: the 双监控 is due in July and covers 1–6月.
 """
@@ -341,12 +342,6 @@ def forecasts(dept: Department, cfg: RulesConfig) -> Iterator[Finding | None]:
                            cell=i.cells.get("likelihood" if certain else CAUSES[0][0], ""),
                            value=i.likelihood.strip() if slug.endswith("unreasoned")
                            else i.forecast, name=name, target=i.target)
-
-
-def check(dept: Department, cfg: RulesConfig) -> Iterator[Finding | None]:
-    """Every finding of a monitoring book."""
-    for fn in CHECKS:
-        yield from fn(dept, cfg)
 
 
 MARKED_AT = {"monitor-overspent": "spent", "monitor-spending-behind": "reason",

@@ -512,3 +512,53 @@ def test_merging_two_reports_of_one_project_is_a_conflict(filled: Path, monitor_
             "--on-conflict", "first")
     assert r.exit_code == 0, r.output
     assert findings(tmp_path / "m.xlsx") == expected()
+
+
+# --- the formulas and the full check agree on every kind of target -------------------------------
+
+CASES = [  # (target, forecast, likelihood, a reason)
+    ("≥95%", "94.9", "确定能", ""), ("≥95%", "９５%", "确定能", ""), ("≥95 百分比", "96 百分比", "", ""),
+    ("≤80000元", "80,001元", "有可能", ""), ("≤80000元", "80000", "确定能", ""),
+    ("=12个", "11", "确定能", "人员不足"), ("=12个", "13", "确定能", ""),
+    (">3 天", "3", "完全不可能", ""), ("<10 小时", "9.5", "有可能", ""), ("<10 小时", "10", "", ""),
+    ("2021年12月底", "2022年1月", "有可能", ""), ("优", "良", "确定能", ""), ("", "5", "有可能", "x"),
+    ("≥95%", "abc", "确定能", ""), ("≥95%", "", "", ""),
+]
+
+
+@pytest.mark.libreoffice
+def test_formulas_and_full_check_agree(tmp_path: Path, soffice: str) -> None:
+    from libreoffice import evaluate
+
+    from perfxl.model import Department, Indicator, Project
+    from perfxl.monitor_book import write_monitor
+
+    p = Project(seq=1, unit_code="630001", unit_name="单位", code="13030321X", name="项目",
+                budget=Decimal(1000), fiscal=None, other=None, sheet="1.项目",
+                indicators=[Indicator("产出指标", "数量指标", f"指标{k}", value=target)
+                            for k, (target, *_) in enumerate(CASES)])
+    book, filled = tmp_path / "m.xlsx", tmp_path / "f.xlsx"
+    write_monitor(book, Department(name="部门", year=2021, projects=[p]))
+    rows = read_json(book)["projects"][0]["monitor"]["indicators"]
+    wb = openpyxl.load_workbook(book)
+    ws = wb["1.项目"]
+    for row, (_, forecast, likelihood, reason) in zip(rows, CASES, strict=True):
+        ws[row["cells"]["forecast"]] = forecast
+        ws[row["cells"]["likelihood"]] = likelihood
+        ws[row["cells"]["other"]] = reason
+    wb.save(filled)
+    got = findings(filled)
+    short, certain, unsure = ("monitor-forecast-short", "monitor-likelihood-certain",
+                              "monitor-likelihood-unreasoned")
+    by_hand = {(0, short), (0, certain),  # 94.9 < 95, no reason, 确定能
+               (3, short),                # 80,001 > 80000
+               (5, certain),              # 11 ≠ 12 with a reason, but 确定能
+               (7, short),                # 3 is not > 3
+               (8, unsure),               # 9.5 < 10 meets it; 有可能 without a reason
+               (9, short),                # 10 is not < 10
+               (10, unsure)}              # a date target: 有可能 without a reason
+    assert got == {("1.项目", rows[k]["cells"]["likelihood" if rule == certain else "funds"],
+                    rule, ERROR) for k, rule in by_hand}
+    marks = {(sheet, flag.ranges.split(":")[0], flag.colour)
+             for (sheet, _), flags in evaluate(filled).rules.items() for flag in flags}
+    assert marks == {(s, c, ERROR_FILL) for s, c, _, _ in got}
