@@ -159,7 +159,7 @@ def summarize_book(book: str | Path, *, out: str | Path | None = None, in_place:
     original = open_in_place(src) if in_place else None
     data = original.data if original is not None else read_once(src)[0]
     dept = read_bytes(data, src.name)
-    _targets_only(dept, src, "汇总", "summarized")
+    targets_only(dept, src, "汇总", "summarized")
     saved = None
     if original is not None:
 
@@ -301,7 +301,7 @@ def merge(inputs: Sequence[str | Path], out: str | Path, *, plan: str | Path | N
     return result
 
 
-def _targets_only(dept: Department, src: Path, job: str, job_en: str) -> None:
+def targets_only(dept: Department, src: Path, job: str, job_en: str) -> None:
     """A job of the targets (汇总, 拆分) refuses a monitoring or scoring book in one sentence."""
     from .forms import FORMS, SCORING
 
@@ -319,7 +319,7 @@ def _monitoring_month(sources: Sequence[Source]) -> int | None:
     read = [s.dept for s in sources if s.dept is not None and not s.error]
     for s in sources:
         if s.dept is not None and s.dept.assessment is not None:
-            _targets_only(s.dept, s.path, "合并", "merged")
+            targets_only(s.dept, s.path, "合并", "merged")
     monitored = [d for d in read if d.form == FORM]
     if not monitored:
         return None
@@ -348,7 +348,7 @@ def split(book: str | Path, out_dir: str | Path, *, blank: bool = False,
     source = Path(book)
     dept = read_bytes(read_once(source)[0], source.name)
     if dept.assessment is not None:
-        _targets_only(dept, source, "拆分", "split")
+        targets_only(dept, source, "拆分", "split")
     folder = Path(out_dir)
     given = Inputs([source])
     plan: list[tuple[Path, Department, Unit]] = []

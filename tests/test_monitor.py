@@ -562,3 +562,22 @@ def test_formulas_and_full_check_agree(tmp_path: Path, soffice: str) -> None:
     marks = {(sheet, flag.ranges.split(":")[0], flag.colour)
              for (sheet, _), flags in evaluate(filled).rules.items() for flag in flags}
     assert marks == {(s, c, ERROR_FILL) for s, c, _, _ in got}
+
+
+# --- the ribbon's buttons ---------------------------------------------------------------------------
+
+def test_the_ribbon_checks_a_monitoring_book(filled: Path, tmp_path: Path) -> None:
+    from openpyxl_book import OpenpyxlBook
+
+    from perfxl import xl
+
+    out = tmp_path / "ribbon.xlsx"
+    message = xl.run(xl.VALIDATE, OpenpyxlBook(filled, out))
+    want = [sev for *_, sev in expected()]
+    assert message.startswith(f"校验完成:错误 {want.count(ERROR)} 项,警告 {want.count(WARNING)} 项")
+    wb = openpyxl.load_workbook(out)
+    results = [c.value for row in wb["校验结果"].iter_rows() for c in row]
+    assert sum(isinstance(v, str) and v.startswith("PX9") for v in results) == len(want)
+    assert read_json(out)["form"] == "monitor"
+    refused = xl.run(xl.SUMMARIZE, OpenpyxlBook(filled, tmp_path / "summarized.xlsx"))
+    assert refused.startswith("错误") and "绩效运行监控表" in refused
