@@ -235,7 +235,16 @@ def overspent(m: Monitor) -> bool:
 
 
 def overspent_formula(spent: str, budget: str) -> str:
-    return f"ISNUMBER({spent})*ISNUMBER({budget})*(N({spent})>N({budget}))"
+    """Both amounts given (a number, or text that spells one, as the reader takes it)."""
+    return (f"{F.amount_given(spent)}*{F.amount_given(budget)}"
+            f"*({F.amount(spent)}>{F.amount(budget)})")
+
+
+def rate_formula(spent: str, budget: str) -> str:
+    """:attr:`Monitor.execution_rate` as a fraction (the cell shows it in percent); "" until
+    both amounts are given."""
+    return (f'IF({F.amount_given(spent)}*{F.amount_given(budget)},'
+            f'IF({F.amount(budget)}>0,{F.amount(spent)}/{F.amount(budget)},""),"")')
 
 
 def forecast_short(i: MonitorIndicator) -> bool:

@@ -275,8 +275,7 @@ def budget_block(ws: Worksheet, st: Styles, fx: _Formats, m: M.Monitor,
     budget, spent = cells["budget"], cells["spent"]
     rate = m.execution_rate
     c = M.BUDGET_SPANS["execution_rate"][0]
-    ws.write_formula(row, c, f'=IF(AND(ISNUMBER({spent}),ISNUMBER({budget})),'
-                     f'IF({budget}>0,{spent}/{budget},""),"")', fx.percent,
+    ws.write_formula(row, c, "=" + M.rate_formula(spent, budget), fx.percent,
                      "" if rate is None else float(rate / 100))
     c = M.BUDGET_SPANS["time_progress"][0]
     ws.write_formula(row, c, f"={m.month}/12", fx.percent, m.month / 12)

@@ -139,8 +139,8 @@ FILL = {
         2: {"forecast": "９４ 百分比", "likelihood": "有可能", "funds": "经费未到位"},  # short, reasoned
         3: {"forecast": 95, "likelihood": "确定能"},                     # met exactly
     }},
-    # project 2: 90,000 of 70,000: overspent
-    P2: {"spent": 90000, "rows": {}},
+    # project 2: 90,000 of 70,000, typed as text: overspent
+    P2: {"spent": "90,000", "rows": {}},
     # project 3: 60,000 of 150,000 (40 %): exactly 10 points behind, not more
     P3: {"spent": 60000, "rows": {}},
     # project 5: 10,000 of 50,000 (20 %) with a reason
@@ -156,7 +156,7 @@ def expected(margin: Decimal = Decimal(10)) -> set[tuple[str, str, str, str]]:
     budgets = {P1: Decimal(80000), P2: Decimal(70000), P3: Decimal(150000), P5: Decimal(50000)}
     out = set()
     for sheet, fill in FILL.items():
-        spent = Decimal(fill["spent"])
+        spent = Decimal(str(fill["spent"]).replace(",", ""))
         if spent > budgets[sheet]:
             out.add((sheet, "E5", "monitor-overspent", ERROR))
         behind = Decimal(50) - spent * 100 / budgets[sheet]
