@@ -581,3 +581,23 @@ def test_the_ribbon_checks_a_monitoring_book(filled: Path, tmp_path: Path) -> No
     assert read_json(out)["form"] == "monitor"
     refused = xl.run(xl.SUMMARIZE, OpenpyxlBook(filled, tmp_path / "summarized.xlsx"))
     assert refused.startswith("错误") and "绩效运行监控表" in refused
+
+
+def test_a_folder_with_targets_monitoring_and_scoring_books(targets: Path, filled: Path,
+                                                            scoring_book: Path,
+                                                            tmp_path: Path) -> None:
+    """A monitoring book carries its targets book's project codes: no cross-book duplicate."""
+    import shutil
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for book in (targets, filled, scoring_book):
+        shutil.copy(book, folder / book.name)
+    r = run("validate", str(folder), "--format", "json")
+    books = {b["book"]: b for b in json.loads(r.output)["books"]}
+    assert not any(f["rule"] == "project-code-cross-book" for b in books.values()
+                   for f in b["findings"])
+    assert {(f["sheet"], f["cell"], f["rule"], f["severity"])
+            for f in books[filled.name]["findings"]} == expected()
+    alone = run("validate", str(targets), "--format", "json")
+    assert books[targets.name]["counts"] == json.loads(alone.output)["counts"]
