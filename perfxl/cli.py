@@ -597,8 +597,9 @@ def monitor(book: Path, out: Path, month: int | None, force: bool,
     from .pipeline import monitor as _monitor
 
     book_output(out)
-    dept = _monitor(book, out, month=month, force=force, config=_config(rules_file))
-    click.echo(f"已生成 (written): {out} — {len(dept.projects)} 个项目 (projects)")
+    dept, month = _monitor(book, out, month=month, force=force, config=_config(rules_file))
+    click.echo(f"已生成 (written): {out} — {len(dept.projects)} 个项目 (projects), "
+               f"1-{month}月 (months 1-{month})")
 
 
 @main.command(short_help="生成部门整体考核评分表 (the department's 考核 scoring sheet).")

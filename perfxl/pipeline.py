@@ -459,10 +459,11 @@ def _snapshot(path: Path) -> Snapshot | None:
 # --- the year after the targets: 绩效运行监控 -----------------------------------------------------
 
 def monitor(book: str | Path, out: str | Path, *, month: int | None = None,
-            force: bool = False, config: RulesConfig | None = None) -> Department:
+            force: bool = False, config: RulesConfig | None = None) -> tuple[Department, int]:
     """Write the 绩效运行监控 book of the targets book ``book`` (monitor_book.py): one sheet per
-    project for months 1–``month`` (default: monitor.DEFAULT_MONTH). A monitoring book given
-    as ``book`` carries its budgets (and, for the same month, what was reported) forward."""
+    project for months 1–``month`` (default: monitor.DEFAULT_MONTH, or the month of a
+    monitoring book given as ``book``, which carries its budgets and, for the same month, what
+    was reported). Returns the department read and the month written."""
     from .monitor import DEFAULT_MONTH
     from .monitor_book import write_monitor
 
@@ -475,7 +476,7 @@ def monitor(book: str | Path, out: str | Path, *, month: int | None = None,
     if month is None:
         month = next((p.monitor.month for p in dept.projects if p.monitor), DEFAULT_MONTH)
     write_monitor(out, dept, month=month, inputs=[src], force=force, config=config)
-    return dept
+    return dept, month
 
 
 def scoring(book: str | Path, out: str | Path, *, variant: str | None = None,

@@ -47,7 +47,7 @@ def monitor_book(targets: Path) -> Path:
     out = targets.parent.parent / "monitor" / "监控.xlsx"
     r = run("monitor", str(targets), "-o", str(out))
     assert r.exit_code == 0, r.output
-    assert "7 个项目" in r.output
+    assert "7 个项目" in r.output and "1-6月" in r.output
     return out
 
 
@@ -197,6 +197,13 @@ def findings(book: Path, *extra: str) -> set[tuple[str, str, str, str]]:
     assert r.exit_code in (0, 1), r.output
     return {(f["sheet"], f["cell"], f["rule"], f["severity"])
             for f in json.loads(r.output)["findings"]}
+
+
+def test_read_as_text_shows_the_rates(filled: Path) -> None:
+    r = run("read", str(filled))
+    assert r.exit_code == 0, r.output
+    assert "按绩效运行监控表读取" in r.output
+    assert "1. 1-6月执行率 (execution rate) 25.00% / 时间进度 (time progress) 50.00%" in r.output
 
 
 def test_filled_book_reads_back(filled: Path) -> None:
