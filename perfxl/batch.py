@@ -49,6 +49,9 @@ class BookResult:
     by_unit: dict[str, Decimal] = field(default_factory=dict)
     codes: dict[str, tuple[str, str, str, str]] = field(default_factory=dict)
     """project code → (sheet, cell, name, unit code), for the cross-book check."""
+    form: str = ""
+    """The book's form (Department.form): codes are compared among books of one form (a
+    monitoring book carries the codes of its targets book)."""
     url: str = ""
     """Where the book was read from when it is not a local file (an object-store URL)."""
 
@@ -155,6 +158,7 @@ def check_read(read: list[tuple[Path, Department | str | Skip]],
         result.total, result.by_unit = dept.total(), dept.unit_totals()
         result.codes = {p.code: (p.sheet, str(p.cells.get("project.code", "")), p.name,
                                  p.unit_code) for p in dept.projects if p.code}
+        result.form = dept.form
     return results
 
 
@@ -284,12 +288,12 @@ def _warm_up(cfg: RulesConfig) -> None:
 
 def cross_book(results: list[BookResult], cfg: RulesConfig) -> None:
     """The same project code in two books: an error in each (only the codes are needed)."""
-    owners: dict[str, list[BookResult]] = {}
+    owners: dict[tuple[str, str], list[BookResult]] = {}
     for r in results:
         for code in r.codes:
-            owners.setdefault(code, []).append(r)
+            owners.setdefault((r.form, code), []).append(r)
     rule = RULES["project-code-cross-book"]
-    for code, books in owners.items():
+    for (_, code), books in owners.items():
         if len(books) < 2:
             continue
         for r in books:

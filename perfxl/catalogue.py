@@ -8,7 +8,9 @@ from typing import Any
 
 from . import schemas as _schemas  # noqa: F401  (registers the live forms declared there)
 from .formula import LIVE
+from .monitor import LIVE_RULES as MONITOR_LIVE
 from .rules import CATALOGUE, RulesConfig, plain, threshold_docs
+from .scoring import LIVE_RULES as SCORING_LIVE
 
 
 def catalogue(config: RulesConfig | None = None) -> list[dict[str, Any]]:
@@ -20,7 +22,7 @@ def catalogue(config: RulesConfig | None = None) -> list[dict[str, Any]]:
             "code": r.code, "rule": r.slug, "title": r.title_zh, "severity": cfg.severity(r),
             "default_severity": r.severity, "field": r.field, "engine": r.engine,
             "message": r.message, "message_en": r.message_en,
-            "live": r.slug in LIVE,
+            "live": r.slug in LIVE or r.slug in MONITOR_LIVE or r.slug in SCORING_LIVE,
             "thresholds": {t: {"value": plain(getattr(cfg, t)), "default": plain(docs[t][0]),
                                "doc": docs[t][1]} for t in r.thresholds},
         })
@@ -38,8 +40,10 @@ def catalogue_markdown() -> str:
         "`perfxl/rules.py`, `batch` checks compare the books of one `perfxl validate` run,",
         "`merge` checks are made by `perfxl merge` (their field `source` is an",
         "input file; the finding points at its row on the 来源 sheet), `selfeval` checks run on a",
-        "绩效自评 book (`perfxl selfeval`; perfxl/selfeval.py) instead of the target rules. Change",
-        "thresholds and",
+        "绩效自评 book (`perfxl selfeval`; perfxl/selfeval.py) instead of the target rules, and",
+        "`monitor` and `scoring` checks are made in a 绩效运行监控 book (`perfxl monitor`,",
+        "`perfxl/monitor.py`) and a 考核 scoring book (`perfxl scoring`, `perfxl/scoring.py`), and",
+        "only there. Change thresholds and",
         "severities in a rules file (`--rules RULES.yaml`); the book's live checks use the same",
         "thresholds and severities.",
         "",

@@ -597,6 +597,47 @@ def selfeval(book: Path, out: Path, force: bool, rules_file: Path | None) -> Non
     dept = _selfeval(book, out, force=force, config=_config(rules_file))
     click.echo(f"已生成绩效自评工作簿 (self-evaluation book written): {out} — "
                f"{len(dept.projects)} 个项目 (projects)")
+@main.command(short_help="生成绩效运行监控表 (the mid-year monitoring book).")
+@click.argument("book", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="要写出的监控工作簿 (the monitoring book to write, .xlsx).")
+@click.option("--month", type=click.IntRange(1, 12),
+              help="监控截至的月份 N(1-N月),默认 6,即 7 月的「双监控」 (months 1-N monitored; "
+                   "default 6, the July monitoring).")
+@click.option("--force", is_flag=True, help=_FORCE_HELP)
+@click.option("--rules", "rules_file", type=click.Path(dir_okay=False, path_type=Path),
+              help=_RULES_HELP)
+def monitor(book: Path, out: Path, month: int | None, force: bool,
+            rules_file: Path | None) -> None:
+    """由预算绩效目标工作簿 BOOK 生成绩效运行监控表,每个项目一张 (write the 绩效运行监控
+    book of the targets book BOOK, one sheet per project)."""
+    from .pipeline import monitor as _monitor
+
+    book_output(out)
+    dept, month = _monitor(book, out, month=month, force=force, config=_config(rules_file))
+    click.echo(f"已生成 (written): {out} — {len(dept.projects)} 个项目 (projects), "
+               f"1-{month}月 (months 1-{month})")
+
+
+@main.command(short_help="生成部门整体考核评分表 (the department's 考核 scoring sheet).")
+@click.argument("book", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="要写出的评分工作簿 (the scoring book to write, .xlsx).")
+@click.option("--variant", type=click.Choice(["市直部门", "县区"]),
+              help="考核口径,默认 市直部门(表中可改) (the scheme's variant; default 市直部门, "
+                   "changeable in the sheet).")
+@click.option("--force", is_flag=True, help=_FORCE_HELP)
+@click.option("--rules", "rules_file", type=click.Path(dir_okay=False, path_type=Path),
+              help=_RULES_HELP)
+def scoring(book: Path, out: Path, variant: str | None, force: bool,
+            rules_file: Path | None) -> None:
+    """由工作簿 BOOK「部门整体」的考核方案生成考核评分表 (write the 考核 scoring book of the
+    部门整体 scheme in BOOK)."""
+    from .pipeline import scoring as _scoring
+
+    book_output(out)
+    dept = _scoring(book, out, variant=variant, force=force, config=_config(rules_file))
+    click.echo(f"已生成 (written): {out} — {len(dept.scoring.items)} 个考核项目 (items)")
 
 
 @main.command(short_help="读回工作簿并输出 (read a book back and print it).")

@@ -22,6 +22,8 @@ FIELD_LABELS = {
     "selfeval.spent": "全年执行数", "selfeval.actual": "实际完成值", "selfeval.weight": "分值",
     "selfeval.score": "得分", "selfeval.reason": "偏差原因分析及改进措施",
     "selfeval.execution_reason": "预算执行偏差原因",
+    "monitor.spent": "执行数", "monitor.reason": "执行偏差原因", "monitor.reasons": "偏差原因分析",
+    "monitor.likelihood": "完成目标可能性", "department.assessment": "考核评分",
 }
 """The canonical field names in Chinese: as the form labels them."""
 

@@ -45,10 +45,16 @@ NATIONAL = "national"
 IMPORT = "import"
 SELFEVAL = "selfeval"
 """A 绩效自评 book perfxl selfeval wrote (selfeval_read.py reads it)."""
+MONITOR = "monitor"
+"""A 绩效运行监控 book (perfxl monitor; read by read/monitor.py, not here)."""
+SCORING = "scoring"
+"""A 考核 scoring book (perfxl scoring; read by read/scoring.py, not here)."""
 FORMS: dict[str, tuple[str, str]] = {
     NATIONAL: ("项目支出绩效目标申报表", "national project performance-target form"),
     IMPORT: ("一体化系统绩效指标导入表", "integrated-system indicator import sheet"),
     SELFEVAL: ("项目支出绩效自评表", "project self-evaluation form"),
+    MONITOR: ("绩效运行监控表", "performance monitoring form"),
+    SCORING: ("部门整体绩效考核评分表", "department assessment scoring sheet"),
 }
 """Form id (``Project.form``, ``Department.form``, the JSON's ``form``) → names (zh, en)."""
 

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import live
 from .forms import _NUMBERED as NUMBERED
-from .forms import IMPORT, SELFEVAL
+from .forms import IMPORT, MONITOR, SELFEVAL
 from .layout import (
     FIRST_TEST_COLUMN,
     INDICATOR_COLUMNS,
@@ -63,14 +63,15 @@ rows are told by the other columns."""
 
 def targets(dept: Department, sheets: Iterable[str]) -> Iterator[Project]:
     """The projects that get live checks: the first of each sheet the book has, read at cells
-    (not an 一体化 import sheet's rows, nor a 绩效自评 sheet: the target rules are not its)."""
+    (not an 一体化 import sheet's rows, nor a 绩效自评 sheet: the target rules are not its; a
+    monitoring sheet has its own, monitor_book.py)."""
     have = set(sheets)
     seen: set[str] = set()
     for p in dept.projects:
         if not p.sheet or p.sheet in seen:
             continue
         seen.add(p.sheet)
-        if p.sheet in have and p.cells and p.form not in (IMPORT, SELFEVAL):
+        if p.sheet in have and p.cells and p.form not in (IMPORT, SELFEVAL, MONITOR):
             yield p
 
 

@@ -167,7 +167,18 @@ def _project_data(p: Project) -> dict[str, Any]:
 
 def _differences(a: Project, b: Project) -> list[str]:
     da, db = _project_data(a), _project_data(b)
+    if a.monitor is not None or b.monitor is not None:  # what a monitoring book reports
+        da["monitor"], db["monitor"] = (None if p.monitor is None else _reported(p.monitor.to_json())
+                                        for p in (a, b))
     return [k for k in da if da[k] != db[k]]
+
+
+def _reported(data: dict[str, Any]) -> dict[str, Any]:
+    """A monitoring's JSON without its cells (where a value is does not make it differ)."""
+    data.pop("cells", None)
+    for i in data.get("indicators", []):
+        i.pop("cells", None)
+    return data
 
 
 def combine(sources: list[Source], *, plan: Department | None = None,

@@ -17,6 +17,8 @@ from .values import ParsedValue, fmt_amount, parse_value
 if TYPE_CHECKING:
     import pandas as pd
 
+    from .monitor import Monitor
+    from .scoring import Assessment
     from .selfeval import SelfEval
 
 LEVELS: dict[str, tuple[str, ...]] = {
@@ -129,6 +131,8 @@ class Project:
     (so the book shows 2500 % …); read as the percents meant."""
     selfeval: SelfEval | None = field(default=None, compare=False)
     """The year-end self-evaluation (绩效自评) of a project read from a self-evaluation book."""
+    monitor: Monitor | None = field(default=None, compare=False)
+    """The project's 绩效运行监控 (monitor.py), read from a monitoring book; None otherwise."""
 
 
 @dataclass
@@ -162,6 +166,8 @@ class Department:
     cells: dict[str, str] = field(default_factory=dict, compare=False)
     form: str = field(default="", compare=False)
     """The known form the book was read as (forms.FORMS), "" for ours and the seed's layout."""
+    assessment: Assessment | None = field(default=None, compare=False)
+    """The 考核 scheme scored (scoring.py), read from a scoring book; None otherwise."""
 
     def unit_name(self, code: str) -> str:
         return next((u.name for u in self.units if u.code == code), "")
@@ -198,6 +204,8 @@ class Department:
                 "measures": [{"title": m.title, "text": m.text} for m in self.measures],
                 "cells": dict(self.cells),
             },
+            **({"assessment": self.assessment.to_json()} if self.assessment is not None
+               else {}),
         }
 
     # --- tidy tables ---
@@ -316,6 +324,7 @@ def _project_json(p: Project) -> dict[str, Any]:
         ],
         "cells": dict(p.cells),
         **({"selfeval": p.selfeval.to_json()} if p.selfeval is not None else {}),
+        **({"monitor": p.monitor.to_json()} if p.monitor is not None else {}),
     }
 
 

@@ -37,6 +37,7 @@ from .files import (
     write_in_place,
 )
 from .findings import Finding, Report
+from .forms import MONITOR
 from .layout import TEMPLATE_VERSION, place
 from .merge import (
     DEGRADED,
@@ -48,6 +49,7 @@ from .merge import (
     read_sources,
 )
 from .model import Department, Project, Unit
+from .monitor import DEFAULT_MONTH as MONITOR_MONTH
 from .read import read_book, read_bytes
 from .review import write_review
 from .rules import RulesConfig
@@ -157,6 +159,7 @@ def summarize_book(book: str | Path, *, out: str | Path | None = None, in_place:
     original = open_in_place(src) if in_place else None
     data = original.data if original is not None else read_once(src)[0]
     dept = read_bytes(data, src.name)
+    targets_only(dept, src, "汇总", "summarized")
     saved = None
     if original is not None:
 
@@ -299,6 +302,7 @@ def merge(inputs: Sequence[str | Path], out: str | Path, *, plan: str | Path | N
     sources = read_sources(paths, jobs, progress)
     evaluations = _evaluations(sources)
     plan_dept = read_book(plan) if plan else None
+    monitoring = _monitoring_month(sources)
     result = combine(sources, plan=plan_dept, on_conflict=on_conflict, config=config)
     result.findings += conflict_findings(result, on_conflict, config)
     if strict and not result.complete:
@@ -309,6 +313,11 @@ def merge(inputs: Sequence[str | Path], out: str | Path, *, plan: str | Path | N
         from .selfeval_book import place, write_selfeval
 
         write_selfeval(out, place(result.dept), config, inputs=given, force=force)
+    if monitoring is not None:  # units' 绩效运行监控 books: one monitoring book (monitor_book.py)
+        from .monitor_book import write_monitor
+
+        write_monitor(out, result.dept, month=monitoring, inputs=given, force=force,
+                      config=config)
         return result
     newest = max((s.modified for s in sources if s.modified), default=None)
     report, _ = department_book(result.dept, out, config=config, extra_findings=result.findings,
@@ -329,6 +338,36 @@ def _evaluations(sources: Sequence[Source]) -> bool:
         raise PerfxlError("绩效自评工作簿不能与绩效目标工作簿合并",
                           "self-evaluation books cannot be merged with target books")
     return kinds == {True}
+def targets_only(dept: Department, src: Path, job: str, job_en: str) -> None:
+    """A job of the targets (汇总, 拆分) refuses a monitoring or scoring book in one sentence."""
+    from .forms import FORMS, SCORING
+
+    if dept.form in (MONITOR, SCORING):
+        raise PerfxlError(f"{src.name} 是{FORMS[dept.form][0]},不是预算绩效目标工作簿,不能{job}",
+                          f"{src.name} is a {FORMS[dept.form][1]}, not a targets book; it "
+                          f"cannot be {job_en}")
+
+
+def _monitoring_month(sources: Sequence[Source]) -> int | None:
+    """The month of the monitoring books being merged; None for targets books. Monitoring and
+    targets books, or monitoring books of different months, are not merged together."""
+    from .monitor import FORM
+
+    read = [s.dept for s in sources if s.dept is not None and not s.error]
+    for s in sources:
+        if s.dept is not None and s.dept.assessment is not None:
+            targets_only(s.dept, s.path, "合并", "merged")
+    monitored = [d for d in read if d.form == FORM]
+    if not monitored:
+        return None
+    if len(monitored) != len(read):
+        raise PerfxlError("绩效运行监控表不能与预算绩效目标工作簿合并,请分开合并",
+                          "monitoring books cannot be merged with targets books; merge them apart")
+    months = sorted({p.monitor.month for d in monitored for p in d.projects if p.monitor})
+    if len(months) > 1:
+        raise PerfxlError(f"绩效运行监控表的监控期间不同(1-{'、1-'.join(map(str, months))}月),不能合并",
+                          "monitoring books of different months cannot be merged")
+    return months[0] if months else None
 
 
 # --- split ---------------------------------------------------------------------------------------
@@ -351,13 +390,15 @@ def split(book: str | Path, out_dir: str | Path, *, blank: bool = False,
     if evaluated and blank:
         raise PerfxlError("--blank 不适用于绩效自评工作簿", "--blank does not apply to a "
                           "self-evaluation book")
+    if dept.assessment is not None:
+        targets_only(dept, source, "拆分", "split")
     folder = Path(out_dir)
     given = Inputs([source])
     plan: list[tuple[Path, Department, Unit]] = []
     taken: set[str] = set()
     for unit in dept.units:
         projects = [dataclasses.replace(p) for p in dept.projects if p.unit_code == unit.code]
-        if blank:
+        if blank and dept.form != MONITOR:
             projects = [_blank(p) for p in projects]
         part = dataclasses.replace(dept, units=[unit], projects=projects, cells={}, skipped=[])
         name = safe_name(f"{unit.code}_{unit.name}", ".xlsx")
@@ -373,6 +414,12 @@ def split(book: str | Path, out_dir: str | Path, *, blank: bool = False,
 
         return [write_selfeval(path, place(part), config, unit=unit, inputs=given, force=force)
                 for path, part, unit in plan]
+    if dept.form == MONITOR:  # a monitoring book: each unit's monitoring, reports kept
+        from .monitor_book import write_monitor
+
+        month = next((p.monitor.month for p in dept.projects if p.monitor), None)
+        return [write_monitor(path, part, month=month or MONITOR_MONTH, unit=unit, inputs=given,
+                              force=force, config=config) for path, part, unit in plan]
     return [write_book(path, part, unit=unit, inputs=given, force=force, config=config)
             for path, part, unit in plan]
 
@@ -480,3 +527,48 @@ def _snapshot(path: Path) -> Snapshot | None:
         return Snapshot.of(path)
     except OSError:
         return None
+
+
+# --- the year after the targets: 绩效运行监控 -----------------------------------------------------
+
+def monitor(book: str | Path, out: str | Path, *, month: int | None = None,
+            force: bool = False, config: RulesConfig | None = None) -> tuple[Department, int]:
+    """Write the 绩效运行监控 book of the targets book ``book`` (monitor_book.py): one sheet per
+    project for months 1–``month`` (default: monitor.DEFAULT_MONTH, or the month of a
+    monitoring book given as ``book``, which carries its budgets and, for the same month, what
+    was reported). Returns the department read and the month written."""
+    from .monitor import DEFAULT_MONTH
+    from .monitor_book import write_monitor
+
+    src = Path(book)
+    check_output(out, [src], force=force)  # before the book is read
+    dept = read_bytes(read_once(src)[0], src.name)
+    if not dept.projects:
+        raise ReadError(f"{src.name} 中没有填写任何项目,无法生成绩效运行监控表",
+                        f"{src.name} has no filled-in project to monitor")
+    if month is None:
+        month = next((p.monitor.month for p in dept.projects if p.monitor), DEFAULT_MONTH)
+    write_monitor(out, dept, month=month, inputs=[src], force=force, config=config)
+    return dept, month
+
+
+def scoring(book: str | Path, out: str | Path, *, variant: str | None = None,
+            force: bool = False, config: RulesConfig | None = None) -> Department:
+    """Write the department's 考核 scoring book (scoring_book.py) from the 部门整体 scheme of the
+    targets book ``book``; a scoring book given as ``book`` keeps its scores and events."""
+    from .scoring import CITY, from_scheme
+    from .scoring_book import write_scoring
+
+    src = Path(book)
+    check_output(out, [src], force=force)
+    dept = read_bytes(read_once(src)[0], src.name)
+    if dept.assessment is not None:
+        assessment = dept.assessment
+        assessment.variant = variant or assessment.variant
+    elif dept.scoring.items:
+        assessment = from_scheme(dept, variant or CITY)
+    else:
+        raise ReadError(f"{src.name} 中没有部门整体的考核方案(分项绩效目标),无法生成考核评分表",
+                        f"{src.name} has no 考核 scheme in its 部门整体 part to score")
+    write_scoring(out, dept, assessment, inputs=[src], force=force, config=config)
+    return dept

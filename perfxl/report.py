@@ -58,6 +58,18 @@ def print_department(dept: Department) -> None:
     console.print(f"  [bold]合计 (total): {dept.total():,.2f} 元[/bold]")
     for s in dept.skipped:
         console.print(f"  [yellow]跳过 (skipped)[/yellow] {s.sheet}: {s.reason}")
+    for p in dept.projects:
+        if (m := p.monitor) is not None:
+            rate = m.execution_rate
+            shown = "—" if rate is None else f"{rate:.2f}%"
+            console.print(f"  {p.seq}. 1-{m.month}月执行率 (execution rate) {shown} / 时间进度 "
+                          f"(time progress) {m.time_progress:.2f}%")
+    if (a := dept.assessment) is not None:
+        from .scoring import fmt_plain as n
+
+        console.print(f"  考核评分 (assessment, {a.variant}): 得分 {n(a.score())} + 加分 "
+                      f"{n(a.bonus_counted())} − 扣分 {n(a.deduction_total())} = 总分 (total) "
+                      f"{n(a.total())}")
 
 
 def print_selfeval(dept: Department) -> None:

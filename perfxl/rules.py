@@ -151,6 +151,45 @@ CATALOGUE: tuple[Rule, ...] = (
          "绩效目标与其他项目完全相同({others})", "the performance goals are identical to: {others}"),
     Rule("PX701", "scoring-not-100", "考核分值不符", ERROR, "department.scoring",
          "{problem}", "{problem_en}", thresholds=("scoring_total", "bonus_cap")),
+    # the department's 考核 scoring sheet (perfxl scoring; scoring.py): in scoring books only
+    Rule("PX711", "scoring-score-out-of-range", "考核得分超出分值", ERROR, "department.assessment",
+         "「{name}」得分 {value} 不在 0 到其分值 {points} 分({variant})之间",
+         "{name}: the score {value} is outside 0 to its {points} points ({variant})",
+         engine="scoring"),
+    Rule("PX712", "scoring-bonus-out-of-range", "每次加分超出范围", ERROR, "department.assessment",
+         "每次加分应为 {low}-{high} 分,此处为 {value} 分",
+         "a bonus is {low}-{high} points per event, not {value}", engine="scoring"),
+    Rule("PX713", "scoring-bonus-over-cap", "加分超过上限", ERROR, "department.assessment",
+         "加分合计 {value} 分超过上限 {cap} 分(总分只计 {cap} 分)",
+         "the bonus points add up to {value}, above the cap of {cap} (the total counts {cap})",
+         engine="scoring"),
+    Rule("PX714", "scoring-deduction-not-allowed", "每次扣分不符", ERROR, "department.assessment",
+         "每次扣分应为 {allowed} 分,此处为 {value} 分",
+         "a deduction is {allowed} points per event, not {value}", engine="scoring"),
+    # the 绩效运行监控表 (perfxl monitor; monitor.py): checked in monitoring books only
+    Rule("PX901", "monitor-overspent", "执行数超过全年预算数", ERROR, "monitor.spent",
+         "1-{month}月执行数 {value} 元超过全年预算数 {budget} 元",
+         "spending in months 1-{month} ({value}) exceeds the year's budget ({budget})",
+         engine="monitor"),
+    Rule("PX902", "monitor-spending-behind", "执行进度慢于时间进度", WARNING, "monitor.reason",
+         "执行率 {rate}% 低于时间进度 {progress}% 超过 {margin} 个百分点,请在「执行偏差原因」中说明",
+         "the execution rate {rate}% is more than {margin} points behind the time progress "
+         "{progress}%: give the reason in 执行偏差原因", thresholds=("monitor_margin",),
+         engine="monitor"),
+    Rule("PX903", "monitor-forecast-short", "预计完不成目标未说明原因", ERROR, "monitor.reasons",
+         "指标「{name}」全年预计完成值 {value} 达不到年度指标值 {target},请填写偏差原因分析",
+         "indicator {name}: the forecast {value} falls short of the target {target}; give the "
+         "reason for the deviation", engine="monitor"),
+    Rule("PX904", "monitor-likelihood-certain", "预计完不成却填确定能", ERROR,
+         "monitor.likelihood",
+         "指标「{name}」全年预计完成值 {value} 达不到年度指标值 {target},完成目标可能性不能是「确定能」",
+         "indicator {name}: the forecast {value} falls short of the target {target}, so the "
+         "likelihood cannot be 确定能", engine="monitor"),
+    Rule("PX905", "monitor-likelihood-unreasoned", "可能完不成未说明原因", ERROR,
+         "monitor.reasons",
+         "指标「{name}」完成目标可能性为「{value}」,请填写偏差原因分析",
+         "indicator {name}: the likelihood is {value}; give the reason for the deviation",
+         engine="monitor"),
     # merging unit submissions (perfxl merge): findings point at the input's row on 来源
     Rule("PX801", "input-unreadable", "文件未能合并", ERROR, "source",
          "文件 {file} 未合并: {reason}", "{file} was not merged: {reason}", engine="merge"),
@@ -256,6 +295,9 @@ class RulesConfig:
     """Points each variant (市直部门, 县区) of the 考核 scheme must add up to."""
     bonus_cap: int = 5
     """The most bonus points (加分) the scheme may grant."""
+    monitor_margin: Decimal = Decimal(10)
+    """Percentage points the 执行率 of a 绩效运行监控表 may lag behind the time progress (N/12)
+    before a reason is asked for."""
     # 绩效自评 (perfxl selfeval): the widely used national defaults (财政部《项目支出绩效评价管理办法》,
     # 财预〔2020〕10号, and its 项目支出绩效自评表)
     selfeval_execution_points: Decimal = Decimal(10)

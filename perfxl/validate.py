@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import selfeval
+from . import monitor, scoring, selfeval
 from .findings import ERROR, Finding, Report
 from .forms import SELFEVAL
 from .layout import SHEET_DEPARTMENT, parse_a1
@@ -16,6 +16,10 @@ from .model import Department, frames_of
 from .read import read_book
 from .rules import CHECKS, RulesConfig
 from .schemas import failures, finding_of
+
+OWN_CHECKS = {monitor.FORM: monitor.CHECKS, scoring.FORM: scoring.CHECKS,
+              SELFEVAL: (selfeval.findings,)}
+"""Books of these forms (Department.form) get these checks instead of the targets' rules."""
 
 
 def check(dept: Department, config: RulesConfig | None = None, *, book: str = "",
@@ -32,22 +36,21 @@ def check_all(depts: Sequence[Department], config: RulesConfig | None = None, *,
     A pure function of (models, rules) → reports; ``extra`` adds findings made elsewhere (a merge).
     """
     cfg = config or RulesConfig()
-    frames = frames_of(list(depts), parsed=False)
     found: list[list[Finding | None]] = [list(extra[b]) if extra else [] for b in range(len(depts))]
+    # a monitoring, scoring or 绩效自评 book carries targets checked in their own book: only its
+    # checks
+    targets = [b for b, d in enumerate(depts) if d.form not in OWN_CHECKS]
+    frames = frames_of([depts[b] for b in targets], parsed=False)
     keys = {t: (frames[t]["book"].to_numpy(), frames[t]["project"].to_numpy())
             for t in ("projects", "plan", "indicators")}
     for f in failures(frames, cfg):
         book_of, project_of = keys[f["table"]]
-        b, i = int(book_of[f["index"]]), int(project_of[f["index"]])
-        if depts[b].form != SELFEVAL:
-            found[b].append(finding_of(f, depts[b], depts[b].projects[i], frames, cfg))
+        b, i = targets[int(book_of[f["index"]])], int(project_of[f["index"]])
+        found[b].append(finding_of(f, depts[b], depts[b].projects[i], frames, cfg))
     reports = []
     for b, dept in enumerate(depts):
-        if dept.form == SELFEVAL:  # a 绩效自评 book: its own rules, not the targets'
-            found[b].extend(selfeval.findings(dept, cfg))
-        else:
-            for rule_check in CHECKS:
-                found[b].extend(rule_check(dept, cfg))
+        for rule_check in OWN_CHECKS.get(dept.form, CHECKS):
+            found[b].extend(rule_check(dept, cfg))
         order = {p.sheet: i for i, p in enumerate(dept.projects)}
         findings = sorted((f for f in found[b] if f is not None),
                           key=lambda f: (f.severity != ERROR, f.sheet != SHEET_DEPARTMENT,

@@ -285,6 +285,9 @@ def summarize(book: Workbook, config: Any = None) -> str:
 
     book.tell("perfxl: 正在汇总…")
     dept = read(book)
+    from .pipeline import targets_only
+
+    targets_only(dept, Path(book.name), "汇总", "summarized")  # a monitoring or scoring book
     if not dept.projects:
         raise PerfxlError("工作簿中没有项目支出绩效目标表,无法汇总", "no project tables to summarize")
     report = check(dept, config or rules_in_effect(), book=book.name)

@@ -267,10 +267,11 @@ def test_the_catalogue_has_the_slugs_reviewers_filter_on() -> None:
     assert required <= set(RULES)
     codes = [r.code for r in CATALOGUE]
     assert len(set(codes)) == len(codes) and all(c.startswith("PX") for c in codes)
-    assert {r.engine for r in CATALOGUE} == {"pandera", "rule", "merge", "batch", "selfeval"}
+    assert {r.engine for r in CATALOGUE} == {"pandera", "rule", "merge", "batch", "selfeval",
+                                               "monitor", "scoring"}
     for r in CATALOGUE:
         assert r.field.split(".")[0] in ("project", "unit", "indicator", "department", "source",
-                                         "selfeval")
+                                         "selfeval", "monitor")
         assert re.fullmatch(r"[^()a-z]{3,14}", r.title_zh), r.title_zh  # short, no slug in it
         assert re.search(r"[\u4e00-\u9fff]", r.title_zh), r.title_zh
         assert field_label(r.field) != r.field, f"{r.field} has no Chinese name in FIELD_LABELS"

@@ -44,6 +44,7 @@ from ..model import (
 )
 from ..selfeval_read import read_selfeval
 from ..values import WAN, amount, decimal, key, percent, text, text_key
+from .followup import follow_up
 
 Pos = tuple[int, int]
 
@@ -238,6 +239,8 @@ def parse_book(grids: list[Grid], template_version: str | None = None,
     """The department of ``grids``: our template's when ``template_version`` is given, else any
     book in the seed's layout or another form users send. Our project sheets are located by the
     heads in ``forms`` (:data:`LEARNED` by default) where one fits."""
+    if (other := follow_up(grids)) is not None:
+        return other  # a monitoring or scoring book (read/followup.py)
     forms = LEARNED if forms is None else forms
     dept = Department(template_version=template_version)
     ours = template_version is not None
