@@ -313,6 +313,7 @@ def merge(inputs: Sequence[str | Path], out: str | Path, *, plan: str | Path | N
         from .selfeval_book import place, write_selfeval
 
         write_selfeval(out, place(result.dept), config, inputs=given, force=force)
+        return result
     if monitoring is not None:  # units' 绩效运行监控 books: one monitoring book (monitor_book.py)
         from .monitor_book import write_monitor
 

@@ -33,6 +33,7 @@ from . import layout as L
 from . import live
 from .errors import PerfxlError
 from .findings import ERROR, WARNING, Finding, Report
+from .forms import SELFEVAL
 from .live_sheets import project_checks, targets
 from .marks import (
     LIVE_ROW,
@@ -288,6 +289,10 @@ def summarize(book: Workbook, config: Any = None) -> str:
     from .pipeline import targets_only
 
     targets_only(dept, Path(book.name), "汇总", "summarized")  # a monitoring or scoring book
+    if dept.form == SELFEVAL:  # its 汇总 is formulas already: scores, 排名, unit and department
+        return ("绩效自评工作簿的汇总表随输入自动更新(得分、排名、单位和部门得分均为公式);"
+                "按最新得分重新排列项目请运行 perfxl summarize (the 汇总 of a self-evaluation "
+                "book updates itself; perfxl summarize re-orders it by the latest scores).")
     if not dept.projects:
         raise PerfxlError("工作簿中没有项目支出绩效目标表,无法汇总", "no project tables to summarize")
     report = check(dept, config or rules_in_effect(), book=book.name)

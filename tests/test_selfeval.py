@@ -523,3 +523,24 @@ def test_summarize_rebuilds_it_ranked_by_the_scores(filled: Path, tmp_path: Path
     scores = [r[8] for r in rows]
     assert len(scores) == 4 and scores == sorted(scores, reverse=True)  # best first, cached
     assert rows[-1][0] == 7  # project 1 (78.73) is last of the seven
+
+
+def test_the_ribbon_checks_a_selfeval_book(filled: Path, tmp_path: Path) -> None:
+    """校验 on the live book (through the openpyxl stand-in) finds what the command finds and
+    lists it in 校验结果; 汇总 says the 汇总 is formulas already, and leaves the book as it was."""
+    from openpyxl_book import OpenpyxlBook
+
+    from perfxl import xl
+
+    out = tmp_path / "ribbon.xlsx"
+    message = xl.run(xl.VALIDATE, OpenpyxlBook(filled, out))
+    done = run("validate", str(filled), "--format", "json")
+    counts = json.loads(done.output)["counts"]
+    assert message.startswith(f"校验完成:错误 {counts['error']} 项,警告 {counts['warning']} 项")
+    wb = openpyxl.load_workbook(out)
+    codes = [c.value for row in wb["校验结果"].iter_rows() for c in row
+             if isinstance(c.value, str) and c.value.startswith("PX95")]
+    assert len(codes) == counts["error"] + counts["warning"] > 0
+    assert read_json(out)["form"] == "selfeval"
+    said = xl.run(xl.SUMMARIZE, OpenpyxlBook(filled, tmp_path / "summarized.xlsx"))
+    assert said.startswith("绩效自评工作簿的汇总表随输入自动更新")
