@@ -33,7 +33,7 @@ from . import layout as L
 from . import live
 from .errors import PerfxlError
 from .findings import ERROR, WARNING, Finding, Report
-from .forms import SELFEVAL
+from .forms import FORMS, MONITOR, SCORING, SELFEVAL
 from .live_sheets import project_checks, targets
 from .marks import (
     LIVE_ROW,
@@ -367,6 +367,11 @@ def new_project(book: Workbook) -> str:
     from .template import write_book
 
     dept = read(book)
+    if dept.form in FOLLOW_UP:  # its sheets are carried from a targets book
+        zh, en = FORMS[dept.form]
+        raise PerfxlError(f"这是{zh}工作簿:请在预算绩效目标工作簿中新增项目,再重新生成本工作簿",
+                          f"this is a {en} book: add the project to the targets book, then "
+                          "write this book again")
     names = book.sheet_names()
     seq = max([p.seq for p in dept.projects] + [0]) + 1
     name = L.project_sheet_name(seq, "项目名称", {n.casefold() for n in names})
@@ -385,6 +390,8 @@ def new_project(book: Workbook) -> str:
     return f"已新增项目表「{name}」:请填写项目编码、名称、预算和绩效指标。"
 
 
+FOLLOW_UP = (SELFEVAL, MONITOR, SCORING)
+"""The books of the year after the targets: carried from a targets book, never given a project."""
 _BLANK_PROJECT_SHEET = "1.项目名称"  # the project sheet of the blank template (template.build)
 
 

@@ -588,6 +588,8 @@ def test_the_ribbon_checks_a_monitoring_book(filled: Path, tmp_path: Path) -> No
     assert read_json(out)["form"] == "monitor"
     refused = xl.run(xl.SUMMARIZE, OpenpyxlBook(filled, tmp_path / "summarized.xlsx"))
     assert refused.startswith("错误") and "绩效运行监控表" in refused
+    refused = xl.run(xl.NEW_PROJECT, OpenpyxlBook(filled, tmp_path / "new.xlsx"))
+    assert refused.startswith("错误: 这是绩效运行监控表工作簿")
 
 
 def test_a_folder_with_targets_monitoring_and_scoring_books(targets: Path, filled: Path,

@@ -544,3 +544,5 @@ def test_the_ribbon_checks_a_selfeval_book(filled: Path, tmp_path: Path) -> None
     assert read_json(out)["form"] == "selfeval"
     said = xl.run(xl.SUMMARIZE, OpenpyxlBook(filled, tmp_path / "summarized.xlsx"))
     assert said.startswith("绩效自评工作簿的汇总表随输入自动更新")
+    refused = xl.run(xl.NEW_PROJECT, OpenpyxlBook(filled, tmp_path / "new.xlsx"))
+    assert refused.startswith("错误: 这是项目支出绩效自评表工作簿") and "\n" not in refused
