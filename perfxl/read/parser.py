@@ -80,7 +80,6 @@ class Grid:
         self._tops: list[tuple[Pos, str]] | None = None
         self._texts: list[str] | None = None
         self._exact: dict[str, list[Pos]] | None = None
-        self._covered: dict[int, list[tuple[int, Pos]]] | None = None
 
     def uncalculated(self) -> frozenset[str]:
         """This sheet's cells holding a formula without a computed value."""
@@ -136,16 +135,6 @@ class Grid:
     def value(self, r: int, c: int) -> Any:
         """The value shown at (r, c): a merged range shows its top-left cell everywhere."""
         return self.raw(*self.anchor(r, c))
-
-    def covered(self) -> dict[int, list[tuple[int, Pos]]]:
-        """Row → (column, top-left) of its cells inside a merged range other than the range's
-        top-left, as :attr:`_anchor` maps them (the last range wins); built once."""
-        if self._covered is None:
-            self._covered = {}
-            for (r, c), top in self._anchor.items():
-                if top != (r, c):
-                    self._covered.setdefault(r, []).append((c, top))
-        return self._covered
 
     def end_col(self, r: int, c: int) -> int:
         ar, ac = self.anchor(r, c)
@@ -852,7 +841,17 @@ def _indicator_rows(g: Grid, names: tuple[str, ...], where: tuple[int, ...], sta
     # the table's cells inside a merged range (not its top-left): row → (field index, top-left);
     # from the merged ranges below ``start`` only, as Grid._anchor maps them (the last wins)
     index = {c: i for i, c in enumerate(where)}
-    covered = g.covered()
+    cover: dict[Pos, Pos] = {}
+    for r0, c0, r1, c1 in g.merges:
+        if r1 >= start and r0 < stop:
+            for c in where:
+                if c0 <= c <= c1:
+                    for r in range(max(r0, start), min(r1 + 1, stop)):
+                        cover[(r, c)] = (r0, c0)
+    merged: dict[int, list[tuple[int, Pos]]] = {}
+    for (r, c), top in cover.items():
+        if top != (r, c):
+            merged.setdefault(r, []).append((index[c], top))
     width = max(where, default=-1) + 1
     get = _getter(list(where))
     out = []
@@ -866,9 +865,7 @@ def _indicator_rows(g: Grid, names: tuple[str, ...], where: tuple[int, ...], sta
             values = get(line)
         else:
             values = [line[c] if c < len(line) else None for c in where]
-        inside = None
-        if r in covered:
-            inside = [(index[c], top) for c, top in covered[r] if c in index] or None
+        inside = merged.get(r)
         if inside:
             values = list(values)
             for i, (tr, tc) in inside:
