@@ -40,6 +40,10 @@ BOOK_WIDTHS = (5, 24, 24, 6, 7, 7, 15, 5, 5, 7, 40)
 FINDINGS = ("工作簿", "严重程度", "代码", "规则", "单位", "项目编码", "项目名称", "工作表", "单元格",
             "说明")
 FINDING_WIDTHS = (18, 9, 7, 20, 8, 23, 20, 18, 7, 50)
+LINKS = 65_530
+"""Excel's limit of links on one sheet: findings past it show their cell as text (XlsxWriter
+would leave the cell empty). Each link is also held until the book is closed, so a province's
+review book grows in memory only up to this many findings."""
 WRAPPED = (0, 3, 6, 7, 9)
 """Columns of 问题 whose text wraps (the rows are as tall as their longest text)."""
 
@@ -84,6 +88,7 @@ class Review:
         self._target = atomic_path(self.path, inputs, force=force)
         self._books: list[_Book] = []
         self._row = 1
+        self._links = 0
 
     def __enter__(self) -> Review:
         import xlsxwriter
@@ -147,9 +152,10 @@ class Review:
                             self.red if f.severity == "error" else self.amber)
             fs.write_row(row, 2, (f.code, rule, f.unit_code, f.project_code,
                                   f.project_name, f.sheet), self.plain)
-            if f.sheet and f.cell:
+            if f.sheet and f.cell and self._links < LINKS:
                 fs.write_url(row, 8, f"external:{target}#{cell_ref(f.sheet, f.cell)}",
                              self.link, f.cell)
+                self._links += 1
             else:
                 fs.write_string(row, 8, f.cell, self.plain)
             fs.write_string(row, 9, f.message, self.plain)

@@ -173,3 +173,20 @@ def test_progress_goes_to_a_terminal_on_stderr_never_into_the_json(folder: Path,
     assert "校验 (validating)".encode() in shown
     doc = json.loads(report.read_text(encoding="utf-8"))
     assert doc["counts"]["books"] == 8 and len(doc["books"]) == 8
+
+
+def test_review_links_stop_at_excels_limit(folder: Path, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past Excel's limit of links on a sheet (review.LINKS: 65,530; 5 here), a finding's cell
+    is written as text, never left empty."""
+    from perfxl import review
+
+    monkeypatch.setattr(review, "LINKS", 5)
+    out = tmp_path / "review.xlsx"
+    r = CliRunner().invoke(main, ["validate", str(folder), "-o", str(out), "--jobs", "1"])
+    assert r.exit_code == 2, r.output
+    rows = list(openpyxl.load_workbook(out)["问题"].iter_rows(min_row=2))
+    linked = [row for row in rows if row[8].hyperlink is not None]
+    assert linked == rows[:5]  # the first findings with a cell
+    later = [row for row in rows[5:] if row[7].value]  # findings on a sheet: each has its cell
+    assert len(later) > 100 and all(re.fullmatch(r"[A-Z]+[0-9]+", row[8].value) for row in later)
