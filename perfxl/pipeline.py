@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import dataset
 from .batch import BookResult, Counted, validate_paths
@@ -39,22 +39,15 @@ from .files import (
 )
 from .findings import Finding, Report
 from .layout import TEMPLATE_VERSION, place
-from .merge import (
-    DEGRADED,
-    MergeResult,
-    Source,
-    combine,
-    conflict_findings,
-    degraded,
-    read_sources,
-)
 from .model import Department, Project, Unit
 from .read import read_book, read_bytes
-from .review import write_review
 from .rules import RulesConfig
 from .sniff import droppable_parts, require_ooxml
-from .template import book_bytes, write_book
 from .validate import check
+
+if TYPE_CHECKING:  # the writers and the merge engine load when a job needs them: checking one
+    # book as a command starts quicker without them
+    from .merge import MergeResult, Source
 
 # --- one department book, written whole ------------------------------------------------------------
 
@@ -80,6 +73,8 @@ def populate(data: str | Path | Department | None, out: str | Path, *,
     else:
         dept = dataset.load(data)
     tell("生成 (building)")
+    from .template import write_book
+
     write_book(out, dept, inputs=inputs, force=force, config=config)
     return dept
 
@@ -128,6 +123,8 @@ def department_book(dept: Department, out: str | Path, *, config: RulesConfig | 
         report.checked_at = checked_at
     t = totals(dept, declared_total, declared_units)
     tell(building)
+    from .template import book_bytes
+
     data = book_bytes(dept, report=report, totals=t, sources=sources, placed=True,
                       config=config)
     tell(marking)
@@ -267,6 +264,8 @@ def merge(inputs: Sequence[str | Path], out: str | Path, *, plan: str | Path | N
     for differing copies of a project unless ``on_conflict`` chooses.
     """
 
+    from .merge import DEGRADED, combine, conflict_findings, degraded, read_sources
+
     paths = collect(inputs)
     if not paths:
         raise ReadError("没有找到要合并的工作簿 (.xlsx/.xlsm)", "no workbooks to merge")
@@ -303,6 +302,8 @@ def split(book: str | Path, out_dir: str | Path, *, blank: bool = False,
     ``../../x`` stays inside ``out_dir``); no unit book may be the input, two units never share
     a file, and an existing file is replaced only with ``force``. Every name is checked before
     the first book is written."""
+
+    from .template import write_book
 
     source = Path(book)
     dept = read_bytes(read_once(source)[0], source.name)
@@ -385,6 +386,8 @@ def validate_books(inputs: Sequence[str | Path], config: RulesConfig | None = No
     results = validate_paths(paths, config, jobs=jobs, progress=progress)
     done = Reviewed(results)
     if out is not None:
+        from .review import write_review
+
         write_review(out, results, inputs=inputs, force=force)
     if in_place:
         for r in results:
