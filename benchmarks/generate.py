@@ -1,17 +1,27 @@
 """Seeded generator of synthetic department books for the benchmarks.
 
-``python benchmarks/generate.py OUT --books 200 --projects 25 [--seed 1] [--layout template|seed]``
+``python benchmarks/generate.py OUT --books 200 --projects 25 [--seed 1] [--layout template|seed|mixed]``
 writes OUT/dept_0001.xlsx … : each a department of 2–4 units and ``--projects`` projects with
 realistic Chinese names, amounts and indicators, and some defects (missing plans, missing values,
 costs in 百分比, copied indicator sets). ``template`` books are written by perfxl's own writer;
-``seed`` books are typed in the 2021 draft's layout with openpyxl (tests/seedlayout.py).
+``seed`` books are typed in the 2021 draft's layout with openpyxl (tests/seedlayout.py), each with
+its own hand-made variations (:func:`seed_variant`: shifted tables, 万元, split codes, blank rows,
+full-width text, every table on one sheet, extra sheets);
+``mixed`` alternates the two (odd books template, even books seed layout).
+
+``--distinct N`` (for a province of thousands of books, which openpyxl would take hours to
+write): the first N books are drawn as above, each later book is a copy of one of them with
+every project code changed (:func:`renamed`), so no two books share a code and each book is read
+and checked in full.
 """
 
 from __future__ import annotations
 
 import argparse
 import random
+import re
 import sys
+import zipfile
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -86,13 +96,48 @@ def department(i: int, projects: int, rng: random.Random) -> Any:
                       declared_total=sum((p.budget or Decimal(0) for p in out), Decimal(0)))
 
 
+def seed_variant(rng: random.Random) -> dict[str, Any]:
+    """How one hand-made book differs from the plain seed layout (tests/seedlayout.py's
+    switches), drawn per book: offices shift the table, state 万元, split codes and so on."""
+    return {"row_offset": rng.choice((0, 0, 1, 2, 3)), "col_offset": rng.choice((0, 0, 1, 2)),
+            "wan_yuan": rng.random() < 0.3, "split_codes": rng.random() < 0.5,
+            "blank_rows": rng.random() < 0.3, "full_width": rng.random() < 0.1,
+            "one_sheet": rng.random() < 0.1,
+            "extra_sheets": ("说明", "参考") if rng.random() < 0.2 else ()}
+
+
+_CODE = re.compile(rb"13030321([0-9A-Z]{2})")
+_DIGITS = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def renamed(source: Path, target: Path, copy: int) -> None:
+    """``source`` written to ``target`` with two characters of every project code (the two after
+    13030321, before any split of a hand-typed code) moved ``copy`` steps along, the same way
+    for every code: codes stay distinct within the book and differ from every other copy's."""
+    def move(m: re.Match[bytes]) -> bytes:
+        n = (int(m.group(1), 36) + 37 * copy) % 36 ** 2
+        return b"13030321" + bytes((_DIGITS[n // 36], _DIGITS[n % 36]))
+
+    tmp = target.with_suffix(".tmp")
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename.startswith("xl/worksheets/") or info.filename.endswith(
+                    "sharedStrings.xml"):
+                data = _CODE.sub(move, data)
+            zout.writestr(info, data)
+    tmp.replace(target)
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
     ap.add_argument("out", type=Path)
     ap.add_argument("--books", type=int, default=200)
     ap.add_argument("--projects", type=int, default=25)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--layout", choices=("template", "seed"), default="template")
+    ap.add_argument("--layout", choices=("template", "seed", "mixed"), default="template")
+    ap.add_argument("--distinct", type=int, default=0,
+                    help="draw this many books; the others are copies with their codes changed")
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     sys.path.insert(0, str(ROOT / "tests"))
@@ -100,17 +145,22 @@ def main(argv: list[str] | None = None) -> None:
     from perfxl.template import write_book
 
     for i in range(1, args.books + 1):
-        rng = random.Random(args.seed * 1_000_003 + i)
-        dept = department(i, args.projects, rng)
         path = args.out / f"dept_{i:04d}.xlsx"
         if path.exists():
             continue
-        if args.layout == "template":
+        if 0 < args.distinct < i:
+            base = (i - 1) % args.distinct + 1
+            renamed(args.out / f"dept_{base:04d}.xlsx", path, (i - 1) // args.distinct)
+            continue
+        dept = department(i, args.projects, random.Random(args.seed * 1_000_003 + i))
+        layout = args.layout if args.layout != "mixed" else ("template", "seed")[1 - i % 2]
+        if layout == "template":
             write_book(path, dept)
         else:
             from seedlayout import write_seed_layout_book
 
-            write_seed_layout_book(path, to_data(dept))
+            write_seed_layout_book(path, to_data(dept),
+                                   **seed_variant(random.Random(args.seed * 7_000_003 + i)))
 
 
 if __name__ == "__main__":

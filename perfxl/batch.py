@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .errors import OwnOutput, PerfxlError
-from .findings import Report
+from .findings import Finding, Report
 from .model import Department, Indicator, Project, Unit
 from .read import read_book, read_bytes
 from .rules import RULES, RulesConfig, make
@@ -93,19 +93,27 @@ def validate_paths(paths: Sequence[Path], config: RulesConfig | None = None, *, 
     """Validate many books: chunks of books are read and checked together in ``jobs``
     processes (0: one per core), so pandera runs once per table per chunk and only reports and
     totals come back (memory stays flat however many books); then the cross-book check (the
-    same project code in two books)."""
+    same project code in two books), its findings added to each book's report."""
 
+    cfg = config or RulesConfig()
+    results = list(stream_paths(paths, cfg, jobs=jobs, progress=progress))
+    cross_book(results, cfg)
+    return results
+
+
+def stream_paths(paths: Sequence[Path], config: RulesConfig | None = None, *, jobs: int = 0,
+                 progress: Callable[[int], None] | None = None) -> Iterator[BookResult]:
+    """:func:`validate_paths` one book at a time, in input order, each as soon as its chunk is
+    checked, without the cross-book check (which needs every book: :class:`CrossBook`), so a
+    caller that writes each report out holds none of them."""
     cfg = config or RulesConfig()
     jobs = jobs or (os.cpu_count() or 1)
     size = max(1, min(BATCH, -(-len(paths) // (jobs * 2))))
     chunks = [list(paths[i:i + size]) for i in range(0, len(paths), size)]
-    results: list[BookResult] = []
     for done in _map(chunks, cfg, jobs):
-        results += done
         if progress:
             progress(len(done))
-    cross_book(results, cfg)
-    return results
+        yield from done
 
 
 def check_chunk(paths: list[Path], cfg: RulesConfig) -> list[BookResult]:
@@ -287,22 +295,82 @@ def _warm_up(cfg: RulesConfig) -> None:
 
 
 def cross_book(results: list[BookResult], cfg: RulesConfig) -> None:
-    """The same project code in two books: an error in each (only the codes are needed)."""
-    owners: dict[tuple[str, str], list[BookResult]] = {}
+    """The same project code in two books: an error in each (only the codes are needed),
+    added to each book's report."""
+    check = CrossBook(cfg)
     for r in results:
-        for code in r.codes:
-            owners.setdefault((r.form, code), []).append(r)
-    rule = RULES["project-code-cross-book"]
-    for (_, code), books in owners.items():
-        if len(books) < 2:
-            continue
-        for r in books:
-            sheet, cell, name, unit = r.codes[code]
-            others = "、".join(o.name for o in books if o is not r)
-            found = make(rule, cfg, sheet=sheet, cell=cell, value=code, others=others)
-            if found is not None and r.report is not None:
-                r.report.findings.append(replace(found, project_code=code, project_name=name,
-                                                 unit_code=unit))
+        check.add(r)
+    for i, found in check.findings():
+        report = results[i].report
+        if report is not None:
+            report.findings.append(found)
+
+
+class CrossBook:
+    """The cross-book check over books as they come (:func:`stream_paths`): it keeps only each
+    book's name and project codes (with where each is), and gives the findings at the end."""
+
+    def __init__(self, cfg: RulesConfig) -> None:
+        self.cfg = cfg
+        self.names: list[str] = []
+        self._owners: dict[tuple[str, str], list[tuple[int, tuple[str, str, str, str]]]] = {}
+
+    def add(self, r: BookResult) -> None:
+        """Note a book's codes (call once per book, in input order)."""
+        book = len(self.names)
+        self.names.append(r.name)
+        for code, where in r.codes.items():  # within one form (BookResult.form)
+            self._owners.setdefault((r.form, code), []).append((book, where))
+
+    def findings(self) -> list[tuple[int, Finding]]:
+        """(book's index in input order, finding): each book's findings in the order
+        :func:`cross_book` adds them, book after book."""
+        rule = RULES["project-code-cross-book"]
+        out: list[tuple[int, Finding]] = []
+        for (_, code), books in self._owners.items():
+            if len(books) < 2:
+                continue
+            for book, (sheet, cell, name, unit) in books:
+                others = "、".join(self.names[o] for o, _ in books if o != book)
+                found = make(rule, self.cfg, sheet=sheet, cell=cell, value=code, others=others)
+                if found is not None:
+                    out.append((book, replace(found, project_code=code, project_name=name,
+                                              unit_code=unit)))
+        out.sort(key=lambda x: x[0])  # stable: per book, in the order above
+        return out
+
+    def by_book(self) -> dict[int, list[Finding]]:
+        """:meth:`findings` by book (index in input order), books in order."""
+        out: dict[int, list[Finding]] = {}
+        for book, found in self.findings():
+            out.setdefault(book, []).append(found)
+        return out
+
+
+class Counted(Report):
+    """A book's report reduced to its counts, once its findings are written out (what a
+    summary of many books needs)."""
+
+    def __init__(self, book: str, counts: dict[str, int]) -> None:
+        super().__init__(book)
+        self._counts = dict(counts)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return self._counts
+
+    def add(self, findings: Sequence[Finding]) -> None:
+        """Count findings made later (the cross-book check)."""
+        for f in findings:
+            if f.severity in self._counts:
+                self._counts[f.severity] += 1
+
+
+def counted(r: BookResult) -> BookResult:
+    """``r`` without its findings (its report's counts kept)."""
+    if r.report is None:
+        return r
+    return replace(r, report=Counted(r.report.book, r.report.counts), codes={}, by_unit={})
 
 
 def ordered_map(fn: Callable[[T], R], items: Sequence[T], jobs: int,

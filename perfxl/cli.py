@@ -363,6 +363,9 @@ def _report_many(inputs: tuple[Path, ...], fmt: str, out: Path | None, in_place:
                  config: Any, jobs: int, force: bool) -> None:
     from .pipeline import validate_books
 
+    if not in_place:
+        _stream_many(inputs, fmt, out, config, jobs, force)
+        return
     with _progress("校验 (validating)") as (advance, total):
         done = validate_books(inputs, config, out=out, in_place=in_place, jobs=jobs,
                               force=force, progress=advance, on_total=total,
@@ -375,6 +378,46 @@ def _report_many(inputs: tuple[Path, ...], fmt: str, out: Path | None, in_place:
         print_books(done.results)
         for saved in done.backups:
             _echo_backup(saved)
+        if out is not None:
+            click.echo(f"已写入审核工作簿 (review book): {out}")
+    sys.exit(done.exit_code)
+
+
+def _stream_many(inputs: tuple[Path, ...], fmt: str, out: Path | None, config: Any, jobs: int,
+                 force: bool) -> None:
+    """Many books, each book's report written out as soon as it is checked, in input order
+    (JSON: one book per line of "books"); nothing but counts is held, however many books. The
+    cross-book findings (PX404), known only after the last book, follow the books: in JSON as
+    "cross_book" (each finding with its "book"), then "valid" and "counts" (which include
+    them)."""
+    from .pipeline import stream_books
+
+    def write(text: str) -> None:
+        sys.stdout.write(text)
+
+    started = [False]
+
+    def book(r: Any) -> None:
+        write(",\n    " if started[0] else '{\n  "books": [\n    ')
+        started[0] = True
+        write(json.dumps(r.to_json(), ensure_ascii=False))
+
+    with _progress("校验 (validating)") as (advance, total):
+        done = stream_books(inputs, config, out=out, jobs=jobs, force=force, progress=advance,
+                            on_total=total, on_book=book if fmt == "json" else None)
+    if fmt == "json":
+        if not started[0]:
+            write('{\n  "books": [')
+        cross = ",\n    ".join(json.dumps({**f.to_json(), "book": r.name}, ensure_ascii=False)
+                               for r, f in done.cross)
+        head = json.dumps(done.summary(), ensure_ascii=False, indent=2)[1:]
+        write(f'\n  ],\n  "cross_book": [{f"{chr(10)}    {cross}{chr(10)}  " if cross else ""}'
+              f'],{head}\n')
+        sys.stdout.flush()
+    else:
+        from .report import print_books
+
+        print_books(done.results)
         if out is not None:
             click.echo(f"已写入审核工作簿 (review book): {out}")
     sys.exit(done.exit_code)
@@ -485,9 +528,12 @@ def _progress(label: str) -> Iterator[tuple[Any, Any]]:
     if not sys.stderr.isatty():
         yield (None, None)
         return
+    from rich.console import Console
     from rich.progress import Progress
 
-    with Progress(transient=True) as bar:
+    # on stderr: stdout may be the report (JSON) going to a file
+    with Progress(console=Console(stderr=True), transient=True, redirect_stdout=False,
+                  redirect_stderr=False) as bar:
         task = bar.add_task(label, total=None)
         yield (lambda n: bar.advance(task, n), lambda total: bar.update(task, total=total))
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .batch import BATCH, BookResult, check_read, cross_book, few_collections
+from .batch import BATCH, BookResult, CrossBook, check_read, few_collections
 from .errors import PerfxlError, ReadError
 from .rules import RulesConfig
 
@@ -62,12 +62,23 @@ def validate_on_dask(books: Sequence[str | Path], config: RulesConfig | None = N
                 "smaller chunk") from None
         for part in done:
             results += part
-    cross_book(results, cfg)
-    if review is not None:
-        from .review import write_review
+    check = CrossBook(cfg)
+    for r in results:
+        check.add(r)
+    cross = check.by_book()
+    if review is not None:  # as the command writes it: the cross-book findings last
+        from .review import Review
 
         local = [b for b in books if "://" not in str(b)]
-        write_review(review, results, inputs=local, force=force)
+        with Review(review, inputs=local, force=force) as book:
+            for r in results:
+                book.add(r)
+            for i, found in cross.items():
+                book.cross(i, found)
+    for i, found in cross.items():
+        report = results[i].report
+        if report is not None:
+            report.findings += found
     return results
 
 

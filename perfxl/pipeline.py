@@ -9,16 +9,17 @@ into it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import dataset
-from .batch import BookResult, validate_paths
+from .batch import BookResult, Counted, validate_paths
 from .consolidate import Totals, totals
 from .errors import PerfxlError, ReadError, WriteError
 from .files import (
@@ -39,23 +40,16 @@ from .files import (
 from .findings import Finding, Report
 from .forms import MONITOR
 from .layout import TEMPLATE_VERSION, place
-from .merge import (
-    DEGRADED,
-    MergeResult,
-    Source,
-    combine,
-    conflict_findings,
-    degraded,
-    read_sources,
-)
 from .model import Department, Project, Unit
 from .monitor import DEFAULT_MONTH as MONITOR_MONTH
 from .read import read_book, read_bytes
-from .review import write_review
 from .rules import RulesConfig
 from .sniff import droppable_parts, require_ooxml
-from .template import book_bytes, write_book
 from .validate import check
+
+if TYPE_CHECKING:  # the writers and the merge engine load when a job needs them: checking one
+    # book as a command starts quicker without them
+    from .merge import MergeResult, Source
 
 # --- one department book, written whole ------------------------------------------------------------
 
@@ -81,6 +75,8 @@ def populate(data: str | Path | Department | None, out: str | Path, *,
     else:
         dept = dataset.load(data)
     tell("生成 (building)")
+    from .template import write_book
+
     write_book(out, dept, inputs=inputs, force=force, config=config)
     return dept
 
@@ -129,6 +125,8 @@ def department_book(dept: Department, out: str | Path, *, config: RulesConfig | 
         report.checked_at = checked_at
     t = totals(dept, declared_total, declared_units)
     tell(building)
+    from .template import book_bytes
+
     data = book_bytes(dept, report=report, totals=t, sources=sources, placed=True,
                       config=config)
     tell(marking)
@@ -291,6 +289,8 @@ def merge(inputs: Sequence[str | Path], out: str | Path, *, plan: str | Path | N
     for differing copies of a project unless ``on_conflict`` chooses.
     """
 
+    from .merge import DEGRADED, combine, conflict_findings, degraded, read_sources
+
     paths = collect(inputs)
     if not paths:
         raise ReadError("没有找到要合并的工作簿 (.xlsx/.xlsm)", "no workbooks to merge")
@@ -384,6 +384,7 @@ def split(book: str | Path, out_dir: str | Path, *, blank: bool = False,
     the first book is written."""
 
     from .forms import SELFEVAL
+    from .template import write_book
 
     source = Path(book)
     dept = read_bytes(read_once(source)[0], source.name)
@@ -508,6 +509,8 @@ def validate_books(inputs: Sequence[str | Path], config: RulesConfig | None = No
     results = validate_paths(paths, config, jobs=jobs, progress=progress)
     done = Reviewed(results)
     if out is not None:
+        from .review import write_review
+
         write_review(out, results, inputs=inputs, force=force)
     if in_place:
         for r in results:
@@ -520,6 +523,78 @@ def validate_books(inputs: Sequence[str | Path], config: RulesConfig | None = No
                 done.failed.append(e)
                 if on_failed:
                     on_failed(e)
+    return done
+
+
+@dataclass
+class Streamed:
+    """Books validated and written out one by one (:func:`stream_books`): only the counts
+    are kept, the light line of each book (``batch.counted``: no findings) and the cross-book
+    findings, which can only come after every book, as (book, finding)."""
+
+    results: list[BookResult] = dataclasses.field(default_factory=list)
+    cross: list[tuple[BookResult, Finding]] = dataclasses.field(default_factory=list)
+
+    @property
+    def unreadable(self) -> int:
+        return sum(1 for r in self.results if r.unreadable)
+
+    def count(self, severity: str) -> int:
+        return sum(r.report.counts[severity] for r in self.results if r.report)
+
+    @property
+    def exit_code(self) -> int:
+        """2: a book could not be read; 1: errors (the cross-book ones too); 0: none."""
+        return 2 if self.unreadable else 1 if self.count("error") else 0
+
+    def summary(self) -> dict[str, Any]:
+        """The counts of the many-book report (after its books; the cross-book findings
+        counted)."""
+        errors = self.count("error")
+        return {"valid": not errors and not self.unreadable,
+                "counts": {"books": len(self.results), "unreadable": self.unreadable,
+                           "error": errors, "warning": self.count("warning")}}
+
+
+def stream_books(inputs: Sequence[str | Path], config: RulesConfig | None = None, *,
+                 out: str | Path | None = None, jobs: int = 0, force: bool = False,
+                 progress: Callable[[int], None] | None = None,
+                 on_total: Callable[[int], None] | None = None,
+                 on_book: Callable[[BookResult], None] | None = None) -> Streamed:
+    """Validate books and folders as :func:`validate_books` does, but hold no book's findings:
+    each book's result goes to ``on_book`` (and its findings into the review book ``out``,
+    written in constant memory) in input order as soon as it is checked. The cross-book check
+    (PX404, the same project code in two books) needs every book: its findings come at the end
+    (``Streamed.cross``, and in the review book after the other findings, counted on each
+    book's line), so memory stays flat however many books."""
+    from .batch import CrossBook, counted, stream_paths
+    from .review import Review
+
+    cfg = config or RulesConfig()
+    paths = collect(inputs)
+    if out is not None:  # refused before hours of work, and again when it is written
+        check_output(out, Inputs(inputs), force=force)
+    if on_total:
+        on_total(len(paths))
+    done = Streamed()
+    cross = CrossBook(cfg)
+    with contextlib.ExitStack() as stack:
+        review = stack.enter_context(Review(out, inputs=inputs, force=force)) \
+            if out is not None else None
+        for r in stream_paths(paths, cfg, jobs=jobs, progress=progress):
+            cross.add(r)
+            if on_book:
+                on_book(r)
+            if review is not None:
+                review.add(r)
+            done.results.append(counted(r))
+        for book, found in cross.by_book().items():
+            line = done.results[book]
+            if isinstance(line.report, Counted):
+                line.report.add(found)
+            done.cross += [(line, f) for f in found]
+            if review is not None:
+                review.cross(book, found)
     return done
 
 

@@ -47,3 +47,18 @@ def soffice() -> str:
         pytest.fail("LibreOffice (soffice) is not installed; .ci/run installs it "
                     "(or set PERFXL_SKIP_LIBREOFFICE=<reason> to skip these tests)")
     return path
+
+
+def with_cross(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The books of a many-book JSON report with the cross-book findings (reported after every
+    book, each naming its book) back in each book's report, as ``batch.validate_paths`` holds
+    them."""
+    books = [dict(b) for b in doc["books"]]
+    by_name = {b["book"]: b for b in books}
+    for entry in doc["cross_book"]:
+        found = dict(entry)
+        b = by_name[found.pop("book")]
+        b["findings"] = [*b["findings"], found]
+        b["counts"] = {**b["counts"], found["severity"]: b["counts"][found["severity"]] + 1}
+        b["valid"] = b["counts"]["error"] == 0
+    return books

@@ -15,6 +15,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 from click.testing import CliRunner
+from conftest import with_cross
 
 from benchmarks.generate import department
 from perfxl import write_book
@@ -44,10 +45,24 @@ def test_folder_gives_one_combined_report(folder: Path) -> None:
     demo = books["demo.xlsx"]
     assert demo["totals"]["total"] == "1100000.00" and demo["counts"]["error"] >= 4
     assert demo["totals"]["by_unit"] == {"630001": "500000.00", "630003": "600000.00"}
-    cross = [f for f in demo["findings"] if f["rule"] == "project-code-cross-book"]
-    assert len(cross) == 7 and all("demo_copy.xlsx" in f["message"] for f in cross)
+    # the cross-book findings come after every book (each book streamed out as it was checked)
+    assert not any(f["rule"] == "project-code-cross-book" for f in demo["findings"])
+    cross = [f for f in doc["cross_book"] if f["book"] == "demo.xlsx"]
+    assert len(cross) == 7 and all(f["rule"] == "project-code-cross-book"
+                                   and "demo_copy.xlsx" in f["message"] for f in cross)
     assert cross[0]["cell"] == "B3" and cross[0]["sheet"]
-    assert doc["counts"]["error"] == sum(b["counts"]["error"] for b in doc["books"] if "counts" in b)
+    assert {f["book"] for f in doc["cross_book"]} == {"demo.xlsx", "demo_copy.xlsx"}
+    assert doc["counts"]["error"] == sum(b["counts"]["error"] for b in with_cross(doc)
+                                         if "counts" in b)
+
+
+def test_streamed_report_holds_what_the_library_holds(folder: Path) -> None:
+    """The command's report, streamed book by book with the cross-book findings last, is the
+    library's (validate_paths: each book's report with its cross-book findings)."""
+    r = CliRunner().invoke(main, ["validate", str(folder), "--format", "json", "--jobs", "1"])
+    doc = json.loads(r.stdout)
+    held = [b.to_json() for b in validate_paths(sorted(folder.glob("*.xlsx")), jobs=1)]
+    assert with_cross(doc) == held and len(doc["cross_book"]) == 14
 
 
 def test_batch_findings_equal_single_book_findings(folder: Path) -> None:
@@ -129,3 +144,49 @@ def test_few_collections_restores_the_collector() -> None:
             pass
         assert gc.get_freeze_count() > 0
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a Linux pseudo-terminal")
+def test_progress_goes_to_a_terminal_on_stderr_never_into_the_json(folder: Path,
+                                                                   tmp_path: Path) -> None:
+    """With stderr a terminal and stdout a file: the bar on stderr, the report whole on stdout."""
+    import os
+    import pty
+
+    master, tty = pty.openpty()
+    report = tmp_path / "report.json"
+    with report.open("w") as stdout:
+        proc = subprocess.Popen([sys.executable, "-m", "perfxl", "validate", str(folder),
+                                 "--format", "json"], stdout=stdout, stderr=tty)
+    os.close(tty)
+    shown = b""
+    while True:
+        try:
+            got = os.read(master, 65536)
+        except OSError:  # the terminal's other end closed
+            break
+        if not got:
+            break
+        shown += got
+    assert proc.wait(timeout=120) == 2
+    os.close(master)
+    assert "校验 (validating)".encode() in shown
+    doc = json.loads(report.read_text(encoding="utf-8"))
+    assert doc["counts"]["books"] == 8 and len(doc["books"]) == 8
+
+
+def test_review_links_stop_at_excels_limit(folder: Path, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past Excel's limit of links on a sheet (review.LINKS: 65,530; 5 here), a finding's cell
+    is written as text, never left empty."""
+    from perfxl import review
+
+    monkeypatch.setattr(review, "LINKS", 5)
+    out = tmp_path / "review.xlsx"
+    r = CliRunner().invoke(main, ["validate", str(folder), "-o", str(out), "--jobs", "1"])
+    assert r.exit_code == 2, r.output
+    rows = list(openpyxl.load_workbook(out)["问题"].iter_rows(min_row=2))
+    linked = [row for row in rows if row[8].hyperlink is not None]
+    assert linked == rows[:5]  # the first findings with a cell
+    later = [row for row in rows[5:] if row[7].value]  # findings on a sheet: each has its cell
+    assert len(later) > 100 and all(re.fullmatch(r"[A-Z]+[0-9]+", row[8].value) for row in later)

@@ -1,24 +1,35 @@
 """The reader's two ways of locating a project's fields give the same project.
 
-Our project sheets are located by the head learned from the first one (``read.Form``, kept in ``read.LEARNED``) instead of
-searching for labels. These tests read real books both ways (the form switched off by
-``monkeypatch``) and compare everything the model holds, cell map included; and edit one
-sheet's head in the ways a user might, to see the form step aside for it.
+Project sheets are located by the head learned from a sheet the label search read
+(``read.Form``, kept in ``read.LEARNED``), whatever made the book: our template, or a book typed
+by hand in the seed's layout (shifted, in 万元, split codes, merged 一级 cells …). These tests
+read real books both ways (the form switched off by ``monkeypatch``) and compare everything the
+model holds, cell map included, on template books, seed-layout books of every variation, a mixed
+folder through the command and the corpus under ../shared/corpus; and edit one sheet's head in
+the ways a user might, to see the form step aside for it.
 """
 
 from __future__ import annotations
 
 import random
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 import pytest
+from click.testing import CliRunner
+from seedlayout import VARIANTS, write_seed_layout_book
 
-from benchmarks.generate import department
+from benchmarks.generate import department, seed_variant
 from perfxl import read, read_book, write_book
+from perfxl.cli import main
+from perfxl.dataset import to_data
+from perfxl.errors import PerfxlError
 from perfxl.model import Department
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 
 
 def snapshot(d: Department) -> list[Any]:
@@ -113,3 +124,75 @@ def test_an_edited_head_is_searched_and_read_alike(books: list[Path], tmp_path: 
     assert third not in fitted, edit
     assert fitted, "the other sheets still fit the form"
     assert snapshot(fast) == snapshot(by_label(path, monkeypatch)), edit
+
+
+@pytest.fixture(scope="module")
+def seed_books(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Books typed in the seed's layout: each of seedlayout's variations, and books drawn as the
+    benchmarks draw them (several variations at once)."""
+    root = tmp_path_factory.mktemp("seedform")
+    out = []
+    for i, (name, options) in enumerate(sorted(VARIANTS.items()), start=1):
+        path = root / f"seed_{name}.xlsx"
+        write_seed_layout_book(path, to_data(department(i, 5, random.Random(i))), **options)
+        out.append(path)
+    for i in range(1, 7):
+        path = root / f"drawn_{i}.xlsx"
+        write_seed_layout_book(path, to_data(department(i, 6, random.Random(i))),
+                               **seed_variant(random.Random(100 + i)))
+        out.append(path)
+    return out
+
+
+def test_form_and_label_search_agree_on_seed_layout_books(seed_books: list[Path],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    read.LEARNED.clear()
+    located = 0
+    for path in seed_books:
+        fitted = count_fits(monkeypatch)
+        fast = read_book(path)
+        monkeypatch.undo()
+        assert fast.projects, path.name
+        assert snapshot(fast) == snapshot(by_label(path, monkeypatch)), path.name
+        located += len(fitted)
+    # a hand-made book's sheets after its first are located by the form learned from it (all
+    # but the books with every table on one sheet)
+    assert located >= sum(len(read_book(p).projects) - 1 for p in seed_books
+                          if "one_sheet" not in p.name) // 2
+
+
+def test_a_mixed_folder_reports_alike_both_ways(books: list[Path], seed_books: list[Path],
+                                                tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The whole JSON report of a folder of template and hand-made books, with the forms and
+    with the label search on every sheet."""
+    for path in [*books[:3], *seed_books]:
+        shutil.copy(path, tmp_path / path.name)
+    args = ["validate", str(tmp_path), "--format", "json", "--jobs", "1"]
+    read.LEARNED.clear()
+    fitted = count_fits(monkeypatch)
+    fast = CliRunner().invoke(main, args)
+    monkeypatch.undo()
+    assert fitted and fast.exit_code == 1, fast.output
+    with monkeypatch.context() as m:
+        m.setattr(read.Forms, "fit", lambda self, g: None)
+        slow = CliRunner().invoke(main, args)
+    assert fast.stdout == slow.stdout
+
+
+def _read(path: Path) -> Any:
+    try:
+        return snapshot(read_book(path))
+    except PerfxlError as e:
+        return str(e)
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus is not there")
+def test_form_and_label_search_agree_on_the_corpus(monkeypatch: pytest.MonkeyPatch) -> None:
+    files = sorted(f for f in CORPUS.rglob("*") if f.is_file() and f.suffix not in (".tsv", ".md"))
+    read.LEARNED.clear()
+    for path in files:
+        fast = _read(path)
+        with monkeypatch.context() as m:
+            m.setattr(read.Forms, "fit", lambda self, g: None)
+            assert _read(path) == fast, path.name

@@ -256,15 +256,15 @@ def parse_book(grids: list[Grid], template_version: str | None = None,
         if not ours and (sent := read_form(g)) is not None:
             sent.into(dept)  # another form users send (forms.py)
             continue
-        if ours and _one_table(g) and (at := forms.fit(g)) is not None:
-            located = [at]  # our form: the fields at its cells, no search
+        one = _one_table(g)
+        if one and (at := forms.fit(g)) is not None:
+            located = [at]  # a form learned before: the fields at its cells, no search
         else:
-            template = ours and _template_head(g)
-            if template:
+            if ours and _template_head(g):
                 g.index_rows = L.FIRST_INDICATOR_ROW  # rows below are indicator rows, by row
             located = [locate(g, block)
                        for block in _blocks(g, g.positions(_LABELS["project.code"]))]
-            if template and located:
+            if one and len(located) == 1:
                 forms.learn(g, located[0])
         for at in located:
             p = _project(g, at, ours)
@@ -547,29 +547,34 @@ def _whole_percents(values: list[Any]) -> bool:
 # Fields a sheet in the form must have filled (else it is read by label).
 _FILLED = ("project.code", "project.name", "unit.code", "unit.name", "project.budget",
            "project.fiscal", "project.other", "project.purpose", "project.goals")
-_LABEL, _FILL, _TITLE_CELL, _PLAN_CELL = "label", "fill", "title", "plan"
+_FIXED, _FILL, _TITLE_CELL, _PLAN_CELL, _UNIT_CELL = "fixed", "fill", "title", "plan", "unit"
 
 
 @dataclass
 class Form:
-    """The head of a project sheet (the rows above its indicators) as our template writes it,
-    learned from a sheet the label search has read: the cells holding labels (with their text),
-    the cells holding values, the merged ranges, and where the label search found each field.
+    """The head of a project sheet (the rows above its indicators), learned from a sheet the
+    label search has read, whatever made it (our template, or a hand-made book in the seed's
+    layout, shifted, in 万元 …): the cells holding labels or any other fixed text, the cells
+    holding values, the merged ranges, and where the label search found each field.
 
-    Another of our sheets (in any book) whose head has exactly these labels and merges, every
-    value filled, and nothing else, is one the label search would read at exactly the same cells
-    (every label it could match is where it was, every walk from a label to its value stops at
-    the same cell): :meth:`locate` returns those cells without searching. Anything else is read
-    by label. A test compares both ways on every sheet of many books.
+    Another sheet (in any book) whose head has exactly this text in these cells, these merges,
+    every value filled with text that is no label, title or money unit, and nothing else, is one
+    the label search would read at exactly the same cells (every label it could match is where
+    it was, every walk from a label to its value stops at the same cell, the unit line and the
+    title are the same cells): :meth:`locate` returns those cells without searching, after
+    checking the head cell by cell. Anything else is read by label. A test compares both ways
+    on every sheet of many books of each layout.
     """
 
     rows: int
     merges: tuple[tuple[int, int, int, int], ...]
-    cells: dict[Pos, tuple[str, str]]
-    """head cell → (kind, label text or field): every cell of the head that is not empty."""
+    cells: dict[Pos, tuple[str, Any]]
+    """head cell → (kind, its fixed text, or the field): every cell of the head not empty."""
     reference: Located
     plan_values: list[Pos]
     """The top-left cells holding the plan's values (the head's merged ranges are the same)."""
+    code_row: int = 0
+    """The row of the 项目编码 label: the head above it is where the unit line is looked for."""
 
     @classmethod
     def of(cls, g: Grid, at: Located) -> Form | None:
@@ -578,58 +583,79 @@ class Form:
         if at.table is None or at.plan is None or any(f not in at.values for f in _FILLED):
             return None
         rows = at.table[2]
-        cells: dict[Pos, tuple[str, str]] = {}
+        code_at = L.parse_a1(at.values["project.code"][1])
+        if code_at is None or code_at[0] + 3 > rows or any(r >= rows for r, _c in at.plan):
+            return None  # the money unit and the plan are looked for below the head
+        code_row = code_at[0]
+        unit_line = (at.values["unit.code"][1] == at.values["unit.name"][1]
+                     and _find(g, _LABELS["unit.code"], range(0, code_row)) is None)
+        cells: dict[Pos, tuple[str, Any]] = {}
         for f, (_v, addr) in at.values.items():
             pos = L.parse_a1(addr)
+            if unit_line and f == "unit.name":
+                continue  # the unit line: one cell for both unit fields
             if pos is None or pos[0] >= rows or pos in cells:
-                return None  # e.g. the seed's unit line: one cell for both unit fields
-            cells[pos] = (_TITLE_CELL if f == "title" else _FILL, f)
+                return None
+            cells[pos] = (_TITLE_CELL if f == "title" else
+                          _UNIT_CELL if unit_line and f == "unit.code" else _FILL, f)
         for pos in at.plan:
-            cells.setdefault(pos, (_PLAN_CELL, "project.plan"))
+            if cells.setdefault(pos, (_PLAN_CELL, "project.plan"))[0] != _PLAN_CELL:
+                return None
+        fill_right = {(r, c) for (r, c), (what, _f) in cells.items() if what == _FILL}
+        if any(r == pr and c > pc for r, c in fill_right for pr, pc in at.plan):
+            return None  # a walk from a label to its value might cross a plan cell
         for r in range(min(rows, g.height)):
             for c, v in enumerate(g.rows[r]):
                 if (r, c) in cells or v is None or v == "":
                     continue
-                if v.__class__ is not str or not _significant(v):
-                    return None  # something in the head the label search does not use
-                cells[(r, c)] = (_LABEL, v)
-        form = cls(rows, _head_merges(g, rows), cells, at, [g.anchor(r, c) for r, c in at.plan])
+                cells[(r, c)] = (_FIXED, v)  # a label, or any text the same in every sheet
+        form = cls(rows, _head_merges(g, rows), cells, at, [g.anchor(r, c) for r, c in at.plan],
+                   code_row)
         return form if form.locate(g) is not None else None
 
     def __post_init__(self) -> None:
+        unit = [pos for pos, (what, _f) in self.cells.items() if what == _UNIT_CELL]
+        self._unit = unit[0] if unit else None
         self._values = [(f, L.parse_a1(addr) or (0, 0), addr)
-                        for f, (_v, addr) in self.reference.values.items()]
-        # per head row: its width, the label columns and texts, the columns that must be empty,
-        # and the value cells (checked one by one)
+                        for f, (_v, addr) in self.reference.values.items()
+                        if not (unit and f.startswith("unit."))]
+        # per head row: its width, the fixed columns and texts, the columns that must be empty,
+        # and the value cells (checked one by one: kind, and whether it comes before the unit
+        # line, so must not read as one)
         self._rows: list[tuple[int, Callable[[Any], Any], Any, Callable[[Any], Any],
-                               list[tuple[int, str]]]] = []
+                               list[tuple[int, str, bool]]]] = []
         for r in range(self.rows):
             mine = sorted((c, kind) for (rr, c), kind in self.cells.items() if rr == r)
             width = mine[-1][0] + 1 if mine else 0
-            labels = [(c, text) for c, (what, text) in mine if what == _LABEL]
+            fixed = [(c, text) for c, (what, text) in mine if what == _FIXED]
             taken = {c for c, _ in mine}
-            self._rows.append((width, _getter([c for c, _ in labels]),
-                               tuple(t for _, t in labels),
+            self._rows.append((width, _getter([c for c, _ in fixed]),
+                               tuple(t for _, t in fixed),
                                _getter([c for c in range(width) if c not in taken]),
-                               [(c, what) for c, (what, _) in mine if what != _LABEL]))
+                               [(c, what, self._unit is not None and r < self.code_row
+                                 and (r, c) < self._unit)
+                                for c, (what, _) in mine if what != _FIXED]))
 
     def locate(self, g: Grid) -> Located | None:
         """The fields of ``g`` at this form's cells, or None when ``g``'s head differs."""
         if g.height < self.rows or _head_merges(g, self.rows) != self.merges:
             return None
         seq = 0
-        for row, (width, labels, expected, empty, values) in zip(g.rows[:self.rows], self._rows,
-                                                                 strict=True):
-            if (len(row) < width or labels(row) != expected
+        unit_line = None
+        for row, (width, fixed, expected, empty, values) in zip(g.rows[:self.rows], self._rows,
+                                                                strict=True):
+            if (len(row) < width or fixed(row) != expected
                     or not _EMPTY.issuperset(empty(row)) or not _EMPTY.issuperset(row[width:])):
                 return None
-            for c, what in values:
+            for c, what, before_unit in values:
                 v = row[c]
+                if before_unit and v.__class__ is str and _UNIT_LINE.match(v):
+                    return None  # the search would take this cell for the unit line
                 if what == _PLAN_CELL:
                     if v.__class__ is str and _significant(v):
                         return None
                 elif v.__class__ is not str:
-                    if what == _TITLE_CELL or v is None:
+                    if what in (_TITLE_CELL, _UNIT_CELL) or v is None:
                         return None
                 elif not v.strip() or _significant(v) != (what == _TITLE_CELL):
                     return None
@@ -639,8 +665,17 @@ class Form:
                     if m is None or _classify(k) or _MONEY_UNIT.search(k):
                         return None
                     seq = int(m.group("seq"))
+                elif what == _UNIT_CELL:
+                    unit_line = _UNIT_LINE.match(v)
+                    if unit_line is None:
+                        return None
         ref, rows = self.reference, g.rows
         got = {f: (rows[r][c], addr) for f, (r, c), addr in self._values}
+        if unit_line is not None:
+            addr = ref.values["unit.code"][1]
+            got["unit.code"] = (unit_line.group("code"), addr)
+            got["unit.name"] = (unit_line.group("name"), addr)
+            got = {f: got[f] for f in ref.values}  # in the order of the cell map
         names, where, start, _stop = ref.table or ((), (), 0, 0)
         return Located(got, seq, ref.factor, ref.money_unit, ref.plan, self.plan_values,
                        (names, where, start, g.height))
@@ -670,9 +705,11 @@ class Forms:
 
     def fit(self, g: Grid) -> Located | None:
         """``g``'s fields at the cells of a form learned before (in any book), if one fits."""
-        for form in tuple(self._forms):
+        for i, form in enumerate(self._forms):
             at = form.locate(g)
             if at is not None:
+                if i:  # the form that fits goes first: the next sheet is most likely the same
+                    self._forms.insert(0, self._forms.pop(i))
                 return at
         return None
 
@@ -813,10 +850,10 @@ def _indicator_rows(g: Grid, names: tuple[str, ...], where: tuple[int, ...], sta
     index = {c: i for i, c in enumerate(where)}
     cover: dict[Pos, Pos] = {}
     for r0, c0, r1, c1 in g.merges:
-        if r1 >= start:
+        if r1 >= start and r0 < stop:
             for c in where:
                 if c0 <= c <= c1:
-                    for r in range(max(r0, start), r1 + 1):
+                    for r in range(max(r0, start), min(r1 + 1, stop)):
                         cover[(r, c)] = (r0, c0)
     merged: dict[int, list[tuple[int, Pos]]] = {}
     for (r, c), top in cover.items():
@@ -903,7 +940,22 @@ def _table_end(g: Grid, b: _Block) -> int:
 # --- 部门整体 ----------------------------------------------------------------------------------
 
 def _is_department_sheet(g: Grid) -> bool:
-    return "部门整体" in g.name or any(k == key(L.LABEL_OVERALL) for _, k in g.labels())
+    if "部门整体" in g.name:
+        return True
+    # A cell keyed 一、总体绩效目标 holds 总 and 绩 as they are (no other character normalises
+    # to either), and leaves that text in the key of the whole sheet (NFKC and the removal of
+    # whitespace act on each cell alone between the NUL and newline separators): most sheets
+    # are ruled out without indexing their labels.
+    sheet = "\n".join(g.texts())
+    if "总" not in sheet or "绩" not in sheet:
+        return False
+    whole = unicodedata.normalize("NFKC", sheet)
+    if _OVERALL not in "".join(whole.split()):  # as values.key, not cached: a whole sheet
+        return False
+    return any(k == _OVERALL for _, k in g.labels())
+
+
+_OVERALL = key(L.LABEL_OVERALL)
 
 
 def parse_department(g: Grid, dept: Department) -> None:
