@@ -7,7 +7,6 @@ builds of the same data give the same bytes.
 
 from __future__ import annotations
 
-import functools
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +21,7 @@ from .rules import RulesConfig
 from .source_sheet import sources_sheet
 from .styles import BUILD_DATE, Styles, row_height
 from .summary import summary_sheet
+from .xlsx import workbook_class
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -69,53 +69,13 @@ def book_bytes(dept: Department | None, report: Report | None = None,
         return path.read_bytes()
 
 
-@functools.cache
-def _workbook_class() -> type:
-    """XlsxWriter's Workbook, with its check of a new sheet's name kept linear: it compares the
-    name with every sheet added before (a 10,000-project book spent minutes there). The same
-    checks run; only the duplicate test uses a set of the names in use."""
-    import xlsxwriter
-    from xlsxwriter.exceptions import DuplicateWorksheetName
-    from xlsxwriter.worksheet import Worksheet
-
-    from .formula import PORTABLE_FUNCTIONS, functions_in
-
-    class Sheet(Worksheet):
-        def _prepare_formula(self, formula: str, expand_future_functions: bool = False) -> str:
-            """XlsxWriter tries ~130 regular expressions on every formula to prefix functions
-            newer than Excel 2007 (``_xlfn.``); a formula of portable functions has none (the
-            live checks write thousands of formulas)."""
-            if functions_in(formula) <= PORTABLE_FUNCTIONS:
-                return formula.removeprefix("{").removeprefix("=").removesuffix("}")
-            return str(super()._prepare_formula(formula, expand_future_functions))
-
-    class Workbook(xlsxwriter.Workbook):
-        worksheet_class = Sheet
-
-        def _check_sheetname(self, sheetname: Any, is_chartsheet: bool = False) -> Any:
-            sheets: list[Any] = self.__dict__["worksheets_objs"]
-            self.worksheets_objs = []
-            try:  # length, characters, apostrophes, default names: XlsxWriter's own checks
-                name = super()._check_sheetname(sheetname, is_chartsheet)
-            finally:
-                self.worksheets_objs = sheets
-            used: set[str] = self.__dict__.setdefault("_perfxl_names", set())
-            if name.lower() in used:
-                raise DuplicateWorksheetName(
-                    f"Sheetname '{name}', with case ignored, is already in use.")
-            used.add(name.lower())
-            return name
-
-    return Workbook
-
-
 def build(path: Path, dept: Department | None, report: Report | None = None,
           totals: Totals | None = None, unit: Unit | None = None,
           sources: Sequence[Source] | None = None, *, placed: bool = False,
           config: RulesConfig | None = None, live_checks: bool = True) -> None:
     """Write the book to ``path`` with XlsxWriter. ``live_checks=False`` leaves the live checks
     out (only the benchmark that measures what they cost does that)."""
-    wb = _workbook_class()(str(path), {
+    wb = workbook_class()(str(path), {
         "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
         "default_date_format": "yyyy-mm-dd",
     })
