@@ -85,6 +85,7 @@ def annotate(src: Path | bytes, dst: Path, findings: Sequence[Finding], *, check
     statuses: dict[int, str] = {}
     counts = [0, 0]
     recalc = stale = False
+    sheet_names: dict[int | None, dict[str, str]] = {}
     for position, sheet in enumerate(book.sheets):
         if sheet.kind != "worksheet" or sheet.part is None:
             continue
@@ -111,10 +112,10 @@ def annotate(src: Path | bytes, dst: Path, findings: Sequence[Finding], *, check
                                   live=Live(checks, strings) if project is not None else None)
         stale = stale or removed
         if project is not None:
-            book.set_names({} if checks is None else
-                           {k: v.lstrip("=") for k, v in checks.names().items()}, position,
-                           replace=_LIVE_NAMES)
+            sheet_names[position] = {} if checks is None else \
+                {k: v.lstrip("=") for k, v in checks.names().items()}
             recalc = recalc or checks is not None
+    book.set_scoped_names(sheet_names, replace=_LIVE_NAMES)
     if stale:
         book.drop_calc_chain()
     if recalc:
