@@ -17,6 +17,7 @@ from .consolidate import totals as compute_totals
 from .files import atomic_path
 from .marks import live_totals
 from .model import LEVELS, QUARTERS, Department, Indicator, Project, Unit
+from .progress import QUIET, Progress
 from .rules import RulesConfig
 from .source_sheet import sources_sheet
 from .styles import BUILD_DATE, Styles, row_height
@@ -38,7 +39,8 @@ if TYPE_CHECKING:
 def write_book(path: str | Path, dept: Department | None = None, *, report: Report | None = None,
                totals: Totals | None = None, unit: Unit | None = None,
                sources: Sequence[Source] | None = None, inputs: Given = (),
-               force: bool = False, config: RulesConfig | None = None) -> Path:
+               force: bool = False, config: RulesConfig | None = None,
+               progress: Progress | None = None) -> Path:
     """Write the book to ``path`` (atomically): the blank template when ``dept`` is None.
 
     Gives every project its sheet name and cells (``layout.place``); the 汇总 sheet shows
@@ -49,14 +51,14 @@ def write_book(path: str | Path, dept: Department | None = None, *, report: Repo
     """
     path = Path(path)
     with atomic_path(path, inputs, force=force) as tmp:
-        build(tmp, dept, report, totals, unit, sources, config=config)
+        build(tmp, dept, report, totals, unit, sources, config=config, progress=progress)
     return path
 
 
 def book_bytes(dept: Department | None, report: Report | None = None,
                totals: Totals | None = None, unit: Unit | None = None,
                sources: Sequence[Source] | None = None, *, placed: bool = False,
-               config: RulesConfig | None = None) -> bytes:
+               config: RulesConfig | None = None, progress: Progress | None = None) -> bytes:
     """The book :func:`write_book` writes, as bytes (for a step that finishes it, such as
     marking the findings, before the one write to its target). XlsxWriter writes it to a private
     scratch folder, keeping its sheets in temporary files rather than memory. ``placed``: the
@@ -65,16 +67,20 @@ def book_bytes(dept: Department | None, report: Report | None = None,
 
     with tempfile.TemporaryDirectory(prefix="perfxl-") as scratch:
         path = Path(scratch) / "book.xlsx"
-        build(path, dept, report, totals, unit, sources, placed=placed, config=config)
+        build(path, dept, report, totals, unit, sources, placed=placed, config=config,
+              progress=progress)
         return path.read_bytes()
 
 
 def build(path: Path, dept: Department | None, report: Report | None = None,
           totals: Totals | None = None, unit: Unit | None = None,
           sources: Sequence[Source] | None = None, *, placed: bool = False,
-          config: RulesConfig | None = None, live_checks: bool = True) -> None:
+          config: RulesConfig | None = None, live_checks: bool = True,
+          progress: Progress | None = None) -> None:
     """Write the book to ``path`` with XlsxWriter. ``live_checks=False`` leaves the live checks
-    out (only the benchmark that measures what they cost does that)."""
+    out (only the benchmark that measures what they cost does that). ``progress`` is told of
+    each project sheet built and each sheet written out."""
+    tell = progress or QUIET
     wb = workbook_class()(str(path), {
         "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
         "default_date_format": "yyyy-mm-dd",
@@ -97,9 +103,11 @@ def build(path: Path, dept: Department | None, report: Report | None = None,
         by_sheet: dict[str, list[Finding]] = {}
         for f in report.findings if report else ():
             by_sheet.setdefault(f.sheet, []).append(f)
+        tell.stage(BUILDING, len(dept.projects))
         for p in dept.projects:
             checks.append(project_sheet(wb, st, p.sheet, p, config, dept.year,
                                         by_sheet.get(p.sheet, ()), live_checks=live_checks))
+            tell.advance()
         summary_sheet(wb, st, dept, totals or compute_totals(dept), report)
         if sources is not None:
             sources_sheet(wb, st, sources)
@@ -120,7 +128,13 @@ def build(path: Path, dept: Department | None, report: Report | None = None,
         for name, formula in live.book_names(L.SHEET_LISTS).items():
             wb.define_name(name, formula)
     wb.worksheets()[0].activate()
+    tell.stage(WRITING, len(wb.worksheets()))
+    wb.on_sheet_written = tell.advance
     wb.close()
+
+
+BUILDING = "生成 (building)"
+WRITING = "写出 (writing)"
 
 
 def span(first: int, last: int, widths: tuple[int, ...] = L.COLUMN_WIDTHS) -> float:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+from collections.abc import Callable
 from typing import Any
 
 WIDE = 64
@@ -87,6 +88,13 @@ def workbook_class() -> type:
 
     class Workbook(xlsxwriter.Workbook):
         worksheet_class = sheet_class()
+        on_sheet_written: Callable[[], Any] | None = None
+        """Called as each worksheet's XML is written out (by ``close``): a progress bar's."""
+
+        def _add_sheet(self, name: Any, worksheet_class: Any = None) -> Any:
+            sheet = super()._add_sheet(name, worksheet_class)
+            sheet.perfxl_book = self
+            return sheet
 
         def _check_sheetname(self, sheetname: Any, is_chartsheet: bool = False) -> Any:
             sheets: list[Any] = self.__dict__["worksheets_objs"]
@@ -115,6 +123,12 @@ def sheet_class() -> type:
         def __init__(self) -> None:
             super().__init__()
             self.col_info = Columns()
+
+        def _assemble_xml_file(self) -> None:
+            super()._assemble_xml_file()
+            book = getattr(self, "perfxl_book", None)
+            if book is not None and book.on_sheet_written is not None:
+                book.on_sheet_written()
 
         def _prepare_formula(self, formula: str, expand_future_functions: bool = False) -> str:
             if functions_in(formula) <= PORTABLE_FUNCTIONS:
