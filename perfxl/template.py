@@ -434,8 +434,9 @@ def live_sheet(wb: Workbook, ws: Worksheet, st: Styles, checks: live.SheetChecks
             ws.write_array_formula(r, col, r, col, "{" + c.formula + "}", fmt, c.value)
         else:
             ws.write_formula(r, col, c.formula, fmt, c.value)
-    for m in checks.marks:
-        ws.conditional_format(m.ref, {"type": "formula", "criteria": "=" + m.formula,
+    for m in checks.marks:  # the mark's own formula, held once for every sheet (XlsxWriter
+        # writes a formula criteria alike with or without its "=")
+        ws.conditional_format(m.ref, {"type": "formula", "criteria": m.formula,
                                       "format": st.marks[m.severity]})
     last = L.LIVE_LAST_COLUMN
     # the columns unlocked (the live cells are locked one by one): a row with a locked cell

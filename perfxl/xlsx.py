@@ -113,11 +113,22 @@ def workbook_class() -> type:
     return Workbook
 
 
+@functools.lru_cache(maxsize=8192)
+def portable(formula: str) -> str | None:
+    """A formula as XlsxWriter stores it (no braces, no ``=``) when it has only portable
+    functions, else None. Cached: every project sheet writes the same live formulas, which are
+    then searched once and held once in memory (a book of 10,000 sheets held each of them
+    10,000 times)."""
+    from .formula import PORTABLE_FUNCTIONS, functions_in
+
+    if functions_in(formula) <= PORTABLE_FUNCTIONS:
+        return formula.removeprefix("{").removeprefix("=").removesuffix("}")
+    return None
+
+
 @functools.cache
 def sheet_class() -> type:
     from xlsxwriter.worksheet import Worksheet
-
-    from .formula import PORTABLE_FUNCTIONS, functions_in
 
     class Sheet(Worksheet):
         def __init__(self) -> None:
@@ -131,8 +142,9 @@ def sheet_class() -> type:
                 book.on_sheet_written()
 
         def _prepare_formula(self, formula: str, expand_future_functions: bool = False) -> str:
-            if functions_in(formula) <= PORTABLE_FUNCTIONS:
-                return formula.removeprefix("{").removeprefix("=").removesuffix("}")
+            prepared = portable(formula)
+            if prepared is not None:
+                return prepared
             return str(super()._prepare_formula(formula, expand_future_functions))
 
         def set_column_pixels(self, first_col: Any, last_col: Any, width: Any = None,
