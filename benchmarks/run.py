@@ -1,8 +1,10 @@
 """Benchmarks, side by side in one run: the parse floor, `perfxl validate` on folders, a merge, the
 summary writer, the single-book command against importing pandas + pandera, and what the live
-checks cost (benchmarks/live.py: size, LibreOffice recalculation, validate; needs LibreOffice).
+checks cost (benchmarks/live.py: size, LibreOffice recalculation, validate; needs LibreOffice),
+and writing a department of 1,000 and 10,000 projects beside XlsxWriter alone writing the same
+cells (benchmarks/writing.py).
 
-    python benchmarks/run.py [--runs 3] [--quick]
+    python benchmarks/run.py [--runs 3] [--quick] [--no-10000] [--writing-only]
 
 Books are generated (seeded) under benchmarks/.data on first use. Each figure is the median of
 ``--runs`` runs; commands run as real subprocesses with default settings; memory is the peak RSS
@@ -32,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "benchmarks" / ".data"
 sys.path.insert(0, str(ROOT))
 
-from benchmarks import live  # noqa: E402
+from benchmarks import live, writing  # noqa: E402
 from benchmarks.floor import parse_floor  # noqa: E402
 
 
@@ -75,12 +77,25 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="20/40 books instead of 200/400")
+    ap.add_argument("--no-10000", dest="large_writing", action="store_false",
+                    help="writing: 1,000 projects only (10,000 take minutes)")
+    ap.add_argument("--writing-only", action="store_true",
+                    help="measure writing only; the other figures of the results file stay")
     args = ap.parse_args(argv)
-    n = 20 if args.quick else 200
-    perfxl = [sys.executable, "-m", "perfxl"]
+    results = ROOT / "benchmarks" / "results" / ("quick.json" if args.quick else "latest.json")
+    sizes = [1000, 10000] if args.large_writing else [1000]
     import compileall
 
     compileall.compile_dir(ROOT / "perfxl", quiet=1)
+    if args.writing_only:
+        kept = json.loads(results.read_text(encoding="utf-8")) if results.exists() else {}
+        kept["writing"] = writing.measure(sizes, args.runs)
+        results.write_text(json.dumps(kept, ensure_ascii=False, indent=2) + "\n",
+                           encoding="utf-8")
+        print(writing.table(kept["writing"]))
+        return
+    n = 20 if args.quick else 200
+    perfxl = [sys.executable, "-m", "perfxl"]
     small, large = books(f"template_{n}", n, 25), books(f"template_{2 * n}", 2 * n, 25)
     seed = books("seed_50", 50, 25, layout="seed")
     out: dict[str, Any] = {"machine": {"python": platform.python_version(),
@@ -113,6 +128,7 @@ def main(argv: list[str] | None = None) -> None:
         [*perfxl, "summarize", str(big), "-o", str(demo_dir / "summary.xlsx"), "--force"],
         args.runs)
     out["live"] = live.measure(args.runs)
+    out["writing"] = writing.measure(sizes, args.runs)
 
     ratios = {
         "validate_small/floor": out["validate_small"]["seconds"] / out["floor_small"]["seconds"],
@@ -126,15 +142,14 @@ def main(argv: list[str] | None = None) -> None:
     out["ratios"] = {k: round(v, 2) for k, v in ratios.items()}
     out["targets"] = {"validate_small/floor": 3.0, "validate_large/validate_small": 2.3,
                       "validate_demo/import": 1.5, "peak_mb": 500}
-    results = ROOT / "benchmarks" / "results"
-    results.mkdir(exist_ok=True)
-    (results / ("quick.json" if args.quick else "latest.json")).write_text(
-        json.dumps(out, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    results.parent.mkdir(exist_ok=True)
+    results.write_text(json.dumps(out, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     width = max(map(len, out))
     for k, v in out.items():
-        if k != "live":
+        if k not in ("live", "writing"):
             print(f"{k:<{width}}  {json.dumps(v, ensure_ascii=False)}")
     print(live.table(out["live"]))
+    print(writing.table(out["writing"]))
 
 
 if __name__ == "__main__":
