@@ -4,9 +4,12 @@ same folder; growth from 200 to 400 books and the peak memory; a province (``--p
 department books, with ``--format json`` and with ``-o REVIEW.xlsx``, against a tenth of it);
 the single-book command against importing pandas + pandera; a merge, the summary writer, and
 what the live checks cost (benchmarks/live.py: size, LibreOffice recalculation, validate; needs
-LibreOffice; ``--skip-live`` leaves it out).
+LibreOffice; ``--skip-live`` leaves it out); and writing a department of 1,000 and 10,000
+projects beside XlsxWriter alone writing the same cells (benchmarks/writing.py; ``--no-10000``,
+``--writing-only``).
 
-    python benchmarks/run.py [--runs 3] [--quick] [--province 10000] [--skip-live]
+    python benchmarks/run.py [--runs 3] [--quick] [--province 10000] [--skip-live] [--no-10000]
+                             [--writing-only]
 
 Books are generated (seeded) under benchmarks/.data on first use (benchmarks/generate.py); the
 mixed folder links the odd books of the template folder and the even books of the seed-layout
@@ -44,6 +47,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "benchmarks" / ".data"
 sys.path.insert(0, str(ROOT))
 
+from benchmarks import writing  # noqa: E402
 from benchmarks.floor import parse_floor  # noqa: E402
 
 PERFXL = [sys.executable, "-m", "perfxl"]
@@ -142,12 +146,25 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--province", type=int, default=0,
                     help="department books in the province run (default 10000; 200 --quick)")
     ap.add_argument("--skip-live", action="store_true", help="leave out the live checks' cost")
+    ap.add_argument("--no-10000", dest="large_writing", action="store_false",
+                    help="writing: 1,000 projects only (10,000 take minutes)")
+    ap.add_argument("--writing-only", action="store_true",
+                    help="measure writing only; the other figures of the results file stay")
     args = ap.parse_args(argv)
+    results = ROOT / "benchmarks" / "results" / ("quick.json" if args.quick else "latest.json")
+    sizes = [1000, 10000] if args.large_writing else [1000]
     n = 20 if args.quick else 200
     province = args.province or (200 if args.quick else 10000)
     import compileall
 
     compileall.compile_dir(ROOT / "perfxl", quiet=1)
+    if args.writing_only:
+        kept = json.loads(results.read_text(encoding="utf-8")) if results.exists() else {}
+        kept["writing"] = writing.measure(sizes, args.runs)
+        results.write_text(json.dumps(kept, ensure_ascii=False, indent=2) + "\n",
+                           encoding="utf-8")
+        print(writing.table(kept["writing"]))
+        return
     template = books(f"template_{n}", n, 25)
     seed, seed2 = books(f"seed_{n}", n, 25, "seed"), books(f"seed_{2 * n}", 2 * n, 25, "seed")
     mixed = linked(f"mixed_{n}", [template / f"dept_{i:04d}.xlsx" if i % 2 else
@@ -195,6 +212,7 @@ def main(argv: list[str] | None = None) -> None:
         from benchmarks import live
 
         out["live"] = live.measure(args.runs)
+    out["writing"] = writing.measure(sizes, args.runs)
     out["machine"]["load_after"] = [round(x, 2) for x in os.getloadavg()]
 
     def s(k: str) -> float:
@@ -225,18 +243,17 @@ def main(argv: list[str] | None = None) -> None:
     out["ratios"] = {k: round(v, 2) for k, v in ratios.items()}
     out["targets"] = TARGETS
     out["met"] = {k: out["ratios"][k] <= v for k, v in TARGETS.items()}
-    results = ROOT / "benchmarks" / "results"
-    results.mkdir(exist_ok=True)
-    (results / ("quick.json" if args.quick else "latest.json")).write_text(
-        json.dumps(out, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    results.parent.mkdir(exist_ok=True)
+    results.write_text(json.dumps(out, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     width = max(map(len, out))
     for k, v in out.items():
-        if k != "live":
+        if k not in ("live", "writing"):
             print(f"{k:<{width}}  {json.dumps(v, ensure_ascii=False)}")
     if "live" in out:
         from benchmarks import live
 
         print(live.table(out["live"]))
+    print(writing.table(out["writing"]))
 
 
 if __name__ == "__main__":

@@ -213,14 +213,14 @@ def demo(out_dir: Path, force: bool, rules_file: Path | None) -> None:
     the embedded 2021 dataset)."""
     from . import dataset
     from .consolidate import describe
-    from .pipeline import DEPARTMENT_STEPS, demo_book_name, department_book
+    from .pipeline import demo_book_name, department_book
     from .values import fmt_amount
 
     config = _config(rules_file)
     dept = dataset.embedded()
     path = out_dir / demo_book_name(dept)
-    with _steps(len(DEPARTMENT_STEPS)) as step:
-        report, t = department_book(dept, path, force=force, step=step, config=config)
+    with _bar() as progress:
+        report, t = department_book(dept, path, force=force, progress=progress, config=config)
     click.echo(f"已生成 (written): {path}")
     click.echo(f"  {dept.year} {dept.name}: {len(dept.units)} 个单位 (units), "
                f"{len(dept.projects)} 个项目 (projects)")
@@ -257,7 +257,7 @@ def summarize(book: Path, out: Path | None, in_place: bool, declared_total: str 
     """重建 BOOK 的「汇总」工作表,报告合计与对账结果 (rebuild the 汇总 sheet of BOOK and
     report the totals and the reconciliation)."""
     from .consolidate import describe
-    from .pipeline import DEPARTMENT_STEPS, one_target, summarize_book
+    from .pipeline import one_target, summarize_book
     from .rules import load_config
     from .settings import rules_file as settings_rules
 
@@ -272,11 +272,12 @@ def summarize(book: Path, out: Path | None, in_place: bool, declared_total: str 
                             f"expected CODE=AMOUNT, e.g. 630001=500000, not {item!r}",
                             "--declared-unit")
         units[code.strip()] = _amount_option(amount, "--declared-unit")
-    with _steps(len(DEPARTMENT_STEPS)) as step:
+    with _bar() as progress:
         dept, t, written, saved = summarize_book(
             book, out=out, in_place=in_place, config=load_config(settings_rules(rules_file)),
             declared_total=_amount_option(declared_total, "--declared-total")
-            if declared_total else None, declared_units=units, force=force, step=step)
+            if declared_total else None, declared_units=units, force=force,
+            progress=progress)
     if fmt == "json":
         _echo_json(t.to_json(dept))
         return
@@ -470,7 +471,10 @@ def split(book: Path, out_dir: Path, blank: bool, force: bool, rules_file: Path 
     unit, <unit code>_<unit name>.xlsx, to hand out for filling in)."""
     from .pipeline import split as _split
 
-    for path in _split(book, out_dir, blank=blank, force=force, config=_config(rules_file)):
+    with _bar() as progress:
+        written = _split(book, out_dir, blank=blank, force=force, config=_config(rules_file),
+                         progress=progress)
+    for path in written:
         click.echo(f"已生成 (written): {path}")
 
 
@@ -509,9 +513,9 @@ def merge(inputs: tuple[Path, ...], out: Path, plan: Path | None, on_conflict: s
     from .settings import rules_file as settings_rules
 
     book_output(out)
-    with _progress("读取 (reading)") as (advance, total):
+    with _bar() as progress:
         result = _merge(inputs, out, plan=plan, on_conflict=on_conflict, jobs=jobs,
-                        strict=strict, progress=advance, on_total=total, force=force,
+                        strict=strict, progress=progress, force=force,
                         config=load_config(settings_rules(rules_file)))
     if fmt == "json":
         _echo_json(result.to_json(out))
@@ -539,24 +543,64 @@ def _progress(label: str) -> Iterator[tuple[Any, Any]]:
 
 
 @contextlib.contextmanager
-def _steps(total: int) -> Iterator[Any]:
-    """A progress bar of a job's named steps on a terminal (stderr); silent otherwise."""
+def _bar() -> Iterator[Any]:
+    """A job's progress (perfxl.progress) as a bar on a terminal (stderr), shown once the job
+    has run for a second; silent otherwise."""
     if not sys.stderr.isatty():
         yield None
         return
-    from rich.progress import Progress
+    bar = TerminalProgress(sys.stderr)
+    try:
+        yield bar
+    finally:
+        bar.stop()
 
-    with Progress(transient=True) as bar:
-        task = bar.add_task("", total=total)
-        started = [False]
 
-        def step(name: str) -> None:
-            if started[0]:
-                bar.advance(task, 1)
-            started[0] = True
-            bar.update(task, description=name)
+class TerminalProgress:
+    """perfxl.progress.Progress as one rich bar whose description is the current stage; it
+    appears only once the job has run ``after`` seconds (a quick job shows nothing) and leaves
+    no trace."""
 
-        yield step
+    def __init__(self, stream: Any, after: float = 1.0) -> None:
+        import threading
+
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                             TimeElapsedColumn(), console=Console(file=stream),
+                             transient=True)
+        self._task = self._bar.add_task("", total=None)
+        self._lock = threading.Lock()
+        self._state = "waiting"  # → shown → stopped
+        self._timer = threading.Timer(after, self._show)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _show(self) -> None:
+        with self._lock:
+            if self._state == "waiting":
+                self._bar.start()
+                self._state = "shown"
+
+    def stage(self, name: str, total: int | None = None) -> None:
+        self._bar.reset(self._task, total=total, description=name)
+
+    def advance(self, n: int = 1) -> None:
+        self._bar.advance(self._task, n)
+
+    def stop(self) -> None:
+        self._timer.cancel()
+        with self._lock:
+            if self._state == "shown":
+                self._bar.stop()
+            self._state = "stopped"
 
 
 _RULES_HELP = ("规则文件:其阈值和严重程度也写入工作簿的实时检查 (a rules file; its thresholds and "
@@ -601,8 +645,8 @@ def template(out: Path, data: Path | None, force: bool, rules_file: Path | None)
         write_book(out, force=force, config=config)
         click.echo(f"已生成空白模板 (blank template written): {out}")
     else:
-        with _steps(2) as step:
-            dept = populate(data, out, force=force, step=step, config=config)
+        with _bar() as progress:
+            dept = populate(data, out, force=force, progress=progress, config=config)
         click.echo(f"已生成 (written): {out} — {len(dept.projects)} 个项目 (projects)")
 
 
@@ -621,8 +665,9 @@ def populate(data: Path, out: Path, force: bool, rules_file: Path | None) -> Non
 
     check_output(out, [data], force=force)  # the data file itself: refused as such first
     book_output(out)
-    with _steps(2) as step:
-        dept = _populate(data, out, force=force, step=step, config=_config(rules_file))
+    with _bar() as progress:
+        dept = _populate(data, out, force=force, progress=progress,
+                         config=_config(rules_file))
     click.echo(f"已生成 (written): {out} — {len(dept.projects)} 个项目 (projects)")
 
 

@@ -42,6 +42,7 @@ from .forms import MONITOR
 from .layout import TEMPLATE_VERSION, place
 from .model import Department, Project, Unit
 from .monitor import DEFAULT_MONTH as MONITOR_MONTH
+from .progress import QUIET, Progress
 from .read import read_book, read_bytes
 from .rules import RulesConfig
 from .sniff import droppable_parts, require_ooxml
@@ -53,36 +54,30 @@ if TYPE_CHECKING:  # the writers and the merge engine load when a job needs them
 
 # --- one department book, written whole ------------------------------------------------------------
 
-Step = Callable[[str], None]
-"""Told the name of each step of a long job as it begins (the CLI shows a progress bar)."""
-
-DEPARTMENT_STEPS = ("校验 (checking)", "生成 (building)", "标注 (marking)")
-"""The steps of :func:`department_book`, in order (the total a progress bar counts)."""
+READING_DATA = "读取数据 (reading the data)"
+READING_BOOK = "读取 (reading)"
+WRITING_UNITS = "写出单位工作簿 (writing the unit books)"
+CHECKING = "校验 (checking)"
 
 
 def populate(data: str | Path | Department | None, out: str | Path, *,
-             force: bool = False, step: Step | None = None,
+             force: bool = False, progress: Progress | None = None,
              config: RulesConfig | None = None) -> Department:
     """Write the department book for ``data`` (a YAML/JSON path, a Department, or None = embedded)."""
-    tell = step or _quiet
+    tell = progress or QUIET
     inputs = [data] if isinstance(data, (str, Path)) else []
     check_output(out, inputs, force=force)  # before the data file is read
-    tell("读取数据 (reading the data)")
+    tell.stage(READING_DATA)
     if data is None:
         dept = dataset.embedded()
     elif isinstance(data, Department):
         dept = data
     else:
         dept = dataset.load(data)
-    tell("生成 (building)")
     from .template import write_book
 
-    write_book(out, dept, inputs=inputs, force=force, config=config)
+    write_book(out, dept, inputs=inputs, force=force, config=config, progress=tell)
     return dept
-
-
-def _quiet(_: str) -> None:
-    pass
 
 
 def one_target(out: str | Path | None, in_place: bool) -> None:
@@ -104,7 +99,7 @@ def department_book(dept: Department, out: str | Path, *, config: RulesConfig | 
                     checked_at: dt.datetime | None = None,
                     inputs: Given = (), force: bool = False,
                     original: Original | None = None,
-                    step: Step | None = None,
+                    progress: Progress | None = None,
                     judge: Callable[[Report], Sequence[Finding]] | None = None,
                     ) -> tuple[Report, Totals]:
     """The whole pipeline for one department: place → validate → totals → build → mark → write.
@@ -113,9 +108,8 @@ def department_book(dept: Department, out: str | Path, *, config: RulesConfig | 
     marked with the findings, and written to disk once (``files.atomic_path``: never over one of
     ``inputs``, over an existing file only with ``force``; or over ``original`` in place).
     """
-    tell = step or _quiet
-    checking, building, marking = DEPARTMENT_STEPS
-    tell(checking)
+    tell = progress or QUIET
+    tell.stage(CHECKING)
     place(dept)
     report = check(dept, config, book=book or Path(out).name, extra=extra_findings)
     more = list(judge(report)) if judge is not None else []
@@ -124,24 +118,24 @@ def department_book(dept: Department, out: str | Path, *, config: RulesConfig | 
     if checked_at is not None:
         report.checked_at = checked_at
     t = totals(dept, declared_total, declared_units)
-    tell(building)
     from .template import book_bytes
 
     data = book_bytes(dept, report=report, totals=t, sources=sources, placed=True,
-                      config=config)
-    tell(marking)
+                      config=config, progress=tell)
     target = write_in_place(original) if original is not None else \
         atomic_path(out, inputs, force=force)
     # the book is of our template (its live checks' status line is at I1)
     built = dataclasses.replace(dept, template_version=TEMPLATE_VERSION)
-    write_annotated(data, target, report, Path(out).name, dept=built, config=config)
+    write_annotated(data, target, report, Path(out).name, dept=built, config=config,
+                    progress=tell)
     return report, t
 
 
 def summarize_book(book: str | Path, *, out: str | Path | None = None, in_place: bool = False,
                    config: RulesConfig | None = None, declared_total: Decimal | None = None,
                    declared_units: dict[str, Decimal] | None = None, force: bool = False,
-                   step: Step | None = None) -> tuple[Department, Totals, Path, Path | None]:
+                   progress: Progress | None = None,
+                   ) -> tuple[Department, Totals, Path, Path | None]:
     """Read BOOK once and write it whole with a rebuilt 汇总 sheet (and its findings marked).
 
     The output is in perfxl's form (a hand-made book is converted); ``in_place`` keeps a backup
@@ -154,6 +148,7 @@ def summarize_book(book: str | Path, *, out: str | Path | None = None, in_place:
         src.with_name(f"{src.stem}_汇总.xlsx")
     if not in_place:  # refused before the work
         check_output(target, [src], force=force, hint=IN_PLACE_HINT)
+    (progress or QUIET).stage(READING_BOOK)
     original = open_in_place(src) if in_place else None
     data = original.data if original is not None else read_once(src)[0]
     dept = read_bytes(data, src.name)
@@ -172,7 +167,7 @@ def summarize_book(book: str | Path, *, out: str | Path | None = None, in_place:
         return dept, totals(dept), target, saved
     _, t = department_book(dept, target, config=config, declared_total=declared_total,
                            declared_units=declared_units, book=src.name, inputs=[src],
-                           force=force, original=original, step=step)
+                           force=force, original=original, progress=progress)
     return dept, t, target, saved
 
 
@@ -263,7 +258,8 @@ def _mark_in_place(original: Original, report: Report, dept: Department,
 
 
 def write_annotated(data: bytes, target: Any, report: Report, label: str, *,
-                    dept: Department | None = None, config: RulesConfig | None = None) -> None:
+                    dept: Department | None = None, config: RulesConfig | None = None,
+                    progress: Progress | None = None) -> None:
     """Annotate the book ``data`` into the temporary file of ``target`` (an ``atomic_path``):
     with ``dept`` (the book as read, with its cell map) and the ``config`` it was checked
     with, its project sheets get their live checks."""
@@ -271,7 +267,7 @@ def write_annotated(data: bytes, target: Any, report: Report, label: str, *,
 
     with target as tmp:
         annotate(data, tmp, report.findings, checked_at=report.checked_at, book_label=label,
-                 dept=dept, config=config)
+                 dept=dept, config=config, progress=progress)
 
 
 
@@ -279,8 +275,7 @@ def write_annotated(data: bytes, target: Any, report: Report, label: str, *,
 
 def merge(inputs: Sequence[str | Path], out: str | Path, *, plan: str | Path | None = None,
           on_conflict: str = "refuse", jobs: int = 1, strict: bool = False,
-          progress: Callable[[int], None] | None = None,
-          on_total: Callable[[int], None] | None = None, force: bool = False,
+          progress: Progress | None = None, force: bool = False,
           config: RulesConfig | None = None) -> MergeResult:
     """Merge unit submissions into the department book ``out``.
 
@@ -297,9 +292,9 @@ def merge(inputs: Sequence[str | Path], out: str | Path, *, plan: str | Path | N
     out = Path(out)
     given = Inputs([*inputs, *([plan] if plan else [])])
     check_output(out, given, force=force)  # before the work, and again at the write
-    if on_total:
-        on_total(len(paths))
-    sources = read_sources(paths, jobs, progress)
+    tell = progress or QUIET
+    tell.stage(READING_BOOK, len(paths))
+    sources = read_sources(paths, jobs, tell.advance)
     evaluations = _evaluations(sources)
     plan_dept = read_book(plan) if plan else None
     monitoring = _monitoring_month(sources)
@@ -323,7 +318,7 @@ def merge(inputs: Sequence[str | Path], out: str | Path, *, plan: str | Path | N
     newest = max((s.modified for s in sources if s.modified), default=None)
     report, _ = department_book(result.dept, out, config=config, extra_findings=result.findings,
                                 sources=sources, checked_at=newest, inputs=given, force=force,
-                                judge=lambda r: degraded(result, r, config))
+                                judge=lambda r: degraded(result, r, config), progress=tell)
     result.degraded = [f for f in report.findings if f.rule == DEGRADED]
     result.findings += result.degraded
     return result
@@ -374,7 +369,8 @@ def _monitoring_month(sources: Sequence[Source]) -> int | None:
 # --- split ---------------------------------------------------------------------------------------
 
 def split(book: str | Path, out_dir: str | Path, *, blank: bool = False,
-          force: bool = False, config: RulesConfig | None = None) -> list[Path]:
+          force: bool = False, config: RulesConfig | None = None,
+          progress: Progress | None = None) -> list[Path]:
     """One book per unit, ``<unit code>_<unit name>.xlsx``: the unit's project sheets (filled, or
     blank but for their identity), 说明, 部门整体 and the unit's code in the book's properties.
 
@@ -386,6 +382,8 @@ def split(book: str | Path, out_dir: str | Path, *, blank: bool = False,
     from .forms import SELFEVAL
     from .template import write_book
 
+    tell = progress or QUIET
+    tell.stage(READING_BOOK)
     source = Path(book)
     dept = read_bytes(read_once(source)[0], source.name)
     evaluated = dept.form == SELFEVAL
@@ -422,8 +420,13 @@ def split(book: str | Path, out_dir: str | Path, *, blank: bool = False,
         month = next((p.monitor.month for p in dept.projects if p.monitor), None)
         return [write_monitor(path, part, month=month or MONITOR_MONTH, unit=unit, inputs=given,
                               force=force, config=config) for path, part, unit in plan]
-    return [write_book(path, part, unit=unit, inputs=given, force=force, config=config)
-            for path, part, unit in plan]
+    tell.stage(WRITING_UNITS, len(plan))
+    written = []
+    for path, part, unit in plan:
+        written.append(write_book(path, part, unit=unit, inputs=given, force=force,
+                                  config=config))
+        tell.advance()
+    return written
 
 
 def _blank(p: Project) -> Project:

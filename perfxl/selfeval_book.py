@@ -180,9 +180,9 @@ def write_selfeval(path: str | Path, dept: Department, cfg: RulesConfig | None =
 
 
 def build(path: Path, dept: Department, cfg: RulesConfig, *, unit: Unit | None = None) -> None:
-    from .template import _workbook_class  # the house Workbook: linear sheet-name check
+    from .xlsx import workbook_class  # the house Workbook: linear costs, same bytes
 
-    wb = _workbook_class()(str(path), {
+    wb = workbook_class()(str(path), {
         "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
         "default_date_format": "yyyy-mm-dd"})
     wb.set_properties({"title": f"{dept.year or ''}年{dept.name}{TITLE}", "author": "perfxl",

@@ -7,7 +7,6 @@ builds of the same data give the same bytes.
 
 from __future__ import annotations
 
-import functools
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,10 +17,12 @@ from .consolidate import totals as compute_totals
 from .files import atomic_path
 from .marks import live_totals
 from .model import LEVELS, QUARTERS, Department, Indicator, Project, Unit
+from .progress import QUIET, Progress
 from .rules import RulesConfig
 from .source_sheet import sources_sheet
 from .styles import BUILD_DATE, Styles, row_height
 from .summary import summary_sheet
+from .xlsx import workbook_class
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -38,7 +39,8 @@ if TYPE_CHECKING:
 def write_book(path: str | Path, dept: Department | None = None, *, report: Report | None = None,
                totals: Totals | None = None, unit: Unit | None = None,
                sources: Sequence[Source] | None = None, inputs: Given = (),
-               force: bool = False, config: RulesConfig | None = None) -> Path:
+               force: bool = False, config: RulesConfig | None = None,
+               progress: Progress | None = None) -> Path:
     """Write the book to ``path`` (atomically): the blank template when ``dept`` is None.
 
     Gives every project its sheet name and cells (``layout.place``); the 汇总 sheet shows
@@ -49,14 +51,14 @@ def write_book(path: str | Path, dept: Department | None = None, *, report: Repo
     """
     path = Path(path)
     with atomic_path(path, inputs, force=force) as tmp:
-        build(tmp, dept, report, totals, unit, sources, config=config)
+        build(tmp, dept, report, totals, unit, sources, config=config, progress=progress)
     return path
 
 
 def book_bytes(dept: Department | None, report: Report | None = None,
                totals: Totals | None = None, unit: Unit | None = None,
                sources: Sequence[Source] | None = None, *, placed: bool = False,
-               config: RulesConfig | None = None) -> bytes:
+               config: RulesConfig | None = None, progress: Progress | None = None) -> bytes:
     """The book :func:`write_book` writes, as bytes (for a step that finishes it, such as
     marking the findings, before the one write to its target). XlsxWriter writes it to a private
     scratch folder, keeping its sheets in temporary files rather than memory. ``placed``: the
@@ -65,57 +67,21 @@ def book_bytes(dept: Department | None, report: Report | None = None,
 
     with tempfile.TemporaryDirectory(prefix="perfxl-") as scratch:
         path = Path(scratch) / "book.xlsx"
-        build(path, dept, report, totals, unit, sources, placed=placed, config=config)
+        build(path, dept, report, totals, unit, sources, placed=placed, config=config,
+              progress=progress)
         return path.read_bytes()
-
-
-@functools.cache
-def _workbook_class() -> type:
-    """XlsxWriter's Workbook, with its check of a new sheet's name kept linear: it compares the
-    name with every sheet added before (a 10,000-project book spent minutes there). The same
-    checks run; only the duplicate test uses a set of the names in use."""
-    import xlsxwriter
-    from xlsxwriter.exceptions import DuplicateWorksheetName
-    from xlsxwriter.worksheet import Worksheet
-
-    from .formula import PORTABLE_FUNCTIONS, functions_in
-
-    class Sheet(Worksheet):
-        def _prepare_formula(self, formula: str, expand_future_functions: bool = False) -> str:
-            """XlsxWriter tries ~130 regular expressions on every formula to prefix functions
-            newer than Excel 2007 (``_xlfn.``); a formula of portable functions has none (the
-            live checks write thousands of formulas)."""
-            if functions_in(formula) <= PORTABLE_FUNCTIONS:
-                return formula.removeprefix("{").removeprefix("=").removesuffix("}")
-            return str(super()._prepare_formula(formula, expand_future_functions))
-
-    class Workbook(xlsxwriter.Workbook):
-        worksheet_class = Sheet
-
-        def _check_sheetname(self, sheetname: Any, is_chartsheet: bool = False) -> Any:
-            sheets: list[Any] = self.__dict__["worksheets_objs"]
-            self.worksheets_objs = []
-            try:  # length, characters, apostrophes, default names: XlsxWriter's own checks
-                name = super()._check_sheetname(sheetname, is_chartsheet)
-            finally:
-                self.worksheets_objs = sheets
-            used: set[str] = self.__dict__.setdefault("_perfxl_names", set())
-            if name.lower() in used:
-                raise DuplicateWorksheetName(
-                    f"Sheetname '{name}', with case ignored, is already in use.")
-            used.add(name.lower())
-            return name
-
-    return Workbook
 
 
 def build(path: Path, dept: Department | None, report: Report | None = None,
           totals: Totals | None = None, unit: Unit | None = None,
           sources: Sequence[Source] | None = None, *, placed: bool = False,
-          config: RulesConfig | None = None, live_checks: bool = True) -> None:
+          config: RulesConfig | None = None, live_checks: bool = True,
+          progress: Progress | None = None) -> None:
     """Write the book to ``path`` with XlsxWriter. ``live_checks=False`` leaves the live checks
-    out (only the benchmark that measures what they cost does that)."""
-    wb = _workbook_class()(str(path), {
+    out (only the benchmark that measures what they cost does that). ``progress`` is told of
+    each project sheet built and each sheet written out."""
+    tell = progress or QUIET
+    wb = workbook_class()(str(path), {
         "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
         "default_date_format": "yyyy-mm-dd",
     })
@@ -137,9 +103,11 @@ def build(path: Path, dept: Department | None, report: Report | None = None,
         by_sheet: dict[str, list[Finding]] = {}
         for f in report.findings if report else ():
             by_sheet.setdefault(f.sheet, []).append(f)
+        tell.stage(BUILDING, len(dept.projects))
         for p in dept.projects:
             checks.append(project_sheet(wb, st, p.sheet, p, config, dept.year,
                                         by_sheet.get(p.sheet, ()), live_checks=live_checks))
+            tell.advance()
         summary_sheet(wb, st, dept, totals or compute_totals(dept), report)
         if sources is not None:
             sources_sheet(wb, st, sources)
@@ -160,7 +128,13 @@ def build(path: Path, dept: Department | None, report: Report | None = None,
         for name, formula in live.book_names(L.SHEET_LISTS).items():
             wb.define_name(name, formula)
     wb.worksheets()[0].activate()
+    tell.stage(WRITING, len(wb.worksheets()))
+    wb.on_sheet_written = tell.advance
     wb.close()
+
+
+BUILDING = "生成 (building)"
+WRITING = "写出 (writing)"
 
 
 def span(first: int, last: int, widths: tuple[int, ...] = L.COLUMN_WIDTHS) -> float:
@@ -460,8 +434,9 @@ def live_sheet(wb: Workbook, ws: Worksheet, st: Styles, checks: live.SheetChecks
             ws.write_array_formula(r, col, r, col, "{" + c.formula + "}", fmt, c.value)
         else:
             ws.write_formula(r, col, c.formula, fmt, c.value)
-    for m in checks.marks:
-        ws.conditional_format(m.ref, {"type": "formula", "criteria": "=" + m.formula,
+    for m in checks.marks:  # the mark's own formula, held once for every sheet (XlsxWriter
+        # writes a formula criteria alike with or without its "=")
+        ws.conditional_format(m.ref, {"type": "formula", "criteria": m.formula,
                                       "format": st.marks[m.severity]})
     ws.set_column(L.LIVE_COLUMN, L.LIVE_LAST_COLUMN, None, None, {"hidden": True})
     for name, ref in checks.names().items():

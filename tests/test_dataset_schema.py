@@ -22,6 +22,7 @@ from test_roundtrip import departments
 
 from perfxl import read_book
 from perfxl.cli import main
+from perfxl.datafile import MAX_BYTES, MAX_NODES
 from perfxl.dataset import embedded_path, to_data
 from perfxl.model import Department
 
@@ -248,7 +249,7 @@ def test_the_python_composer_is_bounded_alike() -> None:
     assert load(seed) == yaml.safe_load(seed)
     with pytest.raises(LimitExceeded) as e:
         load(_bomb())
-    assert e.value.limit == "data_nodes" and e.value.maximum == 1_000_000
+    assert e.value.limit == "data_nodes" and e.value.maximum == MAX_NODES
 
 
 def test_anchors_and_aliases_within_bounds_are_fine(tmp_path: Path) -> None:
@@ -270,7 +271,7 @@ def test_anchors_and_aliases_within_bounds_are_fine(tmp_path: Path) -> None:
     ("deep.json", "[" * 100_000 + "]" * 100_000, "data_depth"),
     ("deep2.json", '{"a": ' * 40 + "1" + "}" * 40, "data_depth"),
     ("aliases.yaml", "_a: &a x\nx: [" + ", ".join(["*a"] * 1001) + "]\n", "data_aliases"),
-    ("wide.yaml", "_a: &a [" + ", ".join(["1"] * 1000) + "]\nx: [" + ", ".join(["*a"] * 1000)
+    ("wide.yaml", "_a: &a [" + ", ".join(["1"] * 10_001) + "]\nx: [" + ", ".join(["*a"] * 1000)
      + "]\n", "data_nodes"),
 ], ids=["yaml-depth", "json-recursion", "json-depth", "aliases", "nodes"])
 def test_reading_limits(tmp_path: Path, name: str, text: str, limit: str) -> None:
@@ -280,7 +281,7 @@ def test_reading_limits(tmp_path: Path, name: str, text: str, limit: str) -> Non
 
 def test_file_size_limit(tmp_path: Path) -> None:
     f = tmp_path / "big.yaml"
-    f.write_text("# " + "x" * (8 * 1024 * 1024) + "\n", encoding="utf-8")
+    f.write_text("# " + "x" * MAX_BYTES + "\n", encoding="utf-8")
     assert "data_size" in _refused(tmp_path, f)
 
 

@@ -37,6 +37,7 @@ from ..findings import ERROR, WARNING, Finding
 from ..layout import SHEET_GUIDE
 from ..live_sheets import project_checks, targets
 from ..marks import AUTHOR, ERROR_FORMULA, RESULT_SHEET, WARNING_FORMULA, result_summary
+from ..progress import QUIET, Progress
 from .checks import Strings, sheet_grid
 from .package import _Package
 from .results import _add_result_sheet
@@ -52,7 +53,7 @@ __all__ = ["AUTHOR", "ERROR_FORMULA", "RESULT_SHEET", "WARNING_FORMULA", "annota
 
 def annotate(src: Path | bytes, dst: Path, findings: Sequence[Finding], *, checked_at: datetime,
              book_label: str = "", dept: Department | None = None,
-             config: RulesConfig | None = None) -> None:
+             config: RulesConfig | None = None, progress: Progress | None = None) -> None:
     """Write ``src`` (a path, or the book's bytes as read once) with ``findings`` marked in it
     to ``dst`` (written whole, not atomically: the caller writes a temporary file).
 
@@ -85,7 +86,11 @@ def annotate(src: Path | bytes, dst: Path, findings: Sequence[Finding], *, check
     statuses: dict[int, str] = {}
     counts = [0, 0]
     recalc = stale = False
+    sheet_names: dict[int | None, dict[str, str]] = {}
+    tell = progress or QUIET
+    tell.stage(MARKING, len(book.sheets))
     for position, sheet in enumerate(book.sheets):
+        tell.advance()
         if sheet.kind != "worksheet" or sheet.part is None:
             continue
         mine = on_sheet.get(sheet.part, [])
@@ -111,10 +116,10 @@ def annotate(src: Path | bytes, dst: Path, findings: Sequence[Finding], *, check
                                   live=Live(checks, strings) if project is not None else None)
         stale = stale or removed
         if project is not None:
-            book.set_names({} if checks is None else
-                           {k: v.lstrip("=") for k, v in checks.names().items()}, position,
-                           replace=_LIVE_NAMES)
+            sheet_names[position] = {} if checks is None else \
+                {k: v.lstrip("=") for k, v in checks.names().items()}
             recalc = recalc or checks is not None
+    book.set_scoped_names(sheet_names, replace=_LIVE_NAMES)
     if stale:
         book.drop_calc_chain()
     if recalc:
@@ -130,8 +135,11 @@ def annotate(src: Path | bytes, dst: Path, findings: Sequence[Finding], *, check
                       statuses=statuses, live_counts=(counts[0], counts[1]) if checked else None,
                       totals=live.book_totals(order, checked) if checked else None,
                       position=position)
+    tell.stage(SAVING)
     pkg.save(Path(dst))
 
 
+MARKING = "标注 (marking)"
+SAVING = "保存 (saving)"
 _SEVERITY_RANK = {ERROR: 0, WARNING: 1}
 _LIVE_NAMES = (live.NAME_ERRORS, live.NAME_WARNINGS)

@@ -398,12 +398,14 @@ class _Geometry:
         self.default_col = (round(float(default_width) * 7) if default_width
                             else int(base) * 7 + 8 if base and base.isdigit() else 64)
         self.default_row = round(float(fmt_get("defaultRowHeight") or 15) * 4 / 3)
-        self.cols: dict[int, int] = {}
+        # (first, last, pixels) of each <col> element, a later one winning (a sheet's columns
+        # may be formatted to XFD: looked up, not spread over 16,384 columns)
+        self.cols: list[tuple[int, int, int]] = []
         for col in [] if _child(root, "cols") is None else _children(_child(root, "cols"), "col"):
             px = 0 if col.get("hidden") in ("1", "true") else round(
                 float(col.get("width", self.default_col / 7)) * 7)
-            for n in range(int(col.get("min", "1")), min(int(col.get("max", "1")), 16384) + 1):
-                self.cols[n] = px
+            self.cols.append((int(col.get("min", "1")), min(int(col.get("max", "1")), 16384), px))
+        self.cols.reverse()
         self.rows: dict[int, int] = {}
         data = _child(root, "sheetData")
         for row in [] if data is None else data:
@@ -416,7 +418,7 @@ class _Geometry:
         self._prefix = list(itertools.accumulate(deltas, initial=0))
 
     def col(self, n: int) -> int:
-        return self.cols.get(n, self.default_col)
+        return next((px for first, last, px in self.cols if first <= n <= last), self.default_col)
 
     def row(self, n: int) -> int:
         return self.rows.get(n, self.default_row)
