@@ -42,6 +42,7 @@ from .styles import (
     TITLE_FONT,
     row_height,
 )
+from .template import print_setup, write_amount
 
 if TYPE_CHECKING:
     from xlsxwriter.format import Format
@@ -248,9 +249,9 @@ def project_sheet(wb: Workbook, fm: _Formats, p: Project, year: int | None,
     ws.set_row(ROW_BUDGET_HEAD, 24)
     r = ROW_BUDGET
     cell = {k: L.a1(r, c) for k, c in BUDGET_COLS.items()}
-    _number(ws, r, 1, se.budget_initial, fm.money)
-    _number(ws, r, 2, se.budget, fm.money)
-    _number(ws, r, 3, se.spent, fm.money)
+    write_amount(ws, r, 1, se.budget_initial, fm.money)
+    write_amount(ws, r, 2, se.budget, fm.money)
+    write_amount(ws, r, 3, se.spent, fm.money)
     b, a, rate, pts = cell["spent"], cell["budget"], cell["execution_rate"], \
         cell["execution_points"]
     ws.write_formula(r, 4, f'=IF(AND(ISNUMBER({a}),ISNUMBER({b})),IF({a}>0,{b}/{a},""),"")',
@@ -328,7 +329,7 @@ def project_sheet(wb: Workbook, fm: _Formats, p: Project, year: int | None,
     ws.merge_range(t + 2, 0, t + 2, LAST, note, fm.note)
     ws.set_row(t + 2, row_height((note, full)))
     ws.freeze_panes(ROW_CODE + 1, 0)
-    _print(ws, t + 2, LAST, landscape=False)
+    print_setup(ws, t + 2, LAST, landscape=False)
     ws.protect("", _PROTECTION)
     return SheetRefs(p, p.sheet, cell["budget"], cell["spent"], total)
 
@@ -338,7 +339,7 @@ def _indicator_inputs(wb: Workbook, ws: Worksheet, fm: _Formats, r: int, ind: An
     """实际完成值, 分值 and 得分 of one indicator row: the 得分 a formula of the first two by the
     target's kind (a qualitative one an input within its band)."""
     act, wt = L.a1(r, COL_ACTUAL), L.a1(r, COL_WEIGHT)
-    _number(ws, r, COL_WEIGHT, ind.weight, fm.score)
+    write_amount(ws, r, COL_WEIGHT, ind.weight, fm.score)
     pv = ind.parsed
     if pv is None or pv.kind == "grade":
         if ind.actual not in (None, ""):
@@ -349,7 +350,7 @@ def _indicator_inputs(wb: Workbook, ws: Worksheet, fm: _Formats, r: int, ind: An
             "validate": "list", "source": list(BANDS), "error_type": "information",
             "input_title": "定性指标", "input_message": "选择 达成 / 部分达成 / 未达成,再在得分栏按档次填写得分",
             "error_title": "定性指标", "error_message": "请选择 达成、部分达成 或 未达成。"})
-        _number(ws, r, COL_SCORE, ind.score, fm.score)
+        write_amount(ws, r, COL_SCORE, ind.score, fm.score)
         ws.data_validation(r, COL_SCORE, r, COL_SCORE, {
             "validate": "decimal", "criteria": "between", "minimum": 0, "maximum": f"={wt}",
             "error_type": "warning", "error_title": "得分",
@@ -370,7 +371,7 @@ def _indicator_inputs(wb: Workbook, ws: Worksheet, fm: _Formats, r: int, ind: An
         fmt = wb.add_format({"font_name": FONT, "font_size": 10, "valign": "vcenter",
                              "border": 1, "locked": False, "align": "center",
                              "num_format": f'General" {unit}"' if unit else "General"})
-        _number(ws, r, COL_ACTUAL, ind.actual if isinstance(ind.actual, Decimal) else None, fmt)
+        write_amount(ws, r, COL_ACTUAL, ind.actual if isinstance(ind.actual, Decimal) else None, fmt)
         formula = f'=IF(ISNUMBER({act}),{_share(act, wt, pv.op, pv.number or ZERO)},"")'
     ws.write_formula(r, COL_SCORE, formula, fm.score_locked, _cached(ind.score))
 
@@ -395,26 +396,6 @@ def _grade_formula(cell: str, cfg: RulesConfig) -> str:
 
 def _pct(d: Decimal) -> str:
     return f"{d.normalize():f}"
-
-
-def _number(ws: Worksheet, r: int, c: int, value: Decimal | None, fmt: Format) -> None:
-    if value is None:
-        ws.write_blank(r, c, None, fmt)
-    else:
-        ws.write_number(r, c, float(value), fmt)
-
-
-def _print(ws: Worksheet, last_row: int, last_col: int, *, landscape: bool) -> None:
-    ws.set_paper(9)  # A4
-    if landscape:
-        ws.set_landscape()
-    else:
-        ws.set_portrait()
-    ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
-    ws.fit_to_pages(1, 0)
-    ws.center_horizontally()
-    ws.print_area(0, 0, last_row, last_col)
-    ws.set_footer("&C第 &P 页,共 &N 页")
 
 
 # --- the 汇总 ------------------------------------------------------------------------------------
@@ -565,7 +546,7 @@ def summary_sheet(ws: Worksheet, fm: _Formats, dept: Department, refs: list[Shee
     line("", f"{DEPARTMENT_ROW_LABEL}({dept.name or '部门'},{len(everything)} 个项目)",
          [x for rows in unit_rows.values() for x in rows], everything, bold=True)
     ws.freeze_panes(S_HEADER_ROW + 1, 0)
-    _print(ws, r, last_col, landscape=True)
+    print_setup(ws, r, last_col, landscape=True)
     ws.protect("", _PROTECTION)
 
 

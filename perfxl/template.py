@@ -175,7 +175,7 @@ def guide_sheet(wb: Workbook, st: Styles) -> Worksheet:
     for i, line in enumerate(lines, start=2):
         ws.write_string(i, 0, line, st.plain)
         ws.set_row(i, row_height((line, GUIDE_WIDTH)))
-    _print_setup(ws, 1 + len(lines), 0, landscape=False)
+    print_setup(ws, 1 + len(lines), 0, landscape=False)
     ws.protect("", {"format_columns": True, "format_rows": True})
     return ws
 
@@ -311,7 +311,7 @@ def department_sheet(wb: Workbook, st: Styles, dept: Department | None) -> None:
         r += 1
 
     ws.freeze_panes(1, 0)
-    _print_setup(ws, r, 4, landscape=False)
+    print_setup(ws, r, 4, landscape=False)
     ws.protect("", _PROTECTION)
 
 
@@ -350,7 +350,7 @@ def project_sheet(wb: Workbook, st: Styles, name: str, p: Project | None,
                               (3, L.LABEL_FISCAL, p.fiscal if p else None),
                               (5, L.LABEL_OTHER, p.other if p else None)):
         ws.write_string(r, col, label, st.label)
-        _money(ws, r, col + 1, value, st.money)
+        write_amount(ws, r, col + 1, value, st.money)
     ws.set_row(r, 24)
     purpose = p.purpose if p else ""
     _merge(ws, L.ROW_PURPOSE, 1, L.ROW_PURPOSE, last, purpose, st.text)
@@ -410,7 +410,7 @@ def project_sheet(wb: Workbook, st: Styles, name: str, p: Project | None,
                    st.note)
 
     ws.freeze_panes(L.ROW_CODE + 1, 0)
-    _print_setup(ws, end + 2, last, landscape=False)
+    print_setup(ws, end + 2, last, landscape=False)
     ws.repeat_rows(L.ROW_TITLE, L.ROW_UNIT)
     table = live.Table(L.ROW_HEADER + 1, end + 3, {
         f: L.column_letters(c) for f, c in L.INDICATOR_COLUMNS.items()})
@@ -520,14 +520,16 @@ def _merge(ws: Worksheet, r0: int, c0: int, r1: int, c1: int, value: str | None,
             ws.write_string(r0, c0, value, fmt)
 
 
-def _money(ws: Worksheet, r: int, c: int, value: Decimal | None, fmt: Format) -> None:
+def write_amount(ws: Worksheet, r: int, c: int, value: Decimal | None, fmt: Format) -> None:
+    """An exact amount as a number cell (blank when there is none)."""
     if value is None:
         ws.write_blank(r, c, None, fmt)
     else:
         ws.write_number(r, c, float(value), fmt)
 
 
-def _print_setup(ws: Worksheet, last_row: int, last_col: int, *, landscape: bool) -> None:
+def print_setup(ws: Worksheet, last_row: int, last_col: int, *, landscape: bool) -> None:
+    """A4, one page wide, centred, with the page footer: every form sheet perfxl writes."""
     ws.set_paper(9)  # A4
     if landscape:
         ws.set_landscape()
