@@ -530,33 +530,14 @@ def validate_books(inputs: Sequence[str | Path], config: RulesConfig | None = No
 
 
 @dataclass
-class Streamed:
+class Streamed(Reviewed):
     """Books validated and written out one by one (:func:`stream_books`): only the counts
     are kept, the light line of each book (``batch.counted``: no findings) and the cross-book
-    findings, which can only come after every book, as (book, finding)."""
+    findings, which can only come after every book, as (book, finding); counted in the
+    books' lines, so the verdict and :meth:`Reviewed.summary` include them."""
 
     results: list[BookResult] = dataclasses.field(default_factory=list)
     cross: list[tuple[BookResult, Finding]] = dataclasses.field(default_factory=list)
-
-    @property
-    def unreadable(self) -> int:
-        return sum(1 for r in self.results if r.unreadable)
-
-    def count(self, severity: str) -> int:
-        return sum(r.report.counts[severity] for r in self.results if r.report)
-
-    @property
-    def exit_code(self) -> int:
-        """2: a book could not be read; 1: errors (the cross-book ones too); 0: none."""
-        return 2 if self.unreadable else 1 if self.count("error") else 0
-
-    def summary(self) -> dict[str, Any]:
-        """The counts of the many-book report (after its books; the cross-book findings
-        counted)."""
-        errors = self.count("error")
-        return {"valid": not errors and not self.unreadable,
-                "counts": {"books": len(self.results), "unreadable": self.unreadable,
-                           "error": errors, "warning": self.count("warning")}}
 
 
 def stream_books(inputs: Sequence[str | Path], config: RulesConfig | None = None, *,
