@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -39,7 +39,7 @@ from .files import (
 )
 from .findings import Finding, Report
 from .forms import MONITOR
-from .layout import TEMPLATE_VERSION, place
+from .layout import place
 from .model import Department, Project, Unit
 from .monitor import DEFAULT_MONTH as MONITOR_MONTH
 from .progress import QUIET, Progress
@@ -50,6 +50,7 @@ from .validate import check
 
 if TYPE_CHECKING:  # the writers and the merge engine load when a job needs them: checking one
     # book as a command starts quicker without them
+    from .live import SheetChecks
     from .merge import MergeResult, Source
 
 # --- one department book, written whole ------------------------------------------------------------
@@ -120,14 +121,12 @@ def department_book(dept: Department, out: str | Path, *, config: RulesConfig | 
     t = totals(dept, declared_total, declared_units)
     from .template import book_bytes
 
-    data = book_bytes(dept, report=report, totals=t, sources=sources, placed=True,
-                      config=config, progress=tell)
+    data, checks = book_bytes(dept, report=report, totals=t, sources=sources, placed=True,
+                              config=config, progress=tell)
     target = write_in_place(original) if original is not None else \
         atomic_path(out, inputs, force=force)
-    # the book is of our template (its live checks' status line is at I1)
-    built = dataclasses.replace(dept, template_version=TEMPLATE_VERSION)
-    write_annotated(data, target, report, Path(out).name, dept=built, config=config,
-                    progress=tell)
+    # its live checks are in place: marking takes their statuses and counts, places none
+    write_annotated(data, target, report, Path(out).name, built=checks, progress=tell)
     return report, t
 
 
@@ -259,15 +258,17 @@ def _mark_in_place(original: Original, report: Report, dept: Department,
 
 def write_annotated(data: bytes, target: Any, report: Report, label: str, *,
                     dept: Department | None = None, config: RulesConfig | None = None,
+                    built: Mapping[str, SheetChecks] | None = None,
                     progress: Progress | None = None) -> None:
     """Annotate the book ``data`` into the temporary file of ``target`` (an ``atomic_path``):
     with ``dept`` (the book as read, with its cell map) and the ``config`` it was checked
-    with, its project sheets get their live checks."""
+    with, its project sheets get their live checks; ``built``: the live checks a book perfxl
+    has just built carries already (template.build), by sheet."""
     from .annotate import annotate  # lxml, loaded when a book is marked
 
     with target as tmp:
         annotate(data, tmp, report.findings, checked_at=report.checked_at, book_label=label,
-                 dept=dept, config=config, progress=progress)
+                 dept=dept, config=config, built=built, progress=progress)
 
 
 

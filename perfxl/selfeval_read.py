@@ -43,8 +43,8 @@ _HEAD_ROWS = 4
 
 def read_selfeval(g: Grid, cfg: RulesConfig | None = None) -> FormSheet | None:
     """``g`` as a sheet of a self-evaluation book (a project, or the 汇总), else None."""
-    head = [key(g.value(r, c)) for r in range(min(_HEAD_ROWS, g.height))
-            for c in range(min(g.width, 12))]
+    # the texts of the head's cells as stored: a merged cell's top-left is inside the head too
+    head = [key(v) for row in g.rows[:_HEAD_ROWS] for v in row[:12] if v.__class__ is str and v]
     summary = next((m for k in head if (m := _SUMMARY.match(k))), None)
     if summary is not None:
         return FormSheet(SELFEVAL, department=summary["dept"],

@@ -58,28 +58,30 @@ def write_book(path: str | Path, dept: Department | None = None, *, report: Repo
 def book_bytes(dept: Department | None, report: Report | None = None,
                totals: Totals | None = None, unit: Unit | None = None,
                sources: Sequence[Source] | None = None, *, placed: bool = False,
-               config: RulesConfig | None = None, progress: Progress | None = None) -> bytes:
+               config: RulesConfig | None = None,
+               progress: Progress | None = None) -> tuple[bytes, dict[str, live.SheetChecks]]:
     """The book :func:`write_book` writes, as bytes (for a step that finishes it, such as
-    marking the findings, before the one write to its target). XlsxWriter writes it to a private
-    scratch folder, keeping its sheets in temporary files rather than memory. ``placed``: the
-    department already has its sheet names and cells (``layout.place``), as its findings do."""
+    marking the findings, before the one write to its target), and the live checks it placed
+    (:func:`build`). XlsxWriter writes it to a private scratch folder, keeping its sheets in
+    temporary files rather than memory. ``placed``: the department already has its sheet names
+    and cells (``layout.place``), as its findings do."""
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="perfxl-") as scratch:
         path = Path(scratch) / "book.xlsx"
-        build(path, dept, report, totals, unit, sources, placed=placed, config=config,
-              progress=progress)
-        return path.read_bytes()
+        checks = build(path, dept, report, totals, unit, sources, placed=placed, config=config,
+                       progress=progress)
+        return path.read_bytes(), checks
 
 
 def build(path: Path, dept: Department | None, report: Report | None = None,
           totals: Totals | None = None, unit: Unit | None = None,
           sources: Sequence[Source] | None = None, *, placed: bool = False,
           config: RulesConfig | None = None, live_checks: bool = True,
-          progress: Progress | None = None) -> None:
-    """Write the book to ``path`` with XlsxWriter. ``live_checks=False`` leaves the live checks
-    out (only the benchmark that measures what they cost does that). ``progress`` is told of
-    each project sheet built and each sheet written out."""
+          progress: Progress | None = None) -> dict[str, live.SheetChecks]:
+    """Write the book to ``path`` with XlsxWriter; the live checks placed, by sheet.
+    ``live_checks=False`` leaves them out (only the benchmark that measures what they cost does
+    that). ``progress`` is told of each project sheet built and each sheet written out."""
     tell = progress or QUIET
     wb = workbook_class()(str(path), {
         "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
@@ -131,6 +133,7 @@ def build(path: Path, dept: Department | None, report: Report | None = None,
     tell.stage(WRITING, len(wb.worksheets()))
     wb.on_sheet_written = tell.advance
     wb.close()
+    return {c.sheet: c for c in checks} if live_checks else {}
 
 
 BUILDING = "生成 (building)"

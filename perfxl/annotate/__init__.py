@@ -27,7 +27,7 @@ worksheet's marks, notes and VML boxes), ``results`` (the 校验结果 sheet).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -45,6 +45,7 @@ from .sheet import Live, _mark_worksheet
 from .workbook import Cell, _Book, _deselect_tab, _ensure_styles, _locate_all
 
 if TYPE_CHECKING:
+    from ..live import SheetChecks
     from ..model import Department
     from ..rules import RulesConfig
 
@@ -53,13 +54,16 @@ __all__ = ["AUTHOR", "ERROR_FORMULA", "RESULT_SHEET", "WARNING_FORMULA", "annota
 
 def annotate(src: Path | bytes, dst: Path, findings: Sequence[Finding], *, checked_at: datetime,
              book_label: str = "", dept: Department | None = None,
-             config: RulesConfig | None = None, progress: Progress | None = None) -> None:
+             config: RulesConfig | None = None, built: Mapping[str, SheetChecks] | None = None,
+             progress: Progress | None = None) -> None:
     """Write ``src`` (a path, or the book's bytes as read once) with ``findings`` marked in it
     to ``dst`` (written whole, not atomically: the caller writes a temporary file).
 
     With ``dept`` (the book as read, with its cell map) and ``config`` (the rules it was
     checked with), each project sheet gets its live checks (perfxl.live_sheets), replacing
-    those perfxl placed before; a finding a live check covers is marked by it alone. Every
+    those perfxl placed before; a finding a live check covers is marked by it alone.
+    ``built`` instead: the live checks of a book perfxl has just built (template.build), by
+    sheet, already in place; they are not planned and placed again. Every
     other finding's cell gets a conditional format and a note. Adds the 校验结果 sheet (made
     the active tab), after removing whatever an earlier run left. Everything else is copied
     unchanged. Raises :class:`ReadError` when ``src`` is not an OOXML workbook this can patch.
@@ -79,7 +83,7 @@ def annotate(src: Path | bytes, dst: Path, findings: Sequence[Finding], *, check
             on_sheet.setdefault(loc.sheet.part, []).append(i)
     strings = Strings(pkg, book)
     projects = {p.sheet: p for p in targets(dept, [s.name for s in book.worksheets()])} \
-        if dept is not None else {}
+        if dept is not None and built is None else {}
     by_name: dict[str, list[Finding]] = {}
     for f in ordered:
         by_name.setdefault(f.sheet, []).append(f)
@@ -95,7 +99,7 @@ def annotate(src: Path | bytes, dst: Path, findings: Sequence[Finding], *, check
             continue
         mine = on_sheet.get(sheet.part, [])
         project = projects.get(sheet.name)
-        checks = None
+        checks = built.get(sheet.name) if built is not None else None
         if project is not None and dept is not None:
             g = sheet_grid(pkg.xml(sheet.part), sheet.name, strings)
             checks = project_checks(dept, project, g, config, by_name.get(sheet.name, ()))
@@ -115,7 +119,7 @@ def annotate(src: Path | bytes, dst: Path, findings: Sequence[Finding], *, check
         removed = _mark_worksheet(pkg, sheet.part, marks, styles, checked_at=checked_at,
                                   live=Live(checks, strings) if project is not None else None)
         stale = stale or removed
-        if project is not None:
+        if project is not None or checks is not None:
             sheet_names[position] = {} if checks is None else \
                 {k: v.lstrip("=") for k, v in checks.names().items()}
             recalc = recalc or checks is not None
