@@ -91,11 +91,11 @@ class Review:
         self._links = 0
 
     def __enter__(self) -> Review:
-        import xlsxwriter
+        from .xlsx import workbook_class  # its links wait on disk: memory stays flat
 
         tmp = self._target.__enter__()
         try:
-            wb = xlsxwriter.Workbook(str(tmp), {"constant_memory": True,
+            wb = workbook_class()(str(tmp), {"constant_memory": True,
                                                 "strings_to_formulas": False,
                                                 "strings_to_urls": False,
                                                 "strings_to_numbers": False})

@@ -5,6 +5,9 @@ book kept linear. The bytes written are XlsxWriter's own; only the way to them i
   every sheet added before: a 10,000-project book spent minutes there).
 - A formula of portable functions skips the ~130 regular expressions that look for functions
   newer than Excel 2007 (the live checks write thousands of formulas).
+- A sheet written in constant-memory mode keeps its hyperlinks in a temporary file until it is
+  assembled, not in memory (XlsxWriter holds each, ≈ 0.9 KB, up to 65,530 a sheet, to write them
+  after the cells): a province's review book stays flat.
 - A format given to a wide range of columns (a project sheet's columns right of the live cells,
   to the last column XFD) is kept as one range, not as 16,000 entries; and the rows are written
   from the cells each row holds, not by trying every column of the sheet's width (that width is
@@ -15,7 +18,9 @@ from __future__ import annotations
 
 import functools
 import itertools
-from collections.abc import Callable
+import pickle
+import tempfile
+from collections.abc import Callable, Iterator
 from typing import Any
 
 WIDE = 64
@@ -135,6 +140,34 @@ def sheet_class() -> type:
             super().__init__()
             self.col_info = Columns()
 
+        def _write_url(self, row: int, col: int, url: Any, cell_format: Any = None,
+                       string: Any = None, tip: Any = None) -> int:
+            done = super()._write_url(row, col, url, cell_format, string, tip)
+            table: dict[int, dict[int, Any]] = self.__dict__["hyperlinks"]
+            held = table.get(row) if self.constant_memory else None
+            if held and col in held:  # to the file, in the order written
+                spill: _Spill | None = self.__dict__.get("_perfxl_links")
+                if spill is None:
+                    spill = self._perfxl_links = _Spill()
+                spill.add(row, col, held.pop(col))
+                if not held:
+                    del table[row]
+            return int(done)
+
+        def _write_hyperlinks(self) -> None:
+            spill: _Spill | None = self.__dict__.get("_perfxl_links")
+            if spill is None:
+                super()._write_hyperlinks()
+                return
+            mine = self.__dict__
+            held, mine["hyperlinks"] = mine["hyperlinks"], _Links(spill.links)
+            try:
+                super()._write_hyperlinks()
+            finally:
+                mine["hyperlinks"] = held
+                spill.file.close()
+                del self._perfxl_links
+
         def _assemble_xml_file(self) -> None:
             super()._assemble_xml_file()
             book = getattr(self, "perfxl_book", None)
@@ -205,3 +238,58 @@ def sheet_class() -> type:
                     self._write_empty_row(row, span, info.get(row))
 
     return Sheet
+
+
+class _Spill:
+    """A sheet's links (row, column, XlsxWriter's link) in a temporary file, as written."""
+
+    def __init__(self) -> None:
+        self.file = tempfile.TemporaryFile()  # noqa: SIM115 (open until the sheet is written)
+        self.last = (-1, -1)
+        self.ordered = True
+
+    def add(self, row: int, col: int, url: Any) -> None:
+        pickle.dump((row, col, url), self.file, pickle.HIGHEST_PROTOCOL)
+        self.ordered = self.ordered and (row, col) > self.last
+        self.last = (row, col)
+
+    def _read(self) -> Iterator[tuple[int, int, Any]]:
+        self.file.seek(0)
+        while True:
+            try:
+                yield pickle.load(self.file)
+            except EOFError:
+                return
+
+    def links(self) -> Iterator[tuple[int, int, Any]]:
+        """In row and column order, a later link of a cell winning (as XlsxWriter's table of
+        links keeps them): streamed when written in that order, else sorted in memory."""
+        if self.ordered:
+            yield from self._read()
+            return
+        mine = {(row, col): url for row, col, url in self._read()}
+        yield from ((row, col, mine[(row, col)]) for row, col in sorted(mine))
+
+
+class _Links:
+    """XlsxWriter's table of a sheet's links (row → column → link) as its ``_write_hyperlinks``
+    reads it: all rows first (one pass over the links, held one at a time), then each row's
+    links as the row is asked for, from a second pass in row and column order."""
+
+    def __init__(self, links: Callable[[], Iterator[tuple[int, int, Any]]]) -> None:
+        self._rows = sorted({row for row, _col, _url in links()})
+        self._links = links()
+        self._next: tuple[int, int, Any] | None = next(self._links, None)
+        self._row: tuple[int, dict[int, Any]] = (-1, {})
+
+    def keys(self) -> list[int]:
+        return self._rows
+
+    def __getitem__(self, row: int) -> dict[int, Any]:
+        if self._row[0] != row:  # XlsxWriter asks for a row once per link of it
+            out: dict[int, Any] = {}
+            while self._next is not None and self._next[0] == row:
+                out[self._next[1]] = self._next[2]
+                self._next = next(self._links, None)
+            self._row = (row, out)
+        return self._row[1]

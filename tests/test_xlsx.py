@@ -56,6 +56,51 @@ def test_the_same_bytes_as_stock_xlsxwriter(tmp_path: Path) -> None:
     assert b'max="16384"' in sheet and b'spans="1:61"' in sheet and b'spans="1:42"' in sheet
 
 
+def _links(cls: Any, path: Path, *, ordered: bool = True) -> dict[str, bytes]:
+    """A constant-memory book of external and internal links, in the order rows are written,
+    or with the columns of a row written right to left and a cell's link written twice."""
+    wb = cls(str(path), {"constant_memory": True, "strings_to_urls": False})
+    wb.set_properties({"created": BUILD_DATE})
+    link = wb.add_format({"font_color": "blue", "underline": 1})
+    ws = wb.add_worksheet("问题")
+    for r in range(1, 300):
+        ws.write_string(r, 0, f"dept_{r % 7}.xlsx")
+        cols = (8, 3) if not ordered and r % 5 == 0 else (3, 8)
+        for c in cols:
+            ws.write_url(r, c, f"external:../书 {r % 7}.xlsx#'{r}.项目'!C{r % 30 + 1}", link,
+                         f"C{r % 30 + 1}")
+        if not ordered and r == 10:
+            ws.write_url(r, 8, "external:again.xlsx#A1", link, "A1")
+        if r % 50 == 0:
+            ws.write_url(r, 9, "internal:'问题'!A1", link, "顶部")
+    wb.add_worksheet("工作簿").write_url(0, 0, "external:dept_1.xlsx", link, "dept_1.xlsx")
+    wb.close()
+    with zipfile.ZipFile(path) as z:
+        return {n: z.read(n) for n in z.namelist()}
+
+
+@pytest.mark.parametrize("ordered", [True, False], ids=["in-order", "out-of-order"])
+def test_links_kept_on_disk_write_the_same_bytes(tmp_path: Path, ordered: bool) -> None:
+    ours = _links(workbook_class(), tmp_path / "ours.xlsx", ordered=ordered)
+    stock = _links(xlsxwriter.Workbook, tmp_path / "stock.xlsx", ordered=ordered)
+    assert ours.keys() == stock.keys()
+    for name in stock:
+        assert ours[name] == stock[name], name
+    rels = stock["xl/worksheets/_rels/sheet1.xml.rels"]
+    assert rels.count(b"<Relationship ") == 299 * 2  # a cell linked twice keeps its last link
+
+
+def test_links_wait_on_disk_not_in_memory(tmp_path: Path) -> None:
+    wb = workbook_class()(str(tmp_path / "b.xlsx"), {"constant_memory": True})
+    ws = wb.add_worksheet("问题")
+    for r in range(1, 1000):
+        ws.write_url(r, 8, f"external:dept_{r}.xlsx#'1.项目'!B3", None, "B3")
+    assert not ws.hyperlinks  # XlsxWriter would hold 999 links here
+    wb.close()
+    with zipfile.ZipFile(tmp_path / "b.xlsx") as z:
+        assert z.read("xl/worksheets/sheet1.xml").count(b"<hyperlink ") == 999
+
+
 def test_columns_later_settings_win() -> None:
     cols = Columns()
     cols[3] = "a"
