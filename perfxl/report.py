@@ -186,6 +186,24 @@ def print_merge(result: MergeResult, out: Any) -> None:
         console.print(f"  [{style}]{SEVERITY_ZH[f.severity]}[/{style}] {f.code} {f.message}")
 
 
+def print_in_pieces(console: Console, renderable: Any, lines: int = 1000) -> None:
+    """``console.print(renderable)``, the same text, written every ``lines`` lines: rich
+    renders a table row by row but prints nothing before the whole of it is rendered (a
+    province's table of books held tens of megabytes)."""
+    from rich.segment import Segments
+
+    piece: list[Any] = []
+    count = 0
+    for segment in console.render(renderable):
+        piece.append(segment)
+        if segment.text == "\n":
+            count += 1
+            if count >= lines:
+                console.print(Segments(piece), end="")
+                piece, count = [], 0
+    console.print(Segments(piece), end="")
+
+
 def print_books(results: list[BookResult]) -> None:
     """One line per book of a folder validation, then the totals."""
     from rich.table import Table
@@ -207,7 +225,7 @@ def print_books(results: list[BookResult]) -> None:
         status = "[green]通过[/green]" if r.report.valid else "[red]有错误[/red]"
         table.add_row(r.name, r.department, str(r.projects), f"{r.total:,.2f}", str(c[ERROR]),
                       str(c[WARNING]), status)
-    console.print(table)
+    print_in_pieces(console, table)
     ok = [r for r in results if r.report]
     skipped = sum(1 for r in results if r.skipped)
     console.print(f"{len(results)} 个工作簿, {sum(1 for r in results if r.unreadable)} 个无法读取"

@@ -7,7 +7,8 @@ book kept linear. The bytes written are XlsxWriter's own; only the way to them i
   newer than Excel 2007 (the live checks write thousands of formulas).
 - A sheet written in constant-memory mode keeps its hyperlinks in a temporary file until it is
   assembled, not in memory (XlsxWriter holds each, ≈ 0.9 KB, up to 65,530 a sheet, to write them
-  after the cells): a province's review book stays flat.
+  after the cells), and drops a row's settings once the row is written: a province's review book
+  stays flat.
 - A format given to a wide range of columns (a project sheet's columns right of the live cells,
   to the last column XFD) is kept as one range, not as 16,000 entries; and the rows are written
   from the cells each row holds, not by trying every column of the sheet's width (that width is
@@ -153,6 +154,11 @@ def sheet_class() -> type:
                 if not held:
                     del table[row]
             return int(done)
+
+        def _write_single_row(self, current_row_num: int = 0) -> None:
+            row = self.previous_row
+            super()._write_single_row(current_row_num)
+            self.row_info.pop(row, None)  # a row's settings are read only to write it
 
         def _write_hyperlinks(self) -> None:
             spill: _Spill | None = self.__dict__.get("_perfxl_links")

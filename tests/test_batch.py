@@ -190,3 +190,40 @@ def test_review_links_stop_at_excels_limit(folder: Path, tmp_path: Path,
     assert linked == rows[:5]  # the first findings with a cell
     later = [row for row in rows[5:] if row[7].value]  # findings on a sheet: each has its cell
     assert len(later) > 100 and all(re.fullmatch(r"[A-Z]+[0-9]+", row[8].value) for row in later)
+
+
+@pytest.mark.parametrize("terminal", [False, True], ids=["pipe", "terminal"])
+def test_a_long_table_of_books_prints_in_pieces_the_same_text(terminal: bool) -> None:
+    """The table of a province's books is written every thousand lines, not held whole: the
+    text is what printing it whole writes, on a terminal (colours, cut to its width) or not."""
+    import io
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from perfxl.report import print_in_pieces
+
+    def table() -> Table:
+        t = Table(title="校验结果 (books)", title_justify="left")
+        for col, justify in (("工作簿", "left"), ("项目", "right"), ("状态", "left")):
+            t.add_column(col, justify=justify)  # type: ignore[arg-type]
+        for i in range(2345):
+            t.add_row(f"dept_{i:05d}.xlsx", str(i % 7),
+                      "[red]有错误[/red]" if i % 3 else "[green]通过[/green]")
+        return t
+
+    whole, pieces = io.StringIO(), io.StringIO()
+    Console(file=whole, width=60, force_terminal=terminal).print(table())
+    printed: list[int] = []
+    console = Console(file=pieces, width=60, force_terminal=terminal)
+    real = console.print
+
+    def counting(*args: object, **kwargs: object) -> None:
+        printed.append(1)
+        real(*args, **kwargs)  # type: ignore[arg-type]
+
+    console.print = counting  # type: ignore[method-assign]
+    print_in_pieces(console, table(), lines=1000)
+    assert pieces.getvalue() == whole.getvalue()
+    assert whole.getvalue().count("dept_") == 2345
+    assert len(printed) == 3  # 2,345 rows and the borders: three pieces
