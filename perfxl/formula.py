@@ -28,7 +28,7 @@ from .layout import column_letters
 MARK, COUNT, AT = "mark", "count", "at"
 
 PORTABLE_FUNCTIONS = frozenset({
-    "ABS", "AND", "ASC", "CHAR", "CONCATENATE", "COUNT", "COUNTA", "COUNTBLANK", "COUNTIF",
+    "ABS", "AND", "ASC", "CHAR", "CLEAN", "CONCATENATE", "COUNT", "COUNTA", "COUNTBLANK", "COUNTIF",
     "FIND", "HYPERLINK", "IF", "IFERROR", "INDEX", "INDIRECT", "INT", "ISBLANK", "ISERROR",
     "ISNUMBER", "ISTEXT", "LEFT", "LEN", "LOOKUP", "MATCH", "MAX", "MID", "MIN", "N", "NOT",
     "OR", "RIGHT", "ROUND", "ROW", "SUBSTITUTE", "SUBTOTAL", "SUM", "SUMIF", "SUMPRODUCT",
@@ -81,18 +81,25 @@ def spaced(ref: str) -> str:
     return ref
 
 
+def cleaned(ref: str) -> str:
+    """The cell's text with line breaks and tabs taken out (CLEAN drops every control
+    character) and full-width and no-break spaces made spaces: as :func:`spaced` wherever only
+    emptiness or the text without its whitespace matters, in half the formula text."""
+    return f'SUBSTITUTE(SUBSTITUTE(CLEAN({ref}),{WHITESPACE[3]}," "),{WHITESPACE[4]}," ")'
+
+
 def blank(ref: str) -> str:
     """The cell holds nothing but whitespace."""
-    return f'(TRIM({spaced(ref)})="")'
+    return f'(TRIM({cleaned(ref)})="")'
 
 
 def filled(ref: str) -> str:
-    return f'(TRIM({spaced(ref)})<>"")'
+    return f'(TRIM({cleaned(ref)})<>"")'
 
 
 def keyed(ref: str) -> str:
     """Text as the reader compares it: full-width folded, every whitespace removed."""
-    return f'SUBSTITUTE({spaced(f"ASC({ref})")}," ","")'
+    return f'SUBSTITUTE({cleaned(f"ASC({ref})")}," ","")'
 
 
 def same(a: str, b: str) -> str:
