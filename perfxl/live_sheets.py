@@ -95,8 +95,20 @@ def project_checks(dept: Department, p: Project, g: Grid, config: RulesConfig | 
     if not n:
         return None
     checks = live.sheet_checks(p.sheet, ctx, findings,
-                               status_cell=status_cell(g, n, template=template))
+                               status_cell=status_cell(g, n, template=template),
+                               started=started(p))
     return checks if checks.placed else None
+
+
+_AMOUNTS = ("project.budget", "project.fiscal", "project.other")
+
+
+def started(p: Project) -> bool:
+    """The live checks' started flag as the book will compute it (live._started): a code, a
+    name, an amount (a number or text) or an indicator row."""
+    return bool(p.code_raw or p.name or p.indicators
+                or any(getattr(p, f.removeprefix("project.")) is not None or f in p.raw
+                       for f in _AMOUNTS))
 
 
 def book_checks(dept: Department, grid: Callable[[str], Grid | None],

@@ -360,6 +360,15 @@ def test_the_demos_recalculated_live_counts_are_the_full_checks(tmp_path: Path,
     assert values[RESULT_SHEET][1][0] == "实时检查(随输入更新): 错误 4 项,警告 26 项"
 
 
+def test_a_project_without_findings_is_cached_as_started(seed: Path) -> None:
+    """The started flag's cached value is what the book computes, not whether the project had
+    findings: with none, every project of the hand-made book is still started (the formula's
+    value, tested against LibreOffice below)."""
+    for checks in checks_of(seed, []).values():
+        started = next(c for c in checks.cells if c.ref == live.STARTED_CELL.replace("$", ""))
+        assert started.value == 1, checks.sheet
+
+
 @pytest.mark.libreoffice
 def test_recalculated_live_counts_are_the_full_checks(seed: Path, seed_checked: Path,
                                                       soffice: str) -> None:
@@ -370,9 +379,12 @@ def test_recalculated_live_counts_are_the_full_checks(seed: Path, seed_checked: 
     want = _live_counts(report.findings)
     sheets = [p.sheet for p in dept.projects]
     values = recalculated_sheets(seed_checked, [*sheets, RESULT_SHEET])
+    cached = openpyxl.load_workbook(seed_checked, data_only=True)
     for sheet in sheets:
         ao1, ap1 = values[sheet][0][40:42]
         assert (ao1, ap1) == (want[(sheet, "error")], want[(sheet, "warning")]), sheet
+        # the started flag as written is the one recalculated, findings or none
+        assert cached[sheet]["AO2"].value == values[sheet][1][40] == 1, sheet
     results = values[RESULT_SHEET]
     errors, warnings = sum(want[(s, "error")] for s in sheets), \
         sum(want[(s, "warning")] for s in sheets)
