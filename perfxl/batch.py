@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -22,6 +23,7 @@ from .findings import Finding, Report
 from .model import Department, Indicator, Project, Unit
 from .read import read_book, read_bytes
 from .rules import RULES, RulesConfig, make
+from .spill import temp_error
 from .validate import check, check_all
 from .values import fmt_amount
 
@@ -297,47 +299,88 @@ def _warm_up(cfg: RulesConfig) -> None:
 def cross_book(results: list[BookResult], cfg: RulesConfig) -> None:
     """The same project code in two books: an error in each (only the codes are needed),
     added to each book's report."""
-    check = CrossBook(cfg)
-    for r in results:
-        check.add(r)
-    for i, found in check.findings():
+    with CrossBook(cfg) as check:
+        for r in results:
+            check.add(r)
+        found_all = check.findings()
+    for i, found in found_all:
         report = results[i].report
         if report is not None:
             report.findings.append(found)
 
 
 class CrossBook:
-    """The cross-book check over books as they come (:func:`stream_paths`): it keeps only each
-    book's name and project codes (with where each is), and gives the findings at the end."""
+    """The cross-book check over books as they come (:func:`stream_paths`): each book's name and
+    project codes (with where each is) wait in a private temporary SQLite database on disk, not
+    in memory (a province's codes are millions of rows), and the findings come at the end.
+    Use it as a context manager, or :meth:`close` it: the database is then removed."""
 
     def __init__(self, cfg: RulesConfig) -> None:
         self.cfg = cfg
-        self.names: list[str] = []
-        self._owners: dict[tuple[str, str], list[tuple[int, tuple[str, str, str, str]]]] = {}
+        self.books = 0
+        self._db = self._sql(lambda: sqlite3.connect(""))  # "": temporary, on disk
+        self._sql(lambda: self._db.executescript(
+            "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
+            "CREATE TABLE book (id INTEGER PRIMARY KEY, name TEXT);"
+            "CREATE TABLE code (seq INTEGER PRIMARY KEY, form TEXT, code TEXT, book INTEGER,"
+            " sheet TEXT, cell TEXT, name TEXT, unit TEXT);"))
+
+    def __enter__(self) -> CrossBook:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._db.close()
+
+    @staticmethod
+    def _sql(fn: Callable[[], T]) -> T:
+        try:
+            return fn()
+        except sqlite3.Error as e:  # a full or read-only temporary folder
+            raise temp_error(e) from None
 
     def add(self, r: BookResult) -> None:
         """Note a book's codes (call once per book, in input order)."""
-        book = len(self.names)
-        self.names.append(r.name)
-        for code, where in r.codes.items():  # within one form (BookResult.form)
-            self._owners.setdefault((r.form, code), []).append((book, where))
+        book = self.books
+        self.books += 1
+        rows = [(r.form, code, book, *where) for code, where in r.codes.items()]
+        self._sql(lambda: (self._db.execute("INSERT INTO book VALUES (?, ?)", (book, r.name)),
+                           self._db.executemany("INSERT INTO code (form, code, book, sheet, "
+                                                "cell, name, unit) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                                rows)))
 
     def findings(self) -> list[tuple[int, Finding]]:
-        """(book's index in input order, finding): each book's findings in the order
-        :func:`cross_book` adds them, book after book."""
+        """(book's index in input order, finding): book after book; within a book, codes in the
+        order they were first seen in any book (codes compared within one form,
+        BookResult.form)."""
         rule = RULES["project-code-cross-book"]
+        shared = self._sql(lambda: self._db.execute(
+            "SELECT c.book, c.sheet, c.cell, c.name, c.unit, c.code, g.first"
+            " FROM code c JOIN (SELECT form, code, MIN(seq) AS first FROM code"
+            " GROUP BY form, code HAVING COUNT(*) > 1) g ON c.form = g.form AND c.code = g.code"
+            " ORDER BY c.book, g.first, c.seq").fetchall())
+        owners: dict[int, list[int]] = {}  # a shared code's books (by its first row)
+        for book, *_, first in shared:
+            owners.setdefault(first, []).append(book)
+        names = self._names({b for books in owners.values() for b in books})
         out: list[tuple[int, Finding]] = []
-        for (_, code), books in self._owners.items():
-            if len(books) < 2:
-                continue
-            for book, (sheet, cell, name, unit) in books:
-                others = "、".join(self.names[o] for o, _ in books if o != book)
-                found = make(rule, self.cfg, sheet=sheet, cell=cell, value=code, others=others)
-                if found is not None:
-                    out.append((book, replace(found, project_code=code, project_name=name,
-                                              unit_code=unit)))
-        out.sort(key=lambda x: x[0])  # stable: per book, in the order above
+        for book, sheet, cell, name, unit, code, first in shared:
+            others = "、".join(names[o] for o in sorted(owners[first]) if o != book)
+            found = make(rule, self.cfg, sheet=sheet, cell=cell, value=code, others=others)
+            if found is not None:
+                out.append((book, replace(found, project_code=code, project_name=name,
+                                          unit_code=unit)))
         return out
+
+    def _names(self, books: set[int]) -> dict[int, str]:
+        def rows() -> list[tuple[int, str]]:
+            self._db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (id INTEGER PRIMARY KEY)")
+            self._db.execute("DELETE FROM wanted")
+            self._db.executemany("INSERT INTO wanted VALUES (?)", ((b,) for b in books))
+            return self._db.execute("SELECT id, name FROM book JOIN wanted USING (id)").fetchall()
+        return dict(self._sql(rows))
 
     def by_book(self) -> dict[int, list[Finding]]:
         """:meth:`findings` by book (index in input order), books in order."""

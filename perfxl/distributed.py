@@ -62,10 +62,10 @@ def validate_on_dask(books: Sequence[str | Path], config: RulesConfig | None = N
                 "smaller chunk") from None
         for part in done:
             results += part
-    check = CrossBook(cfg)
-    for r in results:
-        check.add(r)
-    cross = check.by_book()
+    with CrossBook(cfg) as check:
+        for r in results:
+            check.add(r)
+        cross = check.by_book()
     if review is not None:  # as the command writes it: the cross-book findings last
         from .review import Review
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -530,15 +530,67 @@ def validate_books(inputs: Sequence[str | Path], config: RulesConfig | None = No
     return done
 
 
+class Lines:
+    """Each book's light line (``batch.counted``: no findings) in a temporary file, in input
+    order, and the totals of the run: what a run over many books keeps of each. Findings made
+    after a book was added (the cross-book check) are counted on its line (:meth:`add`)."""
+
+    def __init__(self) -> None:
+        from .spill import Spilled
+
+        self._lines: Spilled[BookResult] = Spilled()
+        self._later: dict[int, list[Finding]] = {}
+        self.counts = {"error": 0, "warning": 0}
+        self.unreadable = 0
+
+    def append(self, r: BookResult) -> None:
+        from .batch import counted
+
+        line = counted(r)
+        self._lines.append(line)
+        self.unreadable += line.unreadable
+        if line.report is not None:
+            for k in self.counts:
+                self.counts[k] += line.report.counts.get(k, 0)
+
+    def add(self, book: int, findings: Sequence[Finding]) -> None:
+        self._later.setdefault(book, []).extend(findings)
+        for f in findings:
+            if f.severity in self.counts:
+                self.counts[f.severity] += 1
+
+    def __len__(self) -> int:
+        return len(self._lines)
+
+    def __getitem__(self, i: int) -> BookResult:
+        line = self._lines[i]
+        if i in self._later and isinstance(line.report, Counted):
+            line.report.add(self._later[i])
+        return line
+
+    def __iter__(self) -> Iterator[BookResult]:
+        return (self[i] for i in range(len(self)))
+
+    def close(self) -> None:
+        self._lines.close()
+
+
 @dataclass
 class Streamed(Reviewed):
     """Books validated and written out one by one (:func:`stream_books`): only the counts
-    are kept, the light line of each book (``batch.counted``: no findings) and the cross-book
+    are kept, the light line of each book, on disk (:class:`Lines`), and the cross-book
     findings, which can only come after every book, as (book, finding); counted in the
     books' lines, so the verdict and :meth:`Reviewed.summary` include them."""
 
-    results: list[BookResult] = dataclasses.field(default_factory=list)
+    results: Lines = dataclasses.field(default_factory=Lines)  # type: ignore[assignment]
     cross: list[tuple[BookResult, Finding]] = dataclasses.field(default_factory=list)
+
+    @property
+    def unreadable(self) -> int:
+        return self.results.unreadable + len(self.failed)
+
+    def count(self, severity: str) -> int:
+        return self.results.counts[severity]
 
 
 def stream_books(inputs: Sequence[str | Path], config: RulesConfig | None = None, *,
@@ -552,7 +604,7 @@ def stream_books(inputs: Sequence[str | Path], config: RulesConfig | None = None
     (PX404, the same project code in two books) needs every book: its findings come at the end
     (``Streamed.cross``, and in the review book after the other findings, counted on each
     book's line), so memory stays flat however many books."""
-    from .batch import CrossBook, counted, stream_paths
+    from .batch import CrossBook, stream_paths
     from .review import Review
 
     cfg = config or RulesConfig()
@@ -562,8 +614,8 @@ def stream_books(inputs: Sequence[str | Path], config: RulesConfig | None = None
     if on_total:
         on_total(len(paths))
     done = Streamed()
-    cross = CrossBook(cfg)
     with contextlib.ExitStack() as stack:
+        cross = stack.enter_context(CrossBook(cfg))
         review = stack.enter_context(Review(out, inputs=inputs, force=force)) \
             if out is not None else None
         for r in stream_paths(paths, cfg, jobs=jobs, progress=progress):
@@ -572,12 +624,10 @@ def stream_books(inputs: Sequence[str | Path], config: RulesConfig | None = None
                 on_book(r)
             if review is not None:
                 review.add(r)
-            done.results.append(counted(r))
+            done.results.append(r)
         for book, found in cross.by_book().items():
-            line = done.results[book]
-            if isinstance(line.report, Counted):
-                line.report.add(found)
-            done.cross += [(line, f) for f in found]
+            done.results.add(book, found)
+            done.cross += [(done.results[book], f) for f in found]
             if review is not None:
                 review.cross(book, found)
     return done

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from .consolidate import Totals
@@ -204,7 +205,7 @@ def print_in_pieces(console: Console, renderable: Any, lines: int = 1000) -> Non
     console.print(Segments(piece), end="")
 
 
-def print_books(results: list[BookResult]) -> None:
+def print_books(results: Iterable[BookResult]) -> None:
     """One line per book of a folder validation, then the totals."""
     from rich.table import Table
 
@@ -214,21 +215,25 @@ def print_books(results: list[BookResult]) -> None:
                          ("预算合计(元)", "right"), ("错误", "right"), ("警告", "right"),
                          ("状态", "left")):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
-    for r in results:
+    books = skipped = unreadable = 0
+    counts = {ERROR: 0, WARNING: 0}
+    for r in results:  # once: they may be read back from disk
+        books += 1
         if r.skipped:
+            skipped += 1
             table.add_row(r.name, "", "", "", "", "", f"已跳过: {r.skipped}")
             continue
         if r.report is None:
+            unreadable += 1
             table.add_row(r.name, "", "", "", "", "", f"[red]无法读取: {r.error}[/red]")
             continue
         c = r.report.counts
+        counts[ERROR] += c[ERROR]
+        counts[WARNING] += c[WARNING]
         status = "[green]通过[/green]" if r.report.valid else "[red]有错误[/red]"
         table.add_row(r.name, r.department, str(r.projects), f"{r.total:,.2f}", str(c[ERROR]),
                       str(c[WARNING]), status)
     print_in_pieces(console, table)
-    ok = [r for r in results if r.report]
-    skipped = sum(1 for r in results if r.skipped)
-    console.print(f"{len(results)} 个工作簿, {sum(1 for r in results if r.unreadable)} 个无法读取"
+    console.print(f"{books} 个工作簿, {unreadable} 个无法读取"
                   f"{f', {skipped} 个已跳过' if skipped else ''}; "
-                  f"错误 {sum(r.report.counts[ERROR] for r in ok if r.report)} 项, "
-                  f"警告 {sum(r.report.counts[WARNING] for r in ok if r.report)} 项")
+                  f"错误 {counts[ERROR]} 项, 警告 {counts[WARNING]} 项")

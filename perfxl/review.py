@@ -23,6 +23,7 @@ from .marks import (
     cell_ref,
 )
 from .rules import rule_label
+from .spill import Spilled
 from .styles import BUILD_DATE, FONT, HEADER_FILL, LINE, LINK, MONEY, lines_needed
 
 if TYPE_CHECKING:
@@ -79,14 +80,15 @@ class _Book:
 class Review:
     """The review book written as the books come (XlsxWriter, constant memory: a province's
     findings never held): :meth:`add` writes a book's findings to 问题 at once and keeps one
-    line of it for 工作簿; :meth:`cross` adds findings about a book made after it was added
+    line of it for 工作簿, on disk; :meth:`cross` adds findings about a book made after it was added
     (the cross-book check), counted on its line; the 工作簿 sheet is written on closing.
     A context manager: the book is written atomically (``files.atomic_path``) on a clean exit."""
 
     def __init__(self, path: str | Path, *, inputs: Given = (), force: bool = False) -> None:
         self.path = Path(path)
         self._target = atomic_path(self.path, inputs, force=force)
-        self._books: list[_Book] = []
+        self._books: Spilled[_Book] = Spilled()  # a line per book, on disk
+        self._later: dict[int, tuple[int, int]] = {}  # book → errors, warnings found later
         self._row = 1
         self._links = 0
 
@@ -136,8 +138,9 @@ class Review:
     def cross(self, book: int, findings: Sequence[Finding]) -> None:
         """Findings about the ``book``-th book added, made after it (the cross-book check)."""
         line = self._books[book]
-        line.errors += sum(f.severity == "error" for f in findings)
-        line.warnings += sum(f.severity == "warning" for f in findings)
+        e, w = self._later.get(book, (0, 0))
+        self._later[book] = (e + sum(f.severity == "error" for f in findings),
+                             w + sum(f.severity == "warning" for f in findings))
         self._findings(line.name, line.path, findings)
 
     def _findings(self, name: str, book: Path, findings: Sequence[Finding]) -> None:
@@ -168,6 +171,9 @@ class Review:
             ws.set_column(c, c, w)
         ws.write_row(0, 0, BOOKS, self.bold)
         for i, b in enumerate(self._books, start=1):
+            if i - 1 in self._later:
+                e, w = self._later[i - 1]
+                b.errors, b.warnings = b.errors + e, b.warnings + w
             target = _relative(b.path, self.path)
             _height(ws, i, ((b.name, BOOK_WIDTHS[1]), (b.department, BOOK_WIDTHS[2]),
                             (b.error or "", BOOK_WIDTHS[10])))

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import functools
 import itertools
-import pickle
-import tempfile
 from collections.abc import Callable, Iterator
 from typing import Any
+
+from .spill import Spilled
 
 WIDE = 64
 """Columns from which a range given a format is kept as one range."""
@@ -171,7 +171,7 @@ def sheet_class() -> type:
                 super()._write_hyperlinks()
             finally:
                 mine["hyperlinks"] = held
-                spill.file.close()
+                spill.items.close()
                 del self._perfxl_links
 
         def _assemble_xml_file(self) -> None:
@@ -250,30 +250,22 @@ class _Spill:
     """A sheet's links (row, column, XlsxWriter's link) in a temporary file, as written."""
 
     def __init__(self) -> None:
-        self.file = tempfile.TemporaryFile()  # noqa: SIM115 (open until the sheet is written)
+        self.items: Spilled[tuple[int, int, Any]] = Spilled()
         self.last = (-1, -1)
         self.ordered = True
 
     def add(self, row: int, col: int, url: Any) -> None:
-        pickle.dump((row, col, url), self.file, pickle.HIGHEST_PROTOCOL)
+        self.items.append((row, col, url))
         self.ordered = self.ordered and (row, col) > self.last
         self.last = (row, col)
-
-    def _read(self) -> Iterator[tuple[int, int, Any]]:
-        self.file.seek(0)
-        while True:
-            try:
-                yield pickle.load(self.file)
-            except EOFError:
-                return
 
     def links(self) -> Iterator[tuple[int, int, Any]]:
         """In row and column order, a later link of a cell winning (as XlsxWriter's table of
         links keeps them): streamed when written in that order, else sorted in memory."""
         if self.ordered:
-            yield from self._read()
+            yield from self.items
             return
-        mine = {(row, col): url for row, col, url in self._read()}
+        mine = {(row, col): url for row, col, url in self.items}
         yield from ((row, col, mine[(row, col)]) for row, col in sorted(mine))
 
 

@@ -446,6 +446,42 @@ def test_split_keeps_unit_books_inside_the_folder(tmp_path: Path) -> None:
     assert not (tmp_path / "x").exists() and not list(tmp_path.glob("*.xlsx"))
 
 
+_CROSS_BOOK_ON_DISK = """
+import sys
+from pathlib import Path
+from perfxl.batch import BookResult, CrossBook
+from perfxl.errors import PerfxlError
+from perfxl.rules import RulesConfig
+try:
+    with CrossBook(RulesConfig()) as cross:  # a province's codes: more than its cache holds
+        for b in range(400):
+            codes = {f"130303{b:05d}{i:05d}X": ("项目", "B3", "名称" * 10, "001")
+                     for i in range(100)}
+            cross.add(BookResult(Path(f"{b}.xlsx"), codes=codes))
+        cross.findings()
+except PerfxlError as e:
+    print(f"错误: {e}", file=sys.stderr)
+    sys.exit(e.exit_code)
+"""
+
+
+def test_the_cross_book_check_on_a_full_temporary_folder_is_a_sentence(tmp_path: Path) -> None:
+    """Case 8: the codes of the cross-book check wait on disk, in the temporary folder; when it
+    is full, the check stops with a sentence (and with room, the same run passes)."""
+    with mounted("tmpfs", tmp_path / "tmp", "size=32m") as disk:
+        run = [sys.executable, "-c", _CROSS_BOOK_ON_DISK]
+        env = {**os.environ, "TMPDIR": str(disk)}
+        roomy = subprocess.run(run, capture_output=True, text=True, env=env, cwd=ROOT,
+                               check=False, timeout=300)
+        assert roomy.returncode == 0, roomy.stderr
+        fill(disk, 16 << 10)
+        r = subprocess.run(run, capture_output=True, text=True, env=env, cwd=ROOT, check=False,
+                           timeout=300)
+        sentence(r)
+        assert "临时文件夹" in r.stderr and "TMPDIR" in r.stderr
+        assert sorted(p.name for p in disk.iterdir()) == ["filler"]
+
+
 # --- 9. standard output -----------------------------------------------------------------------------
 
 def test_closed_and_full_stdout_are_sentences(demo_book: Path, tmp_path: Path) -> None:
