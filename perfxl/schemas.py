@@ -9,7 +9,7 @@ at which cell — so a pandera rule is declared here once, its text and severity
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -215,14 +215,14 @@ def _project_column(f: Failure) -> str:
 
 
 def finding_of(failure: dict[str, Any], dept: Department, p: Project,
-               frames: Any, cfg: RulesConfig) -> Finding | None:
+               rows: Mapping[str, Any], cfg: RulesConfig) -> Finding | None:
     """The finding of one failure case of :func:`failures` (None when another rule already says
-    why: a field the form has no place for, a formula that was never calculated)."""
+    why: a field the form has no place for, a formula that was never calculated). ``rows``: the
+    indicators' ``row`` and the plan's ``quarter`` columns of the frames checked, as arrays."""
     table, i = failure["table"], failure["index"]
     f = Failure(failure["rule"], table, failure["column"], dept, p,
-                p.indicators[int(frames["indicators"]["row"].iat[i])]
-                if table == "indicators" else None,
-                int(frames["plan"]["quarter"].iat[i]) - 1 if table == "plan" else None, cfg)
+                p.indicators[int(rows["indicators"][i])] if table == "indicators" else None,
+                int(rows["plan"][i]) - 1 if table == "plan" else None, cfg)
     if table == "projects":
         fld = _project_column(f)
         if fld in p.absent:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from . import monitor, scoring, selfeval
 from .findings import ERROR, Finding, Report
@@ -43,10 +44,14 @@ def check_all(depts: Sequence[Department], config: RulesConfig | None = None, *,
     frames = frames_of([depts[b] for b in targets], parsed=False)
     keys = {t: (frames[t]["book"].to_numpy(), frames[t]["project"].to_numpy())
             for t in ("projects", "plan", "indicators")}
+    rows: dict[str, Any] = {}  # the columns a finding looks up, as arrays (not a frame per look)
     for f in failures(frames, cfg):
         book_of, project_of = keys[f["table"]]
         b, i = targets[int(book_of[f["index"]])], int(project_of[f["index"]])
-        found[b].append(finding_of(f, depts[b], depts[b].projects[i], frames, cfg))
+        if not rows:
+            rows.update(indicators=frames["indicators"]["row"].to_numpy(),
+                        plan=frames["plan"]["quarter"].to_numpy())
+        found[b].append(finding_of(f, depts[b], depts[b].projects[i], rows, cfg))
     reports = []
     for b, dept in enumerate(depts):
         for rule_check in OWN_CHECKS.get(dept.form, CHECKS):

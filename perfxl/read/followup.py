@@ -31,7 +31,10 @@ def follow_up(grids: Sequence[Grid]) -> Department | None:
     rows = HEAD[0]
     monitor_sheets: list[Grid] = []
     for g in grids:
-        # the first label of each form's head is in one of its first columns
+        # the first label of each form's head is in one of its first columns (and so in the
+        # text of its row: most sheets are passed over on that)
+        if not any(M.LABEL_INITIAL in t or S.LABEL_VARIANT in t for t in g.texts()[:rows]):
+            continue
         firsts = {v for row in g.rows[:rows] for v in row[:_FIRST_COLUMNS] if v.__class__ is str}
         if M.LABEL_INITIAL in firsts and is_monitor_head(_head(g)):
             monitor_sheets.append(g)

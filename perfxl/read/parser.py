@@ -82,6 +82,8 @@ class Grid:
         self._tops: list[tuple[Pos, str]] | None = None
         self._texts: list[str] | None = None
         self._exact: dict[str, list[Pos]] | None = None
+        self._by_top: list[tuple[int, int]] | None = None
+        self._tallest = 0
 
     def uncalculated(self) -> frozenset[str]:
         """This sheet's cells holding a formula without a computed value."""
@@ -123,6 +125,20 @@ class Grid:
         if self._extents is None:
             self._extents = {(r0, c0): (r1, c1) for r0, c0, r1, c1 in self.merges}
         return self._extents
+
+    def merges_between(self, start: int, stop: int) -> list[tuple[int, int, int, int]]:
+        """The merged ranges that reach into rows ``start`` to ``stop`` (excluded), in the
+        book's order (where ranges overlap, the last wins). Found by their first row, sorted
+        once per sheet: a sheet of many tables is asked once per table."""
+        if self._by_top is None:
+            self._by_top = sorted((m[0], i) for i, m in enumerate(self.merges))
+            self._tallest = max((r1 - r0 for r0, _c0, r1, _c1 in self.merges), default=0)
+            self._tallest = max(self._tallest, 0)
+        merges, by_top = self.merges, self._by_top
+        lo = bisect.bisect_left(by_top, (start - self._tallest, -1))
+        hi = bisect.bisect_left(by_top, (stop, -1))
+        return [merges[i] for i in sorted(i for _r0, i in by_top[lo:hi])
+                if merges[i][2] >= start]
 
     def raw(self, r: int, c: int) -> Any:
         if 0 <= r < self.height and 0 <= c < len(self.rows[r]):
@@ -838,29 +854,20 @@ def _indicators(g: Grid, body: range) -> list[Indicator]:
 def _indicator_rows(g: Grid, names: tuple[str, ...], where: tuple[int, ...], start: int,
                     stop: int) -> list[Indicator]:
     """The indicator rows from ``start``: until a note, the next table, or ``stop``."""
-    absent = len(names)  # index of the "" appended to each row's values
-    pick = operator.itemgetter(*(names.index(f) if f in names else absent for f in _HEADERS))
-    at1 = names.index("level1") if "level1" in names else absent
-    at2 = names.index("level2") if "level2" in names else absent
-    others = [i for i, f in enumerate(names) if f not in _CATEGORIES]
-    columns = [(f, L.column_letters(c)) for f, c in zip(names, where, strict=True)]
+    pick, at1, at2, others, columns, index, width, get = _table_columns(names, where)
     rows, texts = g.rows, g.texts()
     # the table's cells inside a merged range (not its top-left): row → (field index, top-left);
     # from the merged ranges below ``start`` only, as Grid._anchor maps them (the last wins)
-    index = {c: i for i, c in enumerate(where)}
     cover: dict[Pos, Pos] = {}
-    for r0, c0, r1, c1 in g.merges:
-        if r1 >= start and r0 < stop:
-            for c in where:
-                if c0 <= c <= c1:
-                    for r in range(max(r0, start), min(r1 + 1, stop)):
-                        cover[(r, c)] = (r0, c0)
+    for r0, c0, r1, c1 in g.merges_between(start, stop):
+        for c in where:
+            if c0 <= c <= c1:
+                for r in range(max(r0, start), min(r1 + 1, stop)):
+                    cover[(r, c)] = (r0, c0)
     merged: dict[int, list[tuple[int, Pos]]] = {}
     for (r, c), top in cover.items():
         if top != (r, c):
             merged.setdefault(r, []).append((index[c], top))
-    width = max(where, default=-1) + 1
-    get = _getter(list(where))
     out = []
     group: tuple[str, str] | None = None  # the last 一级指标 above: its text and cell
     for r in range(start, stop):
@@ -886,7 +893,7 @@ def _indicator_rows(g: Grid, names: tuple[str, ...], where: tuple[int, ...], sta
         if first.startswith(_NOTES) or (_MAYBE_BLOCK.search(texts[r])
                                         and any(_starts_block(k) for _c, k in g.row_labels(r))):
             break  # a note below the table, or the next table's title / 项目编码
-        if not any(map(vals.__getitem__, others)):
+        if not any(others(vals)):
             if first and first not in LEVELS and not vals[at2]:
                 break  # a note below the table, not an indicator
             if first:
@@ -917,6 +924,25 @@ def _level1_cell(r: int, inside: list[tuple[int, Pos]] | None, at1: int,
     return f"{columns[at1][1]}{r + 1}"
 
 
+@functools.lru_cache(maxsize=256)
+def _table_columns(names: tuple[str, ...], where: tuple[int, ...]) -> tuple[
+        Callable[[Any], tuple[Any, ...]], int, int, Callable[[Any], tuple[Any, ...]],
+        list[tuple[str, str]], dict[int, int], int, Callable[[Any], tuple[Any, ...]]]:
+    """What reading an indicator table's rows needs from its columns alone (the same for every
+    sheet of a form, so worked out once): the getter of the six fields (a missing one reads as
+    the "" appended to each row), where 一级 and 二级 are, the getter of the other fields, each
+    field's column letters, column → field index, the row width needed and the cells' getter."""
+    absent = len(names)  # index of the "" appended to each row's values
+    pick = operator.itemgetter(*(names.index(f) if f in names else absent for f in _HEADERS))
+    at1 = names.index("level1") if "level1" in names else absent
+    at2 = names.index("level2") if "level2" in names else absent
+    others = _getter([i for i, f in enumerate(names) if f not in _CATEGORIES])
+    columns = [(f, L.column_letters(c)) for f, c in zip(names, where, strict=True)]
+    index = {c: i for i, c in enumerate(where)}
+    width = max(where, default=-1) + 1
+    return pick, at1, at2, others, columns, index, width, _getter(list(where))
+
+
 _NOTES = ("注", "备注", "填表", "说明")
 _CATEGORIES = frozenset(("level1", "level2"))
 
@@ -932,9 +958,14 @@ def _table_end(g: Grid, b: _Block) -> int:
     inds = _indicators(g, range(b.anchor[0], b.bottom))
     last = b.anchor[0]
     for ind in inds:
-        for addr in ind.cells.values():
-            last = max(last, int(re.sub(r"[A-Z]+", "", addr)) - 1)
+        for addr in ind.cells.values():  # A1 addresses: the row after the column's letters
+            row = int(addr.lstrip(_LETTERS)) - 1
+            if row > last:
+                last = row
     return last + 1
+
+
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 # --- 部门整体 ----------------------------------------------------------------------------------
@@ -942,17 +973,19 @@ def _table_end(g: Grid, b: _Block) -> int:
 def _is_department_sheet(g: Grid) -> bool:
     if "部门整体" in g.name:
         return True
-    # A cell keyed 一、总体绩效目标 holds 总 and 绩 as they are (no other character normalises
-    # to either), and leaves that text in the key of the whole sheet (NFKC and the removal of
-    # whitespace act on each cell alone between the NUL and newline separators): most sheets
-    # are ruled out without indexing their labels.
-    sheet = "\n".join(g.texts())
-    if "总" not in sheet or "绩" not in sheet:
-        return False
-    whole = unicodedata.normalize("NFKC", sheet)
-    if _OVERALL not in "".join(whole.split()):  # as values.key, not cached: a whole sheet
-        return False
-    return any(k == _OVERALL for _, k in g.labels())
+    # A label keyed 一、总体绩效目标 holds 总 and 绩 as they are (no other character normalises
+    # to either): only the cells of rows holding both are keyed, and only those cells holding
+    # both (the labels the label search indexes: Grid.labels).
+    stop = g.height if g.index_rows is None else min(g.index_rows, g.height)
+    texts = g.texts()
+    for r in range(stop):
+        t = texts[r]
+        if "总" in t and "绩" in t:
+            for v in g.rows[r]:
+                if (v.__class__ is str and "总" in v and "绩" in v and _MAYBE_LABEL.search(v)
+                        and key(v) == _OVERALL):
+                    return True
+    return False
 
 
 _OVERALL = key(L.LABEL_OVERALL)
