@@ -161,6 +161,31 @@ def test_form_and_label_search_agree_on_seed_layout_books(seed_books: list[Path]
                           if "one_sheet" not in p.name) // 2
 
 
+def test_a_head_with_its_ranges_in_another_order_is_the_form(seed_books: list[Path]) -> None:
+    """A program that writes a sheet's merged ranges from a set (openpyxl) writes them in
+    another order on each sheet: where no two ranges overlap, the order changes no cell's
+    top-left, and the sheet is the form's; where two overlap (the last wins), it is not."""
+    path = next(p for p in seed_books if "one_sheet" not in p.name)
+    g = next(g for g in read.read_grids(path)[0] if g.merges)
+    forms = read.Forms()
+    first = read.parse_book([g], None, forms)
+    assert first.projects
+
+    def shuffled(merges: list[tuple[int, int, int, int]]) -> read.Grid:
+        return read.Grid(g.name, g.rows, merges)
+
+    again = shuffled(list(reversed(g.merges)))
+    assert again.merges != g.merges
+    assert forms.fit(again) is not None
+    assert repr(read.parse_book([again], None, forms)) == repr(first)
+
+    overlapping = [*g.merges, min(g.merges)]  # a head range given twice: the order is kept
+    forms = read.Forms()
+    read.parse_book([shuffled(overlapping)], None, forms)
+    assert forms.fit(shuffled(overlapping)) is not None
+    assert forms.fit(shuffled(list(reversed(overlapping)))) is None
+
+
 def test_a_mixed_folder_reports_alike_both_ways(books: list[Path], seed_books: list[Path],
                                                 tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:

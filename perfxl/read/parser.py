@@ -591,6 +591,10 @@ class Form:
     """The top-left cells holding the plan's values (the head's merged ranges are the same)."""
     code_row: int = 0
     """The row of the 项目编码 label: the head above it is where the unit line is looked for."""
+    any_order: bool = False
+    """The head's merged ranges overlap nowhere, so their order changes no cell's top-left:
+    ``merges`` are sorted, and a head with the same ranges in any order is the form's (a program
+    that writes a sheet's ranges from a set writes them in another order on each sheet)."""
 
     @classmethod
     def of(cls, g: Grid, at: Located) -> Form | None:
@@ -625,8 +629,10 @@ class Form:
                 if (r, c) in cells or v is None or v == "":
                     continue
                 cells[(r, c)] = (_FIXED, v)  # a label, or any text the same in every sheet
-        form = cls(rows, _head_merges(g, rows), cells, at, [g.anchor(r, c) for r, c in at.plan],
-                   code_row)
+        merges = _head_merges(g, rows)
+        any_order = _disjoint(merges)
+        form = cls(rows, tuple(sorted(merges)) if any_order else merges, cells, at,
+                   [g.anchor(r, c) for r, c in at.plan], code_row, any_order)
         return form if form.locate(g) is not None else None
 
     def __post_init__(self) -> None:
@@ -654,7 +660,10 @@ class Form:
 
     def locate(self, g: Grid) -> Located | None:
         """The fields of ``g`` at this form's cells, or None when ``g``'s head differs."""
-        if g.height < self.rows or _head_merges(g, self.rows) != self.merges:
+        if g.height < self.rows:
+            return None
+        merges = _head_merges(g, self.rows)
+        if (tuple(sorted(merges)) if self.any_order else merges) != self.merges:
             return None
         seq = 0
         unit_line = None
@@ -753,6 +762,15 @@ def _head_merges(g: Grid, rows: int) -> tuple[tuple[int, int, int, int], ...]:
     """The merged ranges that start in the head, in the book's order (the same order for every
     sheet our template writes; another order is simply not the form)."""
     return tuple(m for m in g.merges if m[0] < rows)
+
+
+def _disjoint(merges: Sequence[tuple[int, int, int, int]], most: int = 64) -> bool:
+    """No two of these merged ranges share a cell (nor is one given twice); more than ``most``
+    are not compared (taken as overlapping: their order is then kept)."""
+    if len(merges) > most:
+        return False
+    return all(a[2] < b[0] or b[2] < a[0] or a[3] < b[1] or b[3] < a[1]
+               for a, b in itertools.combinations(merges, 2))
 
 
 @functools.lru_cache(maxsize=16384)
