@@ -13,7 +13,7 @@ import functools
 import itertools
 import operator
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal
@@ -639,6 +639,7 @@ _TAB_PREFIX = 6
 @check
 def indicator_rows(dept: Department, cfg: RulesConfig) -> Iterator[Finding | None]:
 
+    vague_words = _any_of(cfg.vague_words)
     for p in dept.projects:
         seen: dict[str, Indicator] = {}
         for ind in p.indicators:
@@ -665,7 +666,7 @@ def indicator_rows(dept: Department, cfg: RulesConfig) -> Iterator[Finding | Non
             pv = parse_value(ind.value)
             cell = ind.cells.get("value", "")
             vague = (next(w for w in cfg.vague_words if w in ind.value)
-                     if _any_of(cfg.vague_words).search(ind.value) else None)
+                     if vague_words.search(ind.value) else None)
             if vague:
                 yield make(RULES["indicator-value-vague"], cfg, project=p, cell=cell,
                            value=ind.value, word=vague)
@@ -742,15 +743,22 @@ def _signature(p: Project) -> tuple[tuple[str, ...], ...]:
 
 
 _TEXTS = operator.attrgetter("level1", "level2", "level3", "description", "value", "basis")
+_LEVEL3 = operator.attrgetter("level3")
 
 
 @check
 def copied(dept: Department, cfg: RulesConfig) -> Iterator[Finding | None]:
     sets: dict[Any, list[Project]] = defaultdict(list)
     goals: dict[str, list[Project]] = defaultdict(list)
-    for p in dept.projects:
-        if len(p.indicators) >= cfg.copied_min_indicators:
+    # two projects with one signature have the same 三级指标 (a part of it, cheaper to key):
+    # only projects sharing those with another are signed, in the same order
+    eligible = [p for p in dept.projects if len(p.indicators) >= cfg.copied_min_indicators]
+    names = [tuple(sorted(map(text_key, map(_LEVEL3, p.indicators)))) for p in eligible]
+    shared = Counter(names)
+    for p, n in zip(eligible, names, strict=True):
+        if shared[n] > 1:
             sets[_signature(p)].append(p)
+    for p in dept.projects:
         if key(p.goals):
             goals[key(p.goals)].append(p)
     for ps in sets.values():

@@ -131,12 +131,18 @@ def percent(value: object, fractions: bool) -> Decimal | None:
     if value is None or value == "":
         return None
     if isinstance(value, str):
-        k = key(value)
-        return decimal(k[:-1] if k.endswith("%") else k)
+        return _percent_text(value)
     d = decimal(value)
     if d is None:
         return None
     return d * 100 if fractions else d
+
+
+@functools.lru_cache(maxsize=4096)
+def _percent_text(value: str) -> Decimal | None:
+    """``percent`` of text (the same few are typed in every plan: ``25.00%``, cached)."""
+    k = key(value)
+    return decimal(k[:-1] if k.endswith("%") else k)
 
 
 # --- indicator values -------------------------------------------------------------------------
