@@ -43,6 +43,10 @@ _HEAD_ROWS = 4
 
 def read_selfeval(g: Grid, cfg: RulesConfig | None = None) -> FormSheet | None:
     """``g`` as a sheet of a self-evaluation book (a project, or the 汇总), else None."""
+    # both titles hold 评 as typed (no other character normalises to it): most sheets are
+    # passed over on their head rows' text
+    if not any("评" in t for t in g.texts()[:_HEAD_ROWS]):
+        return None
     # the texts of the head's cells as stored: a merged cell's top-left is inside the head too
     head = [key(v) for row in g.rows[:_HEAD_ROWS] for v in row[:12] if v.__class__ is str and v]
     summary = next((m for k in head if (m := _SUMMARY.match(k))), None)
