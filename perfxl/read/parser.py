@@ -130,6 +130,8 @@ class Grid:
         """The merged ranges that reach into rows ``start`` to ``stop`` (excluded), in the
         book's order (where ranges overlap, the last wins). Found by their first row, sorted
         once per sheet: a sheet of many tables is asked once per table."""
+        if len(self.merges) <= 64:  # a sheet of one table: one pass
+            return [m for m in self.merges if m[2] >= start and m[0] < stop]
         if self._by_top is None:
             self._by_top = sorted((m[0], i) for i, m in enumerate(self.merges))
             self._tallest = max((r1 - r0 for r0, _c0, r1, _c1 in self.merges), default=0)
