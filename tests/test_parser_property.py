@@ -100,3 +100,16 @@ def test_the_form_with_any_values_parses_or_raises(code: Any, budget: Any, plan:
     assert isinstance(dept, Department)
     dept.total()
     dept.to_json()
+
+
+ranges = st.tuples(st.integers(0, 60), st.integers(0, 8), st.integers(-2, 60), st.integers(0, 8))
+
+
+@given(st.lists(ranges, max_size=120), st.integers(-5, 70), st.integers(-5, 70))
+@settings(max_examples=300, deadline=None)
+def test_the_ranges_reaching_into_rows_are_every_such_range_in_order(
+        merges: list[tuple[int, int, int, int]], start: int, stop: int) -> None:
+    """Grid.merges_between finds them by their first row (a sheet of many ranges): the same
+    ranges as a walk over all of them, in the book's order, upside-down ones included."""
+    g = Grid("s", [[""]], merges)
+    assert g.merges_between(start, stop) == [m for m in merges if m[2] >= start and m[0] < stop]
