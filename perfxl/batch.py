@@ -175,9 +175,11 @@ def check_read(read: list[tuple[Path, Department | str | Skip]],
 def _map(chunks: list[list[Path]], cfg: RulesConfig, jobs: int) -> Iterator[list[BookResult]]:
     """Chunk results in order; in forked worker processes when there are several chunks.
 
-    (Tried: workers that only read, forked before pandas is imported, while this process
-    imports it and checks each chunk as it arrives. Shipping the models back costs more than
-    the idle core during the import saves.)
+    The first books are read (not checked) in a process forked before pandas is imported here,
+    on the core the import leaves idle; this process checks them once it has pandas, while the
+    workers, forked then, read and check the rest. (Tried: workers that only read, every book,
+    while this process checks each chunk as it arrives: shipping every model back costs more
+    than the idle core during the import saves. Only the books read during the import are.)
     """
     if jobs <= 1 or len(chunks) < 2:
         with few_collections():
@@ -190,16 +192,77 @@ def _map(chunks: list[list[Path]], cfg: RulesConfig, jobs: int) -> Iterator[list
 
     import python_calamine  # noqa: F401
 
-
-    _warm_up(cfg)  # once, before forking: the workers inherit pandas and pandera ready
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+    context = multiprocessing.get_context(method)
+    first, rest = _early(chunks, jobs)
+    early = _EarlyReader(context, first)
     try:
+        _warm_up(cfg)  # once, before forking: the workers inherit pandas and pandera ready
         with few_collections(), ProcessPoolExecutor(
-                jobs, mp_context=multiprocessing.get_context(method),
-                initializer=_worker_start) as pool, workers_ended_on_interrupt():
-            yield from pool.map(check_chunk, chunks, [cfg] * len(chunks))
+                jobs, mp_context=context, initializer=_worker_start) as pool, \
+                workers_ended_on_interrupt():
+            later = pool.map(check_chunk, rest, [cfg] * len(rest))
+            yield check_read(early.result(), cfg)
+            yield from later
     except BrokenProcessPool:
         raise WORKER_DIED from None
+    finally:
+        early.close()
+
+
+EARLY = 32
+"""Books read while this process imports pandas (about what the import's time reads)."""
+
+
+def _early(chunks: list[list[Path]], jobs: int) -> tuple[list[Path], list[list[Path]]]:
+    """The books read while pandas is imported (checked here), and the others in chunks for the
+    workers, evened out over them as :func:`stream_paths` cuts them."""
+    paths = [p for chunk in chunks for p in chunk]
+    first, others = paths[:EARLY], paths[EARLY:]
+    size = max(1, min(BATCH, -(-len(others) // (jobs * 2))))
+    return first, [others[i:i + size] for i in range(0, len(others), size)]
+
+
+class _EarlyReader:
+    """Reads books in a process forked now; :meth:`result` is what :func:`_read_chunk` gives
+    for them (read here again when that process could not send it, so any error is this
+    process's own; a process that died is :data:`WORKER_DIED`)."""
+
+    def __init__(self, context: Any, paths: list[Path]) -> None:
+        self.paths = paths
+        self.receive, send = context.Pipe(duplex=False)
+        self.process = context.Process(target=_read_early, args=(send, paths), daemon=True)
+        self.process.start()
+        send.close()
+
+    def result(self) -> list[tuple[Path, Department | str | Skip]]:
+        try:
+            got: list[tuple[Path, Department | str | Skip]] | None = self.receive.recv()
+        except EOFError:
+            raise WORKER_DIED from None
+        return _read_chunk(self.paths) if got is None else got
+
+    def close(self) -> None:
+        self.receive.close()
+        if self.process.is_alive():
+            self.process.terminate()
+        self.process.join()
+
+
+def _read_early(send: Any, paths: list[Path]) -> None:
+    """The early reader's process: the chunk's models, or None when reading failed otherwise
+    than as a book's error (the command reads them again itself)."""
+    _worker_start()
+    try:
+        got = _read_chunk(paths)
+    except Exception:
+        got = None
+    try:
+        send.send(got)
+    except Exception:
+        send.send(None)
+    finally:
+        send.close()
 
 
 @contextlib.contextmanager

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import random
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pytest
@@ -18,9 +20,10 @@ from click.testing import CliRunner
 from conftest import with_cross
 
 from benchmarks.generate import department
-from perfxl import write_book
+from perfxl import batch, write_book
 from perfxl.batch import check_bytes, few_collections, validate_paths
 from perfxl.cli import main
+from perfxl.errors import PerfxlError
 from perfxl.validate import validate_book
 
 
@@ -78,6 +81,41 @@ def test_jobs_do_not_change_the_result(folder: Path) -> None:
     one = [r.to_json() for r in validate_paths(paths, jobs=1)]
     two = [r.to_json() for r in validate_paths(paths, jobs=2)]
     assert one == two
+
+
+@pytest.mark.parametrize("early", [0, 3, 100])
+def test_books_read_while_pandas_is_imported_are_checked_alike(
+        folder: Path, monkeypatch: pytest.MonkeyPatch, early: int) -> None:
+    """The first books are read in a process forked before pandas is imported (and checked by
+    the command), the others by the workers: the same results as in one process, however many
+    are read early."""
+    paths = sorted(folder.glob("*.xlsx"))
+    one = [r.to_json() for r in validate_paths(paths, jobs=1)]
+    monkeypatch.setattr(batch, "EARLY", early)
+    assert [r.to_json() for r in validate_paths(paths, jobs=2)] == one
+
+
+def test_books_the_early_reader_could_not_send_are_read_by_the_command(
+        folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    paths = sorted(folder.glob("*.xlsx"))
+    one = [r.to_json() for r in validate_paths(paths, jobs=1)]
+    command, read = os.getpid(), batch._read_chunk
+
+    def failing(chunk: list[Path]) -> Any:
+        if os.getpid() != command:
+            raise RuntimeError("a bug in reading")
+        return read(chunk)
+
+    monkeypatch.setattr(batch, "_read_chunk", failing)  # every book is read early (8 < EARLY)
+    assert [r.to_json() for r in validate_paths(paths, jobs=2)] == one
+
+
+def test_an_early_reader_that_died_is_a_worker_that_died(folder: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(batch, "_read_early", lambda send, paths: os._exit(1))
+    with pytest.raises(PerfxlError) as died:
+        validate_paths(sorted(folder.glob("*.xlsx")), jobs=2)
+    assert died.value is batch.WORKER_DIED
 
 
 def test_per_book_step_is_a_pure_function_of_bytes(folder: Path) -> None:
